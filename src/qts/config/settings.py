@@ -1,0 +1,179 @@
+"""Configuration with pydantic-settings.
+
+Precedence, highest first: explicit keyword arguments, `QTS_*` environment variables, a `.env`
+file, the YAML profile named by `QTS_PROFILE` (`configs/<profile>.yaml`, or the copy shipped in
+the package), then the defaults below, which are the embedded mode: one data directory, SQLite,
+in-process event bus, cache and job runner.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from qts.core.errors import ConfigurationError
+
+PACKAGE_CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+DEFAULT_SECRET = "change-me"
+JWT_SECRET_FILE = "jwt_secret.key"
+
+
+class YamlProfileSource(PydanticBaseSettingsSource):
+    """Reads `configs/<QTS_PROFILE>.yaml` from the working directory, else from the package."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        self._data = self._load()
+
+    @staticmethod
+    def _load() -> dict[str, Any]:
+        profile = os.environ.get("QTS_PROFILE", "development")
+        explicit = os.environ.get("QTS_CONFIG_FILE")
+        candidates = (
+            [Path(explicit)]
+            if explicit
+            else [Path("configs") / f"{profile}.yaml", PACKAGE_CONFIG_DIR / f"{profile}.yaml"]
+        )
+        for path in candidates:
+            if path.is_file():
+                data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+                if not isinstance(data, dict):
+                    raise ConfigurationError(f"{path} must hold a mapping of settings")
+                return data
+        if explicit:
+            raise ConfigurationError(f"config file {explicit} not found")
+        return {}
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self._data.items() if k in self.settings_cls.model_fields}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="QTS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    profile: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path("./var")
+    database_url: str | None = None  # default: sqlite:///<data_dir>/qts.db
+    redis_url: str | None = None  # unset: in-process event bus, cache and locks
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    jwt_secret: SecretStr | None = None  # unset: generated once and kept in the data dir
+    access_token_minutes: int = 15
+    refresh_token_days: int = 7
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 300
+
+    cors_origins: list[str] = Field(default_factory=list)
+    run_scheduler: bool = True  # `qts up` runs scheduled jobs in process (embedded mode)
+
+    mlflow_tracking_uri: str | None = None  # default: sqlite:///<data_dir>/mlflow.db
+    live_trading_enabled: bool = False
+    credentials_key: SecretStr | None = None  # Fernet key for stored broker credentials
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, v: Path) -> Path:
+        return v.expanduser()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            YamlProfileSource(settings_cls),
+            file_secret_settings,
+        )
+
+    # Derived values ---------------------------------------------------------------------------
+    @property
+    def mode(self) -> Literal["embedded", "scale-out"]:
+        return "scale-out" if self.redis_url else "embedded"
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'qts.db').resolve()}"
+
+    @property
+    def effective_mlflow_uri(self) -> str:
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
+
+    def ensure_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir
+
+    def jwt_secret_value(self) -> str:
+        """The configured secret, else one generated on first start and kept (0600) in data_dir."""
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        path = self.ensure_data_dir() / JWT_SECRET_FILE
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+    def check_production(self) -> None:
+        """Production refuses default or missing secrets: they would make tokens forgeable."""
+        if self.profile != "production":
+            return
+        problems = []
+        secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
+        if not secret or secret == DEFAULT_SECRET or len(secret) < 32:
+            problems.append("QTS_JWT_SECRET must be set to a random value of 32+ characters")
+        if self.credentials_key is not None and (
+            self.credentials_key.get_secret_value() in ("", DEFAULT_SECRET)
+        ):
+            problems.append("QTS_CREDENTIALS_KEY must not be the default")
+        if problems:
+            raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
+
+    def public_summary(self) -> dict[str, Any]:
+        """What the API may show: no secret, no credentials inside URLs."""
+        return {
+            "profile": self.profile,
+            "mode": self.mode,
+            "database": self.effective_database_url.split(":", 1)[0].split("+", 1)[0],
+            "redis": bool(self.redis_url),
+            "scheduler": self.run_scheduler,
+            "live_trading_enabled": self.live_trading_enabled,
+        }
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    get_settings.cache_clear()

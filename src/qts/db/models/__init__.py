@@ -1,0 +1,26 @@
+"""All tables. Importing this package registers every model on `Base.metadata`."""
+
+from qts.db.models.audit import AuditLog
+from qts.db.models.market import Bar, Fundamental, NewsItem, Symbol
+from qts.db.models.ml import FeatureDefinition, MLModel, Prediction, TrainingLog, TrainingRun
+from qts.db.models.trading import Fill, Order, OrderEvent, Position, Strategy
+from qts.db.models.users import User
+
+__all__ = [
+    "AuditLog",
+    "Bar",
+    "FeatureDefinition",
+    "Fill",
+    "Fundamental",
+    "MLModel",
+    "NewsItem",
+    "Order",
+    "OrderEvent",
+    "Position",
+    "Prediction",
+    "Strategy",
+    "Symbol",
+    "TrainingLog",
+    "TrainingRun",
+    "User",
+]
