@@ -100,7 +100,7 @@ class EventBus(ABC):
     async def stop(self) -> None:  # noqa: B027 - optional hook
         pass
 
-    def check(self) -> None:
+    def check(self) -> None:  # noqa: B027 - optional hook
         """Raise if the bus's backend is unreachable (used by /ready)."""
 
 

@@ -1,0 +1,1 @@
+"""Repositories: the only place that builds queries. Each takes a Session it does not own."""

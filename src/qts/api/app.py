@@ -1,0 +1,124 @@
+"""FastAPI app factory: REST under /api/v1, /ws, health checks and the built dashboard."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+import qts
+from qts.api.errors import error_response, install_error_handlers
+from qts.api.routers import auth, orders, strategies, system, users
+from qts.api.ws import router as ws_router
+from qts.config import Settings, get_settings
+from qts.services.context import AppContext
+from qts.services.health import check_database, check_redis
+from qts.services.security import TokenService
+from qts.services.throttle import LoginThrottle
+from qts.services.users import AuthService
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+def create_app(settings: Settings | None = None, ctx: AppContext | None = None) -> FastAPI:
+    settings = settings or (ctx.settings if ctx else get_settings())
+    settings.check_production()
+    ctx = ctx or AppContext.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await ctx.bus.start()
+        for hook in app.state.startup_hooks:
+            await hook(app)
+        try:
+            yield
+        finally:
+            for hook in reversed(app.state.shutdown_hooks):
+                await hook(app)
+            await ctx.bus.stop()
+
+    app = FastAPI(
+        title="qts",
+        version=qts.__version__,
+        description="Quant trading system API. Authenticate at /api/v1/auth/login.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    app.state.startup_hooks = []
+    app.state.shutdown_hooks = []
+    tokens = TokenService(
+        settings.jwt_secret_value(), settings.access_token_minutes, settings.refresh_token_days
+    )
+    throttle = LoginThrottle(
+        settings.login_max_failures, settings.login_lockout_seconds, ctx.redis()
+    )
+    app.state.auth = AuthService(ctx.db, tokens, throttle)
+
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "version": qts.__version__}
+
+    @app.get("/ready", tags=["health"])
+    def ready() -> JSONResponse:
+        checks: dict[str, Any] = {"database": check_database(ctx)}
+        redis_status = check_redis(ctx)
+        if redis_status is not None:
+            checks["redis"] = redis_status
+        ok = all(c["ok"] for c in checks.values())
+        if not ok:
+            return error_response(503, "not_ready", "a component is unavailable", checks)
+        return JSONResponse({"status": "ready", "checks": checks})
+
+    api = APIRouter(prefix="/api/v1")
+    for module in (auth, users, strategies, orders, system):
+        api.include_router(module.router)
+    for extra in _optional_routers():
+        api.include_router(extra)
+    app.include_router(api)
+    app.include_router(ws_router)
+    _mount_dashboard(app)
+    return app
+
+
+def _optional_routers() -> list[APIRouter]:
+    """Routers of other layers, included when their modules are present."""
+    import importlib
+
+    out = []
+    for name in ("market",):
+        try:
+            module = importlib.import_module(f"qts.api.routers.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"qts.api.routers.{name}":
+                raise
+            continue
+        out.append(module.router)
+    return out
+
+
+def _mount_dashboard(app: FastAPI) -> None:
+    index = STATIC_DIR / "index.html"
+    if index.is_file():
+        app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
+        return
+
+    @app.get("/", include_in_schema=False)
+    def root() -> dict[str, Any]:
+        return {"name": "qts", "version": qts.__version__, "docs": "/docs", "health": "/health"}

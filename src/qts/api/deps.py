@@ -1,0 +1,52 @@
+"""Request dependencies: the app context, the current user and role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from qts.core.errors import AuthenticationError, PermissionDeniedError
+from qts.services.context import AppContext
+from qts.services.users import AuthService
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
+ROLE_RANK = {"viewer": 0, "trader": 1, "admin": 2}
+
+
+def get_ctx(request: Request) -> AppContext:
+    return request.app.state.ctx  # type: ignore[no-any-return]
+
+
+def get_auth(request: Request) -> AuthService:
+    return request.app.state.auth  # type: ignore[no-any-return]
+
+
+Ctx = Annotated[AppContext, Depends(get_ctx)]
+Auth = Annotated[AuthService, Depends(get_auth)]
+
+
+def current_user(
+    auth: Auth, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> dict[str, Any]:
+    if not token:
+        raise AuthenticationError("not authenticated")
+    return auth.current_user(token)
+
+
+CurrentUser = Annotated[dict[str, Any], Depends(current_user)]
+
+
+def require_role(minimum: str) -> Callable[..., dict[str, Any]]:
+    def check(user: CurrentUser) -> dict[str, Any]:
+        if ROLE_RANK[user["role"]] < ROLE_RANK[minimum]:
+            raise PermissionDeniedError(f"this action needs the {minimum} role")
+        return user
+
+    return check
+
+
+Trader = Annotated[dict[str, Any], Depends(require_role("trader"))]
+Admin = Annotated[dict[str, Any], Depends(require_role("admin"))]

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+
+from qts.api.deps import Ctx, CurrentUser, Trader
+from qts.api.schemas import Page
+from qts.core.types import OrderStatus
+from qts.db.repositories.orders import OrderFilter
+from qts.services import orders as svc
+
+router = APIRouter(tags=["orders"])
+
+
+@router.get("/orders", response_model=Page)
+def list_orders(
+    ctx: Ctx,
+    _user: CurrentUser,
+    symbol: str | None = None,
+    status: Annotated[list[OrderStatus] | None, Query()] = None,
+    side: Literal["buy", "sell"] | None = None,
+    strategy_id: int | None = None,
+    account: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    f = OrderFilter(
+        symbol=symbol,
+        status=[s.value for s in status] if status else None,
+        side=side,
+        strategy_id=strategy_id,
+        account=account,
+        since=since,
+        until=until,
+    )
+    return svc.list_orders(ctx.db, f, limit, offset)
+
+
+@router.get("/orders/{order_id}")
+def get_order(ctx: Ctx, _user: CurrentUser, order_id: int) -> dict[str, Any]:
+    return svc.get_order(ctx.db, order_id)
+
+
+@router.post("/orders/{order_id}/cancel")
+def cancel_order(ctx: Ctx, user: Trader, order_id: int) -> dict[str, Any]:
+    return svc.cancel_order(ctx.db, ctx.bus, order_id, user["username"])
+
+
+@router.get("/positions")
+def list_positions(
+    ctx: Ctx, _user: CurrentUser, account: str | None = None, include_flat: bool = False
+) -> list[dict[str, Any]]:
+    return svc.list_positions(ctx.db, account, include_flat)

@@ -1,0 +1,3 @@
+from qts.cli.main import app
+
+app(prog_name="qts")

@@ -1,0 +1,138 @@
+"""The `qts` command. Heavy modules are imported inside commands so `qts --help` is instant."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    name="qts",
+    help="qts: quant trading system. Data, features, models, backtests, paper and live trading.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
+user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _apply_data_dir(data_dir: Path | None) -> None:
+    import os
+
+    from qts.config import reset_settings_cache
+
+    if data_dir is not None:
+        os.environ["QTS_DATA_DIR"] = str(data_dir)
+    reset_settings_cache()
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+@app.command()
+def version() -> None:
+    """Print the qts version."""
+    import qts
+
+    console.print(f"qts {qts.__version__}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory (embedded mode)")] = None,
+) -> None:
+    """Apply database migrations (SQLite in embedded mode, PostgreSQL when configured)."""
+    _apply_data_dir(data_dir)
+    from qts.config import get_settings
+    from qts.db.migrate import upgrade
+
+    settings = get_settings()
+    settings.ensure_data_dir()
+    rev = upgrade(settings.effective_database_url, revision)
+    console.print(f"database at revision [bold]{rev}[/] ({settings.public_summary()['database']})")
+
+
+@user_app.command("create")
+def user_create(
+    name: Annotated[str, typer.Argument(help="Username")],
+    role: Annotated[str, typer.Option(help="admin, trader or viewer")] = "viewer",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input")
+    ] = False,
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory (embedded mode)")] = None,
+) -> None:
+    """Create a user. The password comes from stdin or a prompt, never from an argument."""
+    _apply_data_dir(data_dir)
+    from qts.config import get_settings
+    from qts.core.errors import QtsError
+    from qts.db import Database
+    from qts.db.migrate import upgrade
+    from qts.services.users import create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = get_settings()
+    settings.ensure_data_dir()
+    upgrade(settings.effective_database_url)
+    db = Database(settings.effective_database_url)
+    try:
+        user = create_user(db, name, password, role, actor="cli")
+    except QtsError as e:
+        raise fail(e.message) from e
+    finally:
+        db.dispose()
+    console.print(f"created user [bold]{user['username']}[/] with role {user['role']}")
+
+
+@user_app.command("list")
+def user_list(
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory (embedded mode)")] = None,
+) -> None:
+    """List users."""
+    _apply_data_dir(data_dir)
+    from rich.table import Table
+
+    from qts.config import get_settings
+    from qts.db import Database
+    from qts.services.users import list_users
+
+    db = Database(get_settings().effective_database_url)
+    table = Table("id", "username", "role", "active", "created")
+    for u in list_users(db):
+        table.add_row(str(u["id"]), u["username"], u["role"], str(u["is_active"]), u["created_at"])
+    db.dispose()
+    console.print(table)
+
+
+@app.command()
+def up(
+    host: Annotated[str | None, typer.Option(help="Bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="Port")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory (embedded mode)")] = None,
+    scheduler: Annotated[
+        bool | None,
+        typer.Option("--scheduler/--no-scheduler", help="Run scheduled jobs in process"),
+    ] = None,
+) -> None:
+    """Start the API server, the dashboard and (embedded mode) the in-process job runner."""
+    _apply_data_dir(data_dir)
+    from qts.services.server import serve
+
+    serve(host=host, port=port, run_scheduler=scheduler, console=console)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

@@ -1,0 +1,46 @@
+"""`qts up`: migrate, prepare the embedded defaults and serve the API with uvicorn."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from qts.config import get_settings
+
+log = logging.getLogger(__name__)
+
+
+def prepare(settings: Any) -> None:
+    """Everything `qts up` does before serving: data dir, migrations, first-start sample data."""
+    from qts.db.migrate import upgrade
+
+    settings.ensure_data_dir()
+    settings.check_production()
+    upgrade(settings.effective_database_url)
+
+
+def serve(
+    host: str | None = None,
+    port: int | None = None,
+    run_scheduler: bool | None = None,
+    console: Any = None,
+) -> None:
+    import uvicorn
+
+    from qts.api.app import create_app
+
+    settings = get_settings()
+    if run_scheduler is not None:
+        settings.run_scheduler = run_scheduler
+    prepare(settings)
+    app = create_app(settings)
+    host = host or settings.host
+    port = port or settings.port
+    if console is not None:
+        summary = settings.public_summary()
+        console.print(
+            f"[bold green]qts[/] {summary['mode']} mode, database {summary['database']}, "
+            f"data in {settings.data_dir.resolve()}"
+        )
+        console.print(f"dashboard and API on http://{host}:{port}  (docs: /docs)")
+    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from qts.cli.main import app
+
+runner = CliRunner()
+
+
+def test_help_is_fast_and_imports_nothing_heavy() -> None:
+    code = (
+        "import sys, time; t=time.perf_counter();"
+        "from qts.cli.main import app;"
+        "heavy=('pandas','torch','mlflow','sqlalchemy','fastapi','lightgbm');"
+        "heavy=[m for m in heavy if m in sys.modules];"
+        "print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    start = time.perf_counter()
+    r = subprocess.run([sys.executable, "-m", "qts.cli", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "up" in r.stdout
+    # Generous bound: "no heavy import" is checked above; this catches regressions of seconds.
+    assert time.perf_counter() - start < 5
+
+
+def test_version() -> None:
+    r = runner.invoke(app, ["version"])
+    assert r.exit_code == 0 and r.stdout.startswith("qts ")
+
+
+def test_user_create_validates_and_keeps_existing_users(tmp_path: Path) -> None:
+    d = str(tmp_path / "var")
+    r = runner.invoke(
+        app,
+        ["user", "create", "alice", "--role", "admin", "--password-stdin", "--data-dir", d],
+        input="long-enough-1\n",
+    )
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(
+        app,
+        ["user", "create", "alice", "--role", "admin", "--password-stdin", "--data-dir", d],
+        input="other-pass-22\n",
+    )
+    assert r.exit_code == 1 and "already exists" in r.output
+    r = runner.invoke(
+        app,
+        ["user", "create", "bob", "--role", "wizard", "--password-stdin", "--data-dir", d],
+        input="long-enough-1\n",
+    )
+    assert r.exit_code == 1 and "role must be one of" in r.output
+    r = runner.invoke(
+        app, ["user", "create", "carol", "--password-stdin", "--data-dir", d], input="short\n"
+    )
+    assert r.exit_code == 1 and "at least 8" in r.output
+    r = runner.invoke(app, ["user", "list", "--data-dir", d])
+    assert "alice" in r.output and "bob" not in r.output and "carol" not in r.output
+
+
+def test_db_upgrade_is_idempotent(tmp_path: Path) -> None:
+    d = str(tmp_path / "var")
+    for _ in range(2):
+        r = runner.invoke(app, ["db", "upgrade", "--data-dir", d])
+        assert r.exit_code == 0, r.output
+        assert "revision" in r.output
