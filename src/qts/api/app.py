@@ -15,13 +15,14 @@ from fastapi.staticfiles import StaticFiles
 
 import qts
 from qts.api.errors import error_response, install_error_handlers
-from qts.api.routers import auth, orders, strategies, system, users
+from qts.api.routers import auth, orders, strategies, system, trading, users
 from qts.api.ws import router as ws_router
 from qts.config import Settings, get_settings
 from qts.services.context import AppContext
 from qts.services.health import check_database, check_redis
 from qts.services.security import TokenService
 from qts.services.throttle import LoginThrottle
+from qts.services.trading import TradingService
 from qts.services.users import AuthService
 
 log = logging.getLogger(__name__)
@@ -38,9 +39,12 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         await ctx.bus.start()
         for hook in app.state.startup_hooks:
             await hook(app)
+        if settings.resume_strategies:
+            app.state.trading.resume_running()
         try:
             yield
         finally:
+            app.state.trading.shutdown()
             for hook in reversed(app.state.shutdown_hooks):
                 await hook(app)
             await ctx.bus.stop()
@@ -61,6 +65,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         settings.login_max_failures, settings.login_lockout_seconds, ctx.redis()
     )
     app.state.auth = AuthService(ctx.db, tokens, throttle)
+    app.state.trading = TradingService(ctx)
 
     install_error_handlers(app)
     if settings.cors_origins:
@@ -87,7 +92,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         return JSONResponse({"status": "ready", "checks": checks})
 
     api = APIRouter(prefix="/api/v1")
-    for module in (auth, users, strategies, orders, system):
+    for module in (auth, users, strategies, orders, trading, system):
         api.include_router(module.router)
     for extra in _optional_routers():
         api.include_router(extra)

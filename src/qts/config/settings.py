@@ -84,9 +84,15 @@ class Settings(BaseSettings):
 
     cors_origins: list[str] = Field(default_factory=list)
     run_scheduler: bool = True  # `qts up` runs scheduled jobs in process (embedded mode)
+    resume_strategies: bool = True  # restart strategies stored as running when the API starts
 
     mlflow_tracking_uri: str | None = None  # default: sqlite:///<data_dir>/mlflow.db
     live_trading_enabled: bool = False
+    # Risk limits enforced before any order leaves the process (see qts.execution.risk).
+    risk_limits: dict[str, Any] = Field(default_factory=dict)
+    paper_cash: float = 100_000.0
+    paper_commission: float = 0.001
+    paper_slippage_bps: float = 0.0
     credentials_key: SecretStr | None = None  # Fernet key for stored broker credentials
 
     @field_validator("data_dir")

@@ -36,6 +36,8 @@ def order_to_dict(o: Order) -> dict[str, Any]:
         "filled_quantity": o.filled_quantity,
         "average_fill_price": o.average_fill_price,
         "reject_reason": o.reject_reason,
+        "reject_rule": o.reject_rule,
+        "meta": o.meta,
         "created_at": o.created_at.isoformat(),
         "updated_at": o.updated_at.isoformat(),
     }

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from qts.api.deps import Ctx, CurrentUser, Trader
+from qts.api.deps import Ctx, CurrentUser
 from qts.api.schemas import Page
 from qts.core.types import OrderStatus
 from qts.db.repositories.orders import OrderFilter
@@ -43,11 +43,6 @@ def list_orders(
 @router.get("/orders/{order_id}")
 def get_order(ctx: Ctx, _user: CurrentUser, order_id: int) -> dict[str, Any]:
     return svc.get_order(ctx.db, order_id)
-
-
-@router.post("/orders/{order_id}/cancel")
-def cancel_order(ctx: Ctx, user: Trader, order_id: int) -> dict[str, Any]:
-    return svc.cancel_order(ctx.db, ctx.bus, order_id, user["username"])
 
 
 @router.get("/positions")

@@ -1,6 +1,8 @@
 """All tables. Importing this package registers every model on `Base.metadata`."""
 
 from qts.db.models.audit import AuditLog
+from qts.db.models.features import FeatureValue
+from qts.db.models.jobs import JobRun, SystemStatus
 from qts.db.models.market import Bar, Fundamental, NewsItem, Symbol
 from qts.db.models.ml import FeatureDefinition, MLModel, Prediction, TrainingLog, TrainingRun
 from qts.db.models.trading import Fill, Order, OrderEvent, Position, Strategy
@@ -10,8 +12,10 @@ __all__ = [
     "AuditLog",
     "Bar",
     "FeatureDefinition",
+    "FeatureValue",
     "Fill",
     "Fundamental",
+    "JobRun",
     "MLModel",
     "NewsItem",
     "Order",
@@ -20,6 +24,7 @@ __all__ = [
     "Prediction",
     "Strategy",
     "Symbol",
+    "SystemStatus",
     "TrainingLog",
     "TrainingRun",
     "User",

@@ -51,6 +51,8 @@ class Order(Base):
     filled_quantity: Mapped[float] = mapped_column(Float, default=0.0)
     average_fill_price: Mapped[float | None] = mapped_column(Float, default=None)
     reject_reason: Mapped[str] = mapped_column(Text, default="")
+    reject_rule: Mapped[str] = mapped_column(String(32), default="")
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_by: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -81,6 +83,7 @@ class Fill(Base):
     quantity: Mapped[float] = mapped_column(Float)
     price: Mapped[float] = mapped_column(Float)
     fee: Mapped[float] = mapped_column(Float, default=0.0)
+    realized_pnl: Mapped[float] = mapped_column(Float, default=0.0)
     ts: Mapped[datetime] = mapped_column(index=True)
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 06:58:39.843396
+Create Date: 2026-11-25 07:08:57.281747
 """
 
 from collections.abc import Sequence
@@ -63,6 +63,32 @@ def upgrade() -> None:
         sa.UniqueConstraint("name", "version", name=op.f("uq_feature_definitions_name_version")),
     )
     op.create_table(
+        "feature_values",
+        sa.Column("feature", sa.String(length=128), nullable=False),
+        sa.Column("version", sa.String(length=32), nullable=False),
+        sa.Column("timeframe", sa.String(length=8), nullable=False),
+        sa.Column("entity", sa.String(length=64), nullable=False),
+        sa.Column("ts", sa.BigInteger(), nullable=False),
+        sa.Column("known_at", sa.BigInteger(), nullable=False),
+        sa.Column("written_at", sa.BigInteger(), nullable=False),
+        sa.Column("vector", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "feature", "version", "timeframe", "entity", "ts", name=op.f("pk_feature_values")
+        ),
+    )
+    with op.batch_alter_table("feature_values", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_feature_values_known",
+            ["feature", "version", "timeframe", "entity", "known_at"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_feature_values_written",
+            ["feature", "version", "timeframe", "written_at"],
+            unique=False,
+        )
+
+    op.create_table(
         "fundamentals",
         sa.Column("exchange", sa.String(length=32), nullable=False),
         sa.Column("symbol", sa.String(length=64), nullable=False),
@@ -78,6 +104,30 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_fundamentals_lookup", ["exchange", "symbol", "metric", "known_at"], unique=False
         )
+
+    op.create_table(
+        "job_runs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("run_id", sa.String(length=36), nullable=False),
+        sa.Column("job_name", sa.String(length=64), nullable=False),
+        sa.Column("task_id", sa.String(length=64), nullable=True),
+        sa.Column("trigger", sa.String(length=16), nullable=False),
+        sa.Column("started_at", qts.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", qts.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("duration_ms", sa.Integer(), nullable=True),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("attempt", sa.Integer(), nullable=False),
+        sa.Column("final", sa.Boolean(), nullable=False),
+        sa.Column("worker_host", sa.String(length=255), nullable=False),
+        sa.Column("result", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_job_runs")),
+        sa.UniqueConstraint("run_id", name=op.f("uq_job_runs_run_id")),
+    )
+    with op.batch_alter_table("job_runs", schema=None) as batch_op:
+        batch_op.create_index("ix_job_runs_job_started", ["job_name", "started_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_job_runs_outcome"), ["outcome"], unique=False)
+        batch_op.create_index(batch_op.f("ix_job_runs_started_at"), ["started_at"], unique=False)
 
     op.create_table(
         "ml_models",
@@ -187,6 +237,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("exchange", "symbol", name=op.f("uq_symbols_exchange_symbol")),
     )
     op.create_table(
+        "system_status",
+        sa.Column("key", sa.String(length=128), nullable=False),
+        sa.Column("value", sa.JSON(), nullable=False),
+        sa.Column("updated_at", qts.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_system_status")),
+    )
+    op.create_table(
         "training_runs",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("model_type", sa.String(length=32), nullable=False),
@@ -231,6 +288,8 @@ def upgrade() -> None:
         sa.Column("filled_quantity", sa.Float(), nullable=False),
         sa.Column("average_fill_price", sa.Float(), nullable=True),
         sa.Column("reject_reason", sa.Text(), nullable=False),
+        sa.Column("reject_rule", sa.String(length=32), nullable=False),
+        sa.Column("meta", sa.JSON(), nullable=False),
         sa.Column("created_by", sa.String(length=64), nullable=False),
         sa.Column("created_at", qts.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", qts.db.base.UTCDateTime(timezone=True), nullable=False),
@@ -282,6 +341,7 @@ def upgrade() -> None:
         sa.Column("quantity", sa.Float(), nullable=False),
         sa.Column("price", sa.Float(), nullable=False),
         sa.Column("fee", sa.Float(), nullable=False),
+        sa.Column("realized_pnl", sa.Float(), nullable=False),
         sa.Column("ts", qts.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["order_id"], ["orders.id"], name=op.f("fk_fills_order_id_orders"), ondelete="CASCADE"
@@ -341,6 +401,7 @@ def downgrade() -> None:
     op.drop_table("orders")
     op.drop_table("users")
     op.drop_table("training_runs")
+    op.drop_table("system_status")
     op.drop_table("symbols")
     op.drop_table("strategies")
     op.drop_table("positions")
@@ -354,10 +415,21 @@ def downgrade() -> None:
 
     op.drop_table("ml_predictions")
     op.drop_table("ml_models")
+    with op.batch_alter_table("job_runs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_job_runs_started_at"))
+        batch_op.drop_index(batch_op.f("ix_job_runs_outcome"))
+        batch_op.drop_index("ix_job_runs_job_started")
+
+    op.drop_table("job_runs")
     with op.batch_alter_table("fundamentals", schema=None) as batch_op:
         batch_op.drop_index("ix_fundamentals_lookup")
 
     op.drop_table("fundamentals")
+    with op.batch_alter_table("feature_values", schema=None) as batch_op:
+        batch_op.drop_index("ix_feature_values_written")
+        batch_op.drop_index("ix_feature_values_known")
+
+    op.drop_table("feature_values")
     op.drop_table("feature_definitions")
     op.drop_table("bars")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:

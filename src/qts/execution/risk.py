@@ -1,0 +1,171 @@
+"""Pre-trade risk checks, in front of every order in paper and live mode alike.
+
+The manager is pure: it is given the account's state and answers allow/reject with the rule
+that rejected. Orders that only reduce exposure pass the size rules (they lower risk), but
+nothing passes the kill switch, the symbol list, trading hours or the order-rate limit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from qts.core.errors import ValidationError
+from qts.core.types import Side
+
+
+@dataclass(frozen=True, slots=True)
+class RiskLimits:
+    """Unset (None) limits are not enforced. Notional values are in the account currency."""
+
+    max_position_notional: float | None = None  # |position| x price per symbol
+    max_gross_exposure: float | None = None  # sum over symbols of |position| x price
+    max_order_notional: float | None = None
+    max_orders_per_minute: int | None = None
+    daily_loss_limit: float | None = None  # positive amount; trading stops once lost today
+    allowed_symbols: frozenset[str] | None = None
+    enforce_trading_hours: bool = False
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> RiskLimits:
+        known = set(cls.__dataclass_fields__)
+        unknown = set(data) - known
+        if unknown:
+            raise ValidationError(f"unknown risk limits: {', '.join(sorted(unknown))}")
+        values = dict(data)
+        if values.get("allowed_symbols") is not None:
+            values["allowed_symbols"] = frozenset(values["allowed_symbols"])  # type: ignore[arg-type]
+        limits = cls(**values)  # type: ignore[arg-type]
+        for name in ("max_position_notional", "max_gross_exposure", "max_order_notional"):
+            v = getattr(limits, name)
+            if v is not None and not (v > 0 and math.isfinite(v)):
+                raise ValidationError(f"{name} must be a positive number")
+        return limits
+
+    @property
+    def is_set(self) -> bool:
+        """True when the size limits live trading requires are all configured."""
+        return None not in (
+            self.max_position_notional,
+            self.max_order_notional,
+            self.daily_loss_limit,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    positions: Mapping[str, float]  # signed quantities
+    prices: Mapping[str, float]  # latest marks
+    realized_pnl_today: float = 0.0
+    unrealized_pnl: float = 0.0
+    kill_switch: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RiskDecision:
+    allowed: bool
+    rule: str = ""
+    message: str = ""
+
+
+ALLOW = RiskDecision(True)
+
+
+@dataclass
+class RiskManager:
+    limits: RiskLimits
+    # Answers whether `symbol` is in session at `now` (exchange calendar); crypto is always open.
+    is_open: Callable[[str, datetime], bool] | None = None
+    _recent: deque[float] = field(default_factory=deque)
+
+    def check(
+        self,
+        symbol: str,
+        side: Side,
+        quantity: float,
+        price: float,
+        state: AccountState,
+        now: datetime,
+    ) -> RiskDecision:
+        lim = self.limits
+        if state.kill_switch:
+            return RiskDecision(False, "kill_switch", "the kill switch is on")
+        if quantity <= 0 or not math.isfinite(quantity):
+            return RiskDecision(False, "invalid_quantity", "quantity must be positive")
+        if price <= 0 or not math.isfinite(price):
+            return RiskDecision(False, "no_price", f"no valid price for {symbol}")
+        if lim.allowed_symbols is not None and symbol not in lim.allowed_symbols:
+            return RiskDecision(False, "allowed_symbols", f"{symbol} is not an allowed symbol")
+        if lim.enforce_trading_hours and self.is_open is not None and not self.is_open(symbol, now):
+            return RiskDecision(False, "trading_hours", f"{symbol}'s market is closed")
+        if lim.max_orders_per_minute is not None:
+            t = now.timestamp()
+            while self._recent and t - self._recent[0] >= 60:
+                self._recent.popleft()
+            if len(self._recent) >= lim.max_orders_per_minute:
+                return RiskDecision(
+                    False, "max_orders_per_minute", f"more than {lim.max_orders_per_minute} a minute"
+                )
+        current = state.positions.get(symbol, 0.0)
+        after = current + side.sign * quantity
+        reduces = abs(after) < abs(current) and current * after >= 0
+        if lim.daily_loss_limit is not None and not reduces:
+            loss = -(state.realized_pnl_today + state.unrealized_pnl)
+            if loss >= lim.daily_loss_limit:
+                return RiskDecision(
+                    False, "daily_loss_limit", f"today's loss {loss:.2f} reached the limit"
+                )
+        notional = quantity * price
+        if lim.max_order_notional is not None and notional > lim.max_order_notional and not reduces:
+            return RiskDecision(
+                False, "max_order_notional", f"order notional {notional:.2f} over the limit"
+            )
+        if not reduces:
+            if (
+                lim.max_position_notional is not None
+                and abs(after) * price > lim.max_position_notional
+            ):
+                return RiskDecision(
+                    False,
+                    "max_position_notional",
+                    f"position in {symbol} would be {abs(after) * price:.2f}",
+                )
+            if lim.max_gross_exposure is not None:
+                gross = sum(
+                    abs(q) * state.prices.get(s, 0.0)
+                    for s, q in state.positions.items()
+                    if s != symbol
+                ) + abs(after) * price
+                if gross > lim.max_gross_exposure:
+                    return RiskDecision(
+                        False, "max_gross_exposure", f"gross exposure would be {gross:.2f}"
+                    )
+        if lim.max_orders_per_minute is not None:
+            self._recent.append(now.timestamp())
+        return ALLOW
+
+    def max_quantity(
+        self, symbol: str, side: Side, price: float, state: AccountState
+    ) -> float:
+        """The largest quantity the size limits allow for an order now (inf if unlimited)."""
+        lim = self.limits
+        current = state.positions.get(symbol, 0.0)
+        caps = [math.inf]
+        if lim.max_order_notional is not None:
+            caps.append(lim.max_order_notional / price)
+        if lim.max_position_notional is not None:
+            room = lim.max_position_notional / price - side.sign * current
+            caps.append(max(room, 0.0))
+        if lim.max_gross_exposure is not None:
+            others = sum(
+                abs(q) * state.prices.get(s, 0.0) for s, q in state.positions.items() if s != symbol
+            )
+            room = (lim.max_gross_exposure - others) / price - side.sign * current
+            caps.append(max(room, 0.0))
+        # Reducing a position is always possible up to its size.
+        if current * side.sign < 0:
+            return max(min(caps), abs(current)) if min(caps) < abs(current) else min(caps)
+        return min(caps)

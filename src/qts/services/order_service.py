@@ -1,0 +1,366 @@
+"""The order service: every order, manual or from a strategy, paper or live, goes through here.
+
+Order of operations, chosen so a crash at any point loses nothing and duplicates nothing:
+1. the order is stored as `new` with a qts client order id (a retry with the same id returns the
+   stored order instead of creating another);
+2. the risk manager decides; a rejection is stored with the rule that rejected;
+3. the executor submits it; the broker is asked to honour the client id, and reconciliation
+   resolves orders whose submission outcome is unknown;
+4. fills are applied once each (unique per order and fill id) to the order and the position.
+Every change is published on the event bus (`orders`, `positions`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from qts.core.errors import ConflictError, NotFoundError, QtsError, ValidationError
+from qts.core.types import Fill, Order, OrderStatus, OrderType, Side, TimeInForce
+from qts.db import Database
+from qts.db.models import Fill as FillRow
+from qts.db.models import Order as OrderRow
+from qts.db.models import Position as PositionRow
+from qts.db.models.jobs import SystemStatus
+from qts.db.repositories.audit import AuditRepository
+from qts.db.repositories.orders import OrderRepository, PositionRepository
+from qts.events import EventBus
+from qts.execution.executor import ExecutionReport, Executor, OrderTicket
+from qts.execution.order_states import check_transition, status_after_fill
+from qts.execution.positions import apply_fill
+from qts.execution.risk import AccountState, RiskLimits, RiskManager
+from qts.services.orders import order_to_dict, position_to_dict
+
+log = logging.getLogger(__name__)
+KILL_SWITCH_KEY = "kill_switch"
+
+
+def new_client_order_id() -> str:
+    return "qts-" + uuid.uuid4().hex[:24]
+
+
+class OrderService:
+    def __init__(
+        self,
+        db: Database,
+        bus: EventBus,
+        executors: dict[str, Executor],
+        risk: RiskManager | None = None,
+        notify: Callable[[str, dict[str, Any]], None] | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.db = db
+        self.bus = bus
+        self.executors = executors
+        self.risk = risk or RiskManager(RiskLimits())
+        self.notify = notify or (lambda kind, data: None)
+        self.clock = clock or (lambda: datetime.now(UTC))
+        # One order at a time per service: risk checks read state that the previous order changes.
+        self._lock = threading.RLock()
+
+    # Kill switch -------------------------------------------------------------------------------
+    def kill_switch_on(self) -> bool:
+        with self.db.session() as s:
+            row = s.get(SystemStatus, KILL_SWITCH_KEY)
+            return bool(row and row.value.get("on"))
+
+    def set_kill_switch(self, on: bool, actor: str) -> dict[str, Any]:
+        with self.db.session() as s:
+            row = s.get(SystemStatus, KILL_SWITCH_KEY)
+            value = {"on": on, "by": actor, "at": self.clock().isoformat()}
+            if row is None:
+                s.add(SystemStatus(key=KILL_SWITCH_KEY, value=value))
+            else:
+                row.value = value
+            AuditRepository(s).record(actor, "kill_switch.on" if on else "kill_switch.off")
+        cancelled = self.cancel_all_open(actor) if on else []
+        event = {**value, "cancelled_orders": len(cancelled)}
+        self.bus.publish("system", {"type": "kill_switch", **event})
+        self.notify("kill_switch", event)
+        return event
+
+    # Placing -----------------------------------------------------------------------------------
+    def place(self, req: OrderTicket, actor: str = "system") -> dict[str, Any]:
+        req.validate()
+        if req.account not in self.executors:
+            raise ValidationError(f"no executor for account {req.account!r}")
+        with self._lock:
+            client_id = req.client_order_id or new_client_order_id()
+            existing = self._find(client_id)
+            if existing is not None:
+                return existing  # idempotent retry
+            row_id = self._insert_new(req, client_id, actor)
+            price = req.limit_price or req.reference_price or self._last_price(req.account, req.symbol)
+            decision = self.risk.check(
+                req.symbol,
+                req.side,
+                req.quantity,
+                price or 0.0,
+                self.account_state(req.account),
+                self.clock(),
+            )
+            if not decision.allowed:
+                out = self._transition(
+                    row_id,
+                    OrderStatus.REJECTED,
+                    {"rule": decision.rule, "message": decision.message},
+                    reject=(decision.rule, decision.message),
+                )
+                self.notify("order_rejected", out)
+                return out
+            order = self._to_domain(row_id)
+            try:
+                report = self.executors[req.account].submit(order)
+            except QtsError as e:
+                out = self._transition(
+                    row_id, OrderStatus.REJECTED, {"error": e.code}, reject=(e.code, e.message)
+                )
+                self.notify("order_rejected", out)
+                return out
+            return self.apply_report(report)
+
+    def apply_report(self, report: ExecutionReport) -> dict[str, Any]:
+        """Bring the stored order up to an executor's report (submit answer, update, reconcile)."""
+        with self._lock:
+            row = self._find_row_id(report.client_order_id)
+            for fill in report.fills:
+                self.apply_fill(fill)
+            current = self._find(report.client_order_id)
+            assert current is not None
+            target = report.status
+            status = OrderStatus(current["status"])
+            if report.broker_order_id and not current["broker_order_id"]:
+                with self.db.session() as s:
+                    o = s.get(OrderRow, row)
+                    assert o is not None
+                    o.broker_order_id = report.broker_order_id
+            if target != status and not status.is_terminal:
+                # Fill-driven statuses are set by apply_fill; others come from the executor.
+                if target in (OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED):
+                    return self._find(report.client_order_id) or current
+                reject = ("broker", report.reason) if target is OrderStatus.REJECTED else None
+                out = self._transition(row, target, {"reason": report.reason}, reject=reject)
+                if target is OrderStatus.REJECTED:
+                    self.notify("order_rejected", out)
+                return out
+            return self._find(report.client_order_id) or current
+
+    # Fills -------------------------------------------------------------------------------------
+    def apply_fill(self, fill: Fill) -> bool:
+        """Apply a fill once; returns False when this fill was already applied."""
+        with self._lock:
+            try:
+                with self.db.session() as s:
+                    o = s.scalar(
+                        select(OrderRow).where(OrderRow.client_order_id == fill.client_order_id)
+                    )
+                    if o is None:
+                        raise NotFoundError(f"no order {fill.client_order_id}")
+                    pos = PositionRepository(s).get(o.account, o.symbol)
+                    if pos is None:
+                        pos = PositionRow(account=o.account, symbol=o.symbol)
+                        s.add(pos)
+                        s.flush()
+                    change = apply_fill(
+                        pos.quantity or 0.0, pos.average_price or 0.0, fill.side, fill.quantity, fill.price
+                    )
+                    s.add(
+                        FillRow(
+                            order_id=o.id,
+                            fill_id=fill.fill_id or f"{fill.client_order_id}-{o.filled_quantity}",
+                            symbol=o.symbol,
+                            side=fill.side.value,
+                            quantity=fill.quantity,
+                            price=fill.price,
+                            fee=fill.fee,
+                            realized_pnl=change.realized_pnl,
+                            ts=fill.ts,
+                        )
+                    )
+                    s.flush()  # raises IntegrityError on a duplicate fill id
+                    pos.quantity, pos.average_price = change.quantity, change.average_price
+                    pos.realized_pnl = (pos.realized_pnl or 0.0) + change.realized_pnl
+                    pos.fees = (pos.fees or 0.0) + fill.fee
+                    pos.last_price = fill.price
+                    prev_filled = o.filled_quantity
+                    o.filled_quantity = prev_filled + fill.quantity
+                    o.average_fill_price = (
+                        (o.average_fill_price or 0.0) * prev_filled + fill.price * fill.quantity
+                    ) / o.filled_quantity
+                    if o.meta.get("sized_at_fill"):
+                        # Target orders are sized by the fill model when they fill.
+                        o.quantity, o.side = o.filled_quantity, fill.side.value
+                    previous = o.status
+                    new_status = status_after_fill(o.quantity, o.filled_quantity)
+                    check_transition(previous, new_status)
+                    o.status = new_status.value
+                    OrderRepository(s).add_event(
+                        o,
+                        previous,
+                        o.status,
+                        {"fill_qty": fill.quantity, "price": fill.price, "fee": fill.fee},
+                    )
+                    order_out, pos_out = order_to_dict(o), position_to_dict(pos)
+            except IntegrityError:
+                return False
+        self.bus.publish("orders", order_out)
+        self.bus.publish("positions", pos_out)
+        self.notify("order_filled", {**order_out, "fill_price": fill.price, "fill_qty": fill.quantity})
+        return True
+
+    # Cancelling --------------------------------------------------------------------------------
+    def cancel(self, client_order_id: str, actor: str) -> dict[str, Any]:
+        with self._lock:
+            current = self._find(client_order_id)
+            if current is None:
+                raise NotFoundError(f"order {client_order_id} not found")
+            if OrderStatus(current["status"]).is_terminal:
+                raise ConflictError(f"order is already {current['status']}")
+            executor = self.executors.get(current["account"])
+            if executor is not None and current["status"] != OrderStatus.NEW.value:
+                report = executor.cancel(client_order_id)
+                if report is not None and report.status is not OrderStatus.CANCELLED:
+                    return self.apply_report(report)  # it filled before the cancel arrived
+            return self._transition(
+                current["id"], OrderStatus.CANCELLED, {"by": actor}
+            )
+
+    def cancel_all_open(self, actor: str) -> list[dict[str, Any]]:
+        with self.db.session() as s:
+            ids = s.scalars(
+                select(OrderRow.client_order_id).where(
+                    OrderRow.status.in_(
+                        [OrderStatus.NEW.value, OrderStatus.SUBMITTED.value, OrderStatus.PARTIALLY_FILLED.value]
+                    )
+                )
+            ).all()
+        out = []
+        for cid in ids:
+            try:
+                out.append(self.cancel(cid, actor))
+            except (ConflictError, QtsError) as e:
+                log.warning("could not cancel %s: %s", cid, e.message)
+        return out
+
+    # State -------------------------------------------------------------------------------------
+    def account_state(self, account: str) -> AccountState:
+        today = self.clock().replace(hour=0, minute=0, second=0, microsecond=0)
+        with self.db.session() as s:
+            rows = PositionRepository(s).list(account, include_flat=True)
+            realized = s.scalar(
+                select(func.coalesce(func.sum(FillRow.realized_pnl - FillRow.fee), 0.0))
+                .join(OrderRow, OrderRow.id == FillRow.order_id)
+                .where(OrderRow.account == account, FillRow.ts >= today)
+            )
+            kill = s.get(SystemStatus, KILL_SWITCH_KEY)
+        positions = {p.symbol: p.quantity for p in rows}
+        prices = {p.symbol: p.last_price or p.average_price for p in rows}
+        unrealized = sum(
+            (p.last_price - p.average_price) * p.quantity for p in rows if p.last_price
+        )
+        return AccountState(
+            positions=positions,
+            prices=prices,
+            realized_pnl_today=float(realized or 0.0),
+            unrealized_pnl=unrealized,
+            kill_switch=bool(kill and kill.value.get("on")),
+        )
+
+    def mark_price(self, account: str, symbol: str, price: float) -> None:
+        with self.db.session() as s:
+            pos = PositionRepository(s).get(account, symbol)
+            if pos is not None:
+                pos.last_price = price
+
+    # Internals ---------------------------------------------------------------------------------
+    def _insert_new(self, req: OrderTicket, client_id: str, actor: str) -> int:
+        try:
+            with self.db.session() as s:
+                o = OrderRepository(s).add(
+                    OrderRow(
+                        client_order_id=client_id,
+                        strategy_id=req.strategy_id,
+                        account=req.account,
+                        exchange=req.exchange,
+                        symbol=req.symbol,
+                        side=req.side.value,
+                        type=req.type.value,
+                        quantity=req.quantity,
+                        limit_price=req.limit_price,
+                        stop_price=req.stop_price,
+                        time_in_force=req.time_in_force.value,
+                        status=OrderStatus.NEW.value,
+                        created_by=actor,
+                        meta=req.meta,
+                    )
+                )
+                OrderRepository(s).add_event(o, "", OrderStatus.NEW.value, {"by": actor})
+                out = order_to_dict(o)
+        except IntegrityError as e:  # a concurrent retry stored it first
+            raise ConflictError(f"order {client_id} already exists") from e
+        self.bus.publish("orders", out)
+        return int(out["id"])
+
+    def _transition(
+        self,
+        order_id: int,
+        status: OrderStatus,
+        details: dict[str, Any],
+        reject: tuple[str, str] | None = None,
+    ) -> dict[str, Any]:
+        with self.db.session() as s:
+            o = s.get(OrderRow, order_id)
+            assert o is not None
+            previous = o.status
+            check_transition(previous, status)
+            o.status = status.value
+            if reject is not None:
+                o.reject_rule, o.reject_reason = reject[0][:32], reject[1]
+            OrderRepository(s).add_event(o, previous, status.value, details)
+            s.flush()
+            out = order_to_dict(o)
+        self.bus.publish("orders", out)
+        return out
+
+    def _find(self, client_order_id: str) -> dict[str, Any] | None:
+        with self.db.session() as s:
+            o = OrderRepository(s).by_client_id(client_order_id)
+            return order_to_dict(o) if o else None
+
+    def _find_row_id(self, client_order_id: str) -> int:
+        found = self._find(client_order_id)
+        if found is None:
+            raise NotFoundError(f"order {client_order_id} not found")
+        return int(found["id"])
+
+    def _to_domain(self, order_id: int) -> Order:
+        with self.db.session() as s:
+            o = s.get(OrderRow, order_id)
+            assert o is not None
+            return Order(
+                symbol=o.symbol,
+                side=Side(o.side),
+                quantity=o.quantity,
+                type=OrderType(o.type),
+                limit_price=o.limit_price,
+                stop_price=o.stop_price,
+                time_in_force=TimeInForce(o.time_in_force),
+                client_order_id=o.client_order_id,
+                status=OrderStatus(o.status),
+                created_at=o.created_at,
+                meta=dict(o.meta),
+            )
+
+    def _last_price(self, account: str, symbol: str) -> float | None:
+        with self.db.session() as s:
+            pos = PositionRepository(s).get(account, symbol)
+            return pos.last_price if pos is not None else None

@@ -1,0 +1,255 @@
+"""Trading in this process: the order service, the paper account, and strategy sessions.
+
+A session runs one stored strategy on a feed (a replay of stored bars, or a live stream) in its
+own thread: every bar is published on `bars:<symbol>`, fed to the strategy runner, and the
+runner's state is saved with the strategy, so a restarted process resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from qts.backtest.config import BacktestConfig
+from qts.backtest.costs import CostModel, SlippageModel
+from qts.core.errors import ConflictError, NotFoundError, ValidationError
+from qts.core.types import Bar
+from qts.db.models import Strategy as StrategyRow
+from qts.db.repositories.audit import AuditRepository
+from qts.execution.paper import PaperExecutor
+from qts.execution.risk import RiskLimits, RiskManager
+from qts.execution.runner import RunnerState, StrategyRunner
+from qts.services.context import AppContext
+from qts.services.order_service import OrderService
+
+log = logging.getLogger(__name__)
+SAVE_EVERY_BARS = 50
+
+
+def paper_config(settings: Any, cash: float | None = None) -> BacktestConfig:
+    return BacktestConfig(
+        cash=cash or settings.paper_cash,
+        costs=CostModel(commission=settings.paper_commission),
+        slippage=SlippageModel(bps=settings.paper_slippage_bps),
+    )
+
+
+def _is_open(symbol: str, now: datetime) -> bool:
+    """Whether `symbol`'s exchange is in session at `now` (crypto: always)."""
+    from qts.market.calendars import ALWAYS_OPEN, calendar_name, get_calendar
+    from qts.services.market_data import guess_exchange
+
+    name = calendar_name(guess_exchange(symbol))
+    if name is None or name == ALWAYS_OPEN:
+        return True
+    minute = pd.Timestamp(now).floor("min")
+    return bool(get_calendar(name).is_open_on_minute(minute))
+
+
+@dataclass
+class FeedSpec:
+    kind: str = "replay"  # replay | live
+    speed: float | None = None  # None: as fast as possible
+    start: str | None = None
+    end: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeedSpec:
+        spec = cls(**data)
+        if spec.kind not in ("replay", "live"):
+            raise ValidationError("feed kind must be replay or live")
+        if spec.speed is not None and spec.speed <= 0:
+            raise ValidationError("speed must be positive")
+        return spec
+
+
+@dataclass
+class Session:
+    strategy_id: int
+    thread: threading.Thread
+    stop: threading.Event = field(default_factory=threading.Event)
+    bars: int = 0
+    error: str = ""
+
+
+class TradingService:
+    def __init__(self, ctx: AppContext, notify: Any = None) -> None:
+        self.ctx = ctx
+        settings = ctx.settings
+        self.paper = PaperExecutor(paper_config(settings).fill_model, settings.paper_cash)
+        limits = RiskLimits.from_dict(settings.risk_limits)
+        self.orders = OrderService(
+            ctx.db, ctx.bus, {"paper": self.paper}, RiskManager(limits, _is_open), notify=notify
+        )
+        self.sessions: dict[int, Session] = {}
+        self._lock = threading.Lock()
+
+    # Sessions ----------------------------------------------------------------------------------
+    def start(self, strategy_id: int, actor: str, feed: FeedSpec | None = None) -> dict[str, Any]:
+        feed = feed or FeedSpec()
+        with self._lock:
+            if strategy_id in self.sessions and self.sessions[strategy_id].thread.is_alive():
+                raise ConflictError(f"strategy {strategy_id} is already running")
+            with self.ctx.db.session() as s:
+                row = s.get(StrategyRow, strategy_id)
+                if row is None:
+                    raise NotFoundError(f"strategy {strategy_id} not found")
+                if row.mode == "live" and not self.ctx.settings.live_trading_enabled:
+                    raise ValidationError("live trading is not enabled in configuration")
+                if not row.symbols:
+                    raise ValidationError("the strategy has no symbols")
+                runtime = dict(row.runtime_state or {})
+                runtime["feed"] = feed.__dict__
+                row.runtime_state = runtime
+                row.state = "running"
+                AuditRepository(s).record(actor, "strategy.start", row.name, feed.__dict__)
+                spec = (row.strategy_class, dict(row.parameters), list(row.symbols), row.timeframe, row.name)
+            session = Session(strategy_id, threading.Thread(target=lambda: None))
+            session.thread = threading.Thread(
+                target=self._run_thread, args=(session, spec, feed), daemon=True,
+                name=f"strategy-{strategy_id}",
+            )
+            self.sessions[strategy_id] = session
+            session.thread.start()
+        self.ctx.bus.publish("system", {"type": "strategy", "id": strategy_id, "state": "running"})
+        return {"id": strategy_id, "state": "running", "feed": feed.__dict__}
+
+    def stop(self, strategy_id: int, actor: str, wait: float = 10.0) -> dict[str, Any]:
+        session = self.sessions.get(strategy_id)
+        if session is not None:
+            session.stop.set()
+            session.thread.join(wait)
+        with self.ctx.db.session() as s:
+            row = s.get(StrategyRow, strategy_id)
+            if row is None:
+                raise NotFoundError(f"strategy {strategy_id} not found")
+            row.state = "stopped"
+            AuditRepository(s).record(actor, "strategy.stop", row.name)
+        self.ctx.bus.publish("system", {"type": "strategy", "id": strategy_id, "state": "stopped"})
+        return {"id": strategy_id, "state": "stopped"}
+
+    def resume_running(self) -> list[int]:
+        """After a restart: start again every strategy stored as running, from its saved state."""
+        with self.ctx.db.session() as s:
+            rows = [(r.id, dict(r.runtime_state or {})) for r in s.query(StrategyRow).filter_by(state="running")]
+        resumed = []
+        for sid, runtime in rows:
+            feed = FeedSpec(**runtime.get("feed", {}))
+            try:
+                self.start(sid, "system:resume", feed)
+                resumed.append(sid)
+            except Exception as e:
+                log.error("could not resume strategy %s: %s", sid, e)
+        return resumed
+
+    def shutdown(self) -> None:
+        for session in list(self.sessions.values()):
+            session.stop.set()
+        for session in list(self.sessions.values()):
+            session.thread.join(10)
+
+    # Internals ---------------------------------------------------------------------------------
+    def _run_thread(self, session: Session, spec: tuple[Any, ...], feed: FeedSpec) -> None:
+        try:
+            asyncio.run(self._run(session, spec, feed))
+            state = "stopped"
+        except Exception as e:
+            log.exception("strategy %s failed", session.strategy_id)
+            session.error = f"{type(e).__name__}: {e}"
+            state = "error"
+        if not session.stop.is_set() or state == "error":
+            with self.ctx.db.session() as s:
+                row = s.get(StrategyRow, session.strategy_id)
+                if row is not None:
+                    row.state = state
+                    row.runtime_state = {**(row.runtime_state or {}), "error": session.error}
+            self.ctx.bus.publish(
+                "system", {"type": "strategy", "id": session.strategy_id, "state": state}
+            )
+
+    async def _run(self, session: Session, spec: tuple[Any, ...], feed: FeedSpec) -> None:
+        from qts.market.feeds import bar_to_event
+        from qts.market.replay import ReplayFeed
+        from qts.services.market_data import read_bars
+        from qts.strategies.registry import create_strategy
+
+        strategy_class, params, symbols, timeframe, name = spec
+        with self.ctx.db.session() as s:
+            row = s.get(StrategyRow, session.strategy_id)
+            assert row is not None
+            state = RunnerState.from_dict((row.runtime_state or {}).get("runner"))
+        frames = {
+            sym: read_bars(sym, timeframe, feed.start, feed.end, db=self.ctx.db) for sym in symbols
+        }
+        history: dict[str, pd.DataFrame] = {}
+        if state.last_ts is not None:  # resume: bars up to last_ts are history, not news
+            cut = pd.Timestamp(state.last_ts)
+            history = {sym: f[f.index <= cut] for sym, f in frames.items()}
+            frames = {sym: f[f.index > cut] for sym, f in frames.items()}
+        account = f"paper:{name}"
+        executor = self._paper_account(account, session.strategy_id)
+        runner = StrategyRunner(
+            create_strategy(strategy_class, params), symbols, self.orders,
+            paper_config(self.ctx.settings), executor, account=account,
+            strategy_id=session.strategy_id, tag=f"s{session.strategy_id}", state=state,
+            history=history,
+        )
+        if feed.kind != "replay":
+            raise ValidationError("live feeds for strategy sessions are not available yet")
+        replay = ReplayFeed(frames, timeframe, speed=feed.speed)
+        group: dict[str, Bar] = {}
+        async for bar in replay:
+            if session.stop.is_set():
+                await replay.aclose()
+                break
+            if group and next(iter(group.values())).ts != bar.ts:
+                self._step(runner, group, session)
+                group = {}
+            group[bar.symbol] = bar
+            self.ctx.bus.publish(f"bars:{bar.symbol}", bar_to_event(bar))
+        if group and not session.stop.is_set():
+            self._step(runner, group, session)
+        self._save(session.strategy_id, runner)
+
+    def _step(self, runner: StrategyRunner, bars: dict[str, Bar], session: Session) -> None:
+        runner.on_bars(bars)
+        for symbol, bar in bars.items():
+            self.orders.mark_price(runner.account, symbol, bar.close)
+        session.bars += 1
+        if session.bars % SAVE_EVERY_BARS == 0:
+            self._save(session.strategy_id, runner)
+
+    def _save(self, strategy_id: int, runner: StrategyRunner) -> None:
+        with self.ctx.db.session() as s:
+            row = s.get(StrategyRow, strategy_id)
+            if row is not None:
+                row.runtime_state = {
+                    **(row.runtime_state or {}),
+                    "runner": runner.state.to_dict(),
+                    "cash": runner.executor.portfolio.cash if runner.executor else None,
+                    "updated_at": datetime.now(UTC).isoformat(),
+                }
+
+    def _paper_account(self, account: str, strategy_id: int) -> PaperExecutor:
+        """The strategy's paper account, rebuilt from stored positions and cash after a restart."""
+        from qts.core.types import Position
+        from qts.db.repositories.orders import PositionRepository
+
+        executor = PaperExecutor(paper_config(self.ctx.settings).fill_model, self.ctx.settings.paper_cash, account)
+        with self.ctx.db.session() as s:
+            row = s.get(StrategyRow, strategy_id)
+            cash = (row.runtime_state or {}).get("cash") if row is not None else None
+            for p in PositionRepository(s).list(account):
+                executor.portfolio.positions[p.symbol] = Position(
+                    p.symbol, p.quantity, p.average_price, p.realized_pnl, p.fees
+                )
+        if cash is not None:
+            executor.portfolio.cash = float(cash)
+        self.orders.executors[account] = executor
+        return executor

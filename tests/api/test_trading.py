@@ -1,0 +1,99 @@
+"""Trading through the API: manual orders, the kill switch, and a replayed paper session that
+ends with exactly the backtest's fills while its orders and bars stream over the WebSocket."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from fastapi.testclient import TestClient
+
+from qts.backtest.engine import run_backtest
+from qts.services.trading import paper_config
+from qts.strategies.registry import create_strategy
+from tests.api.conftest import login
+
+SAMPLE = Path(__file__).resolve().parents[2] / "src" / "qts" / "sample_data"
+
+
+def test_manual_orders_and_kill_switch(client: TestClient, auth_headers) -> None:  # type: ignore[no-untyped-def]
+    h = auth_headers("trader")
+    body = {"symbol": "005930", "side": "buy", "quantity": 10, "type": "limit", "limit_price": 50000}
+    assert client.post("/api/v1/orders", headers=auth_headers("viewer"), json=body).status_code == 403
+    r = client.post("/api/v1/orders", headers=h, json={**body, "client_order_id": "manual-0001"})
+    assert r.status_code == 201 and r.json()["status"] == "submitted"
+    again = client.post("/api/v1/orders", headers=h, json={**body, "client_order_id": "manual-0001"})
+    assert again.json()["id"] == r.json()["id"]
+    assert client.get("/api/v1/orders", headers=h).json()["total"] == 1
+    bad = client.post("/api/v1/orders", headers=h, json={**body, "quantity": -5})
+    assert bad.status_code == 422
+    bad = client.post("/api/v1/orders", headers=h, json={**body, "type": "stop"})
+    assert bad.status_code == 422 and "stop_price" in bad.json()["error"]["message"]
+
+    r = client.post("/api/v1/system/kill-switch", headers=h, json={"on": True})
+    assert r.status_code == 200 and r.json()["cancelled_orders"] == 1
+    assert client.get("/api/v1/system/kill-switch", headers=h).json() == {"on": True}
+    r = client.post("/api/v1/orders", headers=h, json={**body, "client_order_id": "manual-0002"})
+    assert r.json()["status"] == "rejected" and r.json()["reject_rule"] == "kill_switch"
+    client.post("/api/v1/system/kill-switch", headers=h, json={"on": False})
+    r = client.post("/api/v1/orders", headers=h, json={**body, "client_order_id": "manual-0003"})
+    assert r.json()["status"] == "submitted"
+    r = client.post(f"/api/v1/orders/{r.json()['id']}/cancel", headers=h)
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+
+
+def test_replayed_paper_session_streams_and_matches_the_backtest(client: TestClient, auth_headers) -> None:  # type: ignore[no-untyped-def]
+    from qts.services.market_data import import_file
+
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    import_file(ctx.db, SAMPLE / "kr_daily" / "005930.csv", "005930", "1d")
+    h = auth_headers("trader")
+    params = {"fast": 5, "slow": 20}
+    sid = client.post(
+        "/api/v1/strategies",
+        headers=h,
+        json={"name": "samsung-x", "strategy_class": "sma_cross", "parameters": params,
+              "symbols": ["005930"], "timeframe": "1d"},
+    ).json()["id"]
+
+    token = login(client, "viewer")["access_token"]
+    seen: dict[str, int] = {"bars:005930": 0, "orders": 0, "positions": 0}
+    with client.websocket_connect(f"/ws?token={token}") as ws:
+        ws.receive_json()
+        ws.send_json({"action": "subscribe", "topics": list(seen)})
+        ws.receive_json()
+        r = client.post(f"/api/v1/strategies/{sid}/start", headers=h, json={"kind": "replay", "speed": 20_000_000})
+        assert r.status_code == 200 and r.json()["state"] == "running"
+        assert client.post(f"/api/v1/strategies/{sid}/start", headers=h).status_code == 409
+        while seen["bars:005930"] < 100:
+            msg = ws.receive_json()
+            if msg["type"] == "event":
+                seen[msg["topic"]] += 1
+        # While it runs, its orders are visible through the API.
+        assert client.get("/api/v1/orders?strategy_id=%d" % sid, headers=h).json()["total"] > 0
+    deadline = time.time() + 60
+    while client.get(f"/api/v1/strategies/{sid}", headers=h).json()["state"] == "running":
+        assert time.time() < deadline
+        time.sleep(0.2)
+    assert seen["orders"] > 0 and seen["positions"] > 0
+    state = client.get(f"/api/v1/strategies/{sid}", headers=h).json()
+    assert state["state"] == "stopped" and state["runtime_state"]["runner"]["bars_seen"] == 370
+
+    frame = pd.read_csv(SAMPLE / "kr_daily" / "005930.csv", index_col=0)
+    frame.index = pd.to_datetime(frame.index, utc=True)
+    config = paper_config(ctx.settings)
+    expected = run_backtest(create_strategy("sma_cross", params), frame.astype(float), config, symbol="005930").fills
+    orders = client.get(f"/api/v1/orders?strategy_id={sid}&status=filled&limit=500", headers=h).json()["items"]
+    fills = []
+    for o in sorted(orders, key=lambda o: o["id"]):
+        fills += client.get(f"/api/v1/orders/{o['id']}", headers=h).json()["fills"]
+    assert len(fills) == len(expected) > 4
+    assert [pd.Timestamp(f["ts"]) for f in fills] == list(expected["ts"])
+    signed = [(1 if f["side"] == "buy" else -1) * f["quantity"] for f in fills]
+    np.testing.assert_allclose(signed, expected["quantity"])
+    np.testing.assert_allclose([f["price"] for f in fills], expected["price"])
+    np.testing.assert_allclose([f["fee"] for f in fills], expected["fee"])
+    positions = client.get("/api/v1/positions?account=paper:samsung-x&include_flat=true", headers=h).json()
+    assert positions[0]["quantity"] == float(expected["quantity"].sum())
