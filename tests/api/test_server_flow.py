@@ -171,3 +171,35 @@ def test_event_from_another_process_reaches_websocket_via_redis(
     msg = asyncio.run(run())
     assert msg["type"] == "event" and msg["topic"] == "orders"
     assert msg["data"] == {"id": 42, "pid": "other"}
+
+
+@pytest.fixture
+def scheduler_server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    yield from _server_with(tmp_path, {"QTS_RUN_SCHEDULER": "true"})
+
+
+def test_embedded_scheduler_runs_jobs_and_the_api_shows_them(
+    scheduler_server: tuple[str, dict[str, str]],
+) -> None:
+    base, env = scheduler_server
+    _create_user(env, "ops", "viewer", "ops-password-1")
+    token = httpx.post(
+        base + "/api/v1/auth/login", data={"username": "ops", "password": "ops-password-1"}
+    ).json()["access_token"]
+    h = {"Authorization": f"Bearer {token}"}
+    deadline = time.time() + 60
+    while True:
+        body = httpx.get(base + "/api/v1/system/jobs?job=system_monitor", headers=h).json()
+        if any(r["outcome"] == "success" for r in body["runs"]):
+            break
+        assert time.time() < deadline, body
+        time.sleep(0.5)
+    names = {j["name"] for j in body["schedule"]}
+    assert {"system_monitor", "market_data_crypto", "retraining", "evaluation"} <= names
+    monitor = httpx.get(base + "/api/v1/system/monitor", headers=h).json()
+    assert monitor  # the monitor's record is shown
+    # The packaged sample prices were loaded on first start.
+    symbols = {s["symbol"] for s in httpx.get(base + "/api/v1/market/symbols", headers=h).json()}
+    assert {"005930", "BTC/USDT"} <= symbols
+    metrics = httpx.get(base + "/metrics").text
+    assert "qts_http_request" in metrics or "http_request" in metrics

@@ -20,11 +20,21 @@ SAMPLE = Path(__file__).resolve().parents[2] / "src" / "qts" / "sample_data"
 
 def test_manual_orders_and_kill_switch(client: TestClient, auth_headers) -> None:  # type: ignore[no-untyped-def]
     h = auth_headers("trader")
-    body = {"symbol": "005930", "side": "buy", "quantity": 10, "type": "limit", "limit_price": 50000}
-    assert client.post("/api/v1/orders", headers=auth_headers("viewer"), json=body).status_code == 403
+    body = {
+        "symbol": "005930",
+        "side": "buy",
+        "quantity": 10,
+        "type": "limit",
+        "limit_price": 50000,
+    }
+    assert (
+        client.post("/api/v1/orders", headers=auth_headers("viewer"), json=body).status_code == 403
+    )
     r = client.post("/api/v1/orders", headers=h, json={**body, "client_order_id": "manual-0001"})
     assert r.status_code == 201 and r.json()["status"] == "submitted"
-    again = client.post("/api/v1/orders", headers=h, json={**body, "client_order_id": "manual-0001"})
+    again = client.post(
+        "/api/v1/orders", headers=h, json={**body, "client_order_id": "manual-0001"}
+    )
     assert again.json()["id"] == r.json()["id"]
     assert client.get("/api/v1/orders", headers=h).json()["total"] == 1
     bad = client.post("/api/v1/orders", headers=h, json={**body, "quantity": -5})
@@ -44,7 +54,9 @@ def test_manual_orders_and_kill_switch(client: TestClient, auth_headers) -> None
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
 
 
-def test_replayed_paper_session_streams_and_matches_the_backtest(client: TestClient, auth_headers) -> None:  # type: ignore[no-untyped-def]
+def test_replayed_paper_session_streams_and_matches_the_backtest(
+    client: TestClient, auth_headers
+) -> None:  # type: ignore[no-untyped-def]
     from qts.services.market_data import import_file
 
     ctx = client.app.state.ctx  # type: ignore[attr-defined]
@@ -54,8 +66,13 @@ def test_replayed_paper_session_streams_and_matches_the_backtest(client: TestCli
     sid = client.post(
         "/api/v1/strategies",
         headers=h,
-        json={"name": "samsung-x", "strategy_class": "sma_cross", "parameters": params,
-              "symbols": ["005930"], "timeframe": "1d"},
+        json={
+            "name": "samsung-x",
+            "strategy_class": "sma_cross",
+            "parameters": params,
+            "symbols": ["005930"],
+            "timeframe": "1d",
+        },
     ).json()["id"]
 
     token = login(client, "viewer")["access_token"]
@@ -64,7 +81,11 @@ def test_replayed_paper_session_streams_and_matches_the_backtest(client: TestCli
         ws.receive_json()
         ws.send_json({"action": "subscribe", "topics": list(seen)})
         ws.receive_json()
-        r = client.post(f"/api/v1/strategies/{sid}/start", headers=h, json={"kind": "replay", "speed": 20_000_000})
+        r = client.post(
+            f"/api/v1/strategies/{sid}/start",
+            headers=h,
+            json={"kind": "replay", "speed": 20_000_000},
+        )
         assert r.status_code == 200 and r.json()["state"] == "running"
         assert client.post(f"/api/v1/strategies/{sid}/start", headers=h).status_code == 409
         while seen["bars:005930"] < 100:
@@ -72,7 +93,7 @@ def test_replayed_paper_session_streams_and_matches_the_backtest(client: TestCli
             if msg["type"] == "event":
                 seen[msg["topic"]] += 1
         # While it runs, its orders are visible through the API.
-        assert client.get("/api/v1/orders?strategy_id=%d" % sid, headers=h).json()["total"] > 0
+        assert client.get(f"/api/v1/orders?strategy_id={sid}", headers=h).json()["total"] > 0
     deadline = time.time() + 60
     while client.get(f"/api/v1/strategies/{sid}", headers=h).json()["state"] == "running":
         assert time.time() < deadline
@@ -84,8 +105,12 @@ def test_replayed_paper_session_streams_and_matches_the_backtest(client: TestCli
     frame = pd.read_csv(SAMPLE / "kr_daily" / "005930.csv", index_col=0)
     frame.index = pd.to_datetime(frame.index, utc=True)
     config = paper_config(ctx.settings)
-    expected = run_backtest(create_strategy("sma_cross", params), frame.astype(float), config, symbol="005930").fills
-    orders = client.get(f"/api/v1/orders?strategy_id={sid}&status=filled&limit=500", headers=h).json()["items"]
+    expected = run_backtest(
+        create_strategy("sma_cross", params), frame.astype(float), config, symbol="005930"
+    ).fills
+    orders = client.get(
+        f"/api/v1/orders?strategy_id={sid}&status=filled&limit=500", headers=h
+    ).json()["items"]
     fills = []
     for o in sorted(orders, key=lambda o: o["id"]):
         fills += client.get(f"/api/v1/orders/{o['id']}", headers=h).json()["fills"]
@@ -95,5 +120,36 @@ def test_replayed_paper_session_streams_and_matches_the_backtest(client: TestCli
     np.testing.assert_allclose(signed, expected["quantity"])
     np.testing.assert_allclose([f["price"] for f in fills], expected["price"])
     np.testing.assert_allclose([f["fee"] for f in fills], expected["fee"])
-    positions = client.get("/api/v1/positions?account=paper:samsung-x&include_flat=true", headers=h).json()
+    positions = client.get(
+        "/api/v1/positions?account=paper:samsung-x&include_flat=true", headers=h
+    ).json()
     assert positions[0]["quantity"] == float(expected["quantity"].sum())
+
+
+def test_market_endpoints_serve_imported_bars(client: TestClient, auth_headers) -> None:  # type: ignore[no-untyped-def]
+    from qts.services.market_data import import_file
+
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    h = auth_headers("viewer")
+    assert client.get("/api/v1/market/bars?symbol=005930", headers=h).status_code == 404
+    import_file(ctx.db, SAMPLE / "kr_daily" / "005930.csv", "005930", "1d")
+    symbols = client.get("/api/v1/market/symbols", headers=h).json()
+    assert [(s["exchange"], s["symbol"], s["currency"]) for s in symbols] == [
+        ("XKRX", "005930", "KRW")
+    ]
+    frame = pd.read_csv(SAMPLE / "kr_daily" / "005930.csv")
+    page = client.get("/api/v1/market/bars?symbol=005930&timeframe=1d&limit=300", headers=h).json()
+    rest = client.get(
+        "/api/v1/market/bars",
+        params={"symbol": "005930", "timeframe": "1d", "limit": 300, "after": page["next_after"]},
+        headers=h,
+    ).json()
+    assert rest["next_after"] is None
+    rows = page["items"] + rest["items"]
+    assert len(rows) == len(frame) == 370
+    assert [r["close"] for r in rows] == frame["close"].astype(float).tolist()
+    assert client.get("/api/v1/market/bars?symbol=005930&limit=0", headers=h).status_code == 422
+    assert (
+        client.get("/api/v1/market/bars?symbol=005930&start=yesterday", headers=h).status_code
+        == 422
+    )

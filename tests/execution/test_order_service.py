@@ -25,8 +25,12 @@ def make(db, bus, limits: RiskLimits | None = None, notes: list | None = None): 
     executor = PaperExecutor(FillModel(), cash=100_000)
     sink = notes if notes is not None else []
     service = OrderService(
-        db, bus, {"paper": executor}, RiskManager(limits or RiskLimits()),
-        notify=lambda kind, data: sink.append((kind, data)), clock=lambda: T0,
+        db,
+        bus,
+        {"paper": executor},
+        RiskManager(limits or RiskLimits()),
+        notify=lambda kind, data: sink.append((kind, data)),
+        clock=lambda: T0,
     )
     return service, executor
 
@@ -59,7 +63,9 @@ def test_retried_submit_with_the_same_client_id_creates_one_order(db, bus) -> No
     service, executor = make(db, bus)
     t = OrderTicket("AAA", Side.BUY, 5, reference_price=100, client_order_id="retry-1")
     first = service.place(t)
-    second = service.place(OrderTicket("AAA", Side.BUY, 5, reference_price=100, client_order_id="retry-1"))
+    second = service.place(
+        OrderTicket("AAA", Side.BUY, 5, reference_price=100, client_order_id="retry-1")
+    )
     assert first["id"] == second["id"]
     assert len(executor.book.orders) == 1
     fill_next_bar(service, executor, bar(100))
@@ -104,16 +110,20 @@ def test_invalid_orders_are_refused_before_anything_is_stored(db, bus) -> None: 
 def test_kill_switch_cancels_open_orders_and_blocks_new_ones(db, bus) -> None:  # type: ignore[no-untyped-def]
     notes: list = []
     service, executor = make(db, bus, notes=notes)
-    open_order = service.place(OrderTicket("AAA", Side.BUY, 1, type=OrderType.LIMIT, limit_price=50))
+    open_order = service.place(
+        OrderTicket("AAA", Side.BUY, 1, type=OrderType.LIMIT, limit_price=50)
+    )
     event = service.set_kill_switch(True, "ops")
     assert event["cancelled_orders"] == 1
     assert service._find(open_order["client_order_id"])["status"] == "cancelled"
     assert executor.book.orders == []
     blocked = service.place(OrderTicket("AAA", Side.BUY, 1, reference_price=100))
     assert blocked["status"] == "rejected" and blocked["reject_rule"] == "kill_switch"
-    assert ("kill_switch" in [k for k, _ in notes])
+    assert "kill_switch" in [k for k, _ in notes]
     service.set_kill_switch(False, "ops")
-    assert service.place(OrderTicket("AAA", Side.BUY, 1, reference_price=100))["status"] == "submitted"
+    assert (
+        service.place(OrderTicket("AAA", Side.BUY, 1, reference_price=100))["status"] == "submitted"
+    )
 
 
 def test_changes_are_published_on_the_bus(sqlite_db, bus) -> None:  # type: ignore[no-untyped-def]

@@ -25,7 +25,9 @@ def _paper(db, bus, strategy, frame: pd.DataFrame, config: BacktestConfig, symbo
     service = OrderService(db, bus, {"paper": executor})
     runner = StrategyRunner(strategy, [symbol], service, config, executor, tag="parity")
     for ts, row in frame.iterrows():
-        bar = Bar(symbol, "1d", ts.to_pydatetime(), row.open, row.high, row.low, row.close, row.volume)
+        bar = Bar(
+            symbol, "1d", ts.to_pydatetime(), row.open, row.high, row.low, row.close, row.volume
+        )
         runner.on_bars({symbol: bar})
     with db.session() as s:
         rows = s.execute(
@@ -58,13 +60,15 @@ def _paper(db, bus, strategy, frame: pd.DataFrame, config: BacktestConfig, symbo
         ),
     ],
 )
-def test_paper_replay_matches_backtest_fills(sqlite_db, bus, relative, spec, params, config) -> None:  # type: ignore[no-untyped-def]
+def test_paper_replay_matches_backtest_fills(
+    sqlite_db, bus, relative, spec, params, config
+) -> None:  # type: ignore[no-untyped-def]
     frame = sample_bars(relative)
     if len(frame) > 2000:
         frame = frame.iloc[:2000]
     symbol = relative.split("/")[1].removesuffix(".csv")
     expected = run_backtest(create_strategy(spec, params), frame, config, symbol=symbol).fills
-    rows, executor = _paper(sqlite_db, bus, create_strategy(spec, params), frame, config, symbol)
+    rows, _executor = _paper(sqlite_db, bus, create_strategy(spec, params), frame, config, symbol)
     assert len(expected) >= 4, "the data set must produce trades for the comparison to mean much"
     assert len(rows) == len(expected)
     got_ts = [pd.Timestamp(r.ts) for r in rows]

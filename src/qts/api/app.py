@@ -15,7 +15,8 @@ from fastapi.staticfiles import StaticFiles
 
 import qts
 from qts.api.errors import error_response, install_error_handlers
-from qts.api.routers import auth, orders, strategies, system, trading, users
+from qts.api.metrics_middleware import mount_metrics
+from qts.api.routers import auth, market, orders, strategies, system, trading, users
 from qts.api.ws import router as ws_router
 from qts.config import Settings, get_settings
 from qts.services.context import AppContext
@@ -39,11 +40,16 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         await ctx.bus.start()
         for hook in app.state.startup_hooks:
             await hook(app)
+        from qts.workers.embedded import start_embedded_runner
+
+        job_runner = start_embedded_runner(ctx)  # embedded mode only; Celery beat otherwise
         if settings.resume_strategies:
             app.state.trading.resume_running()
         try:
             yield
         finally:
+            if job_runner is not None:
+                job_runner.stop()
             app.state.trading.shutdown()
             for hook in reversed(app.state.shutdown_hooks):
                 await hook(app)
@@ -68,6 +74,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     app.state.trading = TradingService(ctx)
 
     install_error_handlers(app)
+    mount_metrics(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -92,30 +99,12 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         return JSONResponse({"status": "ready", "checks": checks})
 
     api = APIRouter(prefix="/api/v1")
-    for module in (auth, users, strategies, orders, trading, system):
+    for module in (auth, users, strategies, orders, trading, market, system):
         api.include_router(module.router)
-    for extra in _optional_routers():
-        api.include_router(extra)
     app.include_router(api)
     app.include_router(ws_router)
     _mount_dashboard(app)
     return app
-
-
-def _optional_routers() -> list[APIRouter]:
-    """Routers of other layers, included when their modules are present."""
-    import importlib
-
-    out = []
-    for name in ("market",):
-        try:
-            module = importlib.import_module(f"qts.api.routers.{name}")
-        except ModuleNotFoundError as e:
-            if e.name != f"qts.api.routers.{name}":
-                raise
-            continue
-        out.append(module.router)
-    return out
 
 
 def _mount_dashboard(app: FastAPI) -> None:

@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from qts.cli import data_cmd, trading_cmd, worker_cmd
+
 app = typer.Typer(
     name="qts",
     help="qts: quant trading system. Data, features, models, backtests, paper and live trading.",
@@ -19,6 +21,13 @@ db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
+app.add_typer(data_cmd.app, name="data", help="Market data: import, fetch, synthesize, list.")
+app.add_typer(trading_cmd.strategy_app, name="strategy")
+app.command("paper")(trading_cmd.paper)
+app.command("worker")(worker_cmd.worker)
+app.command("beat")(worker_cmd.beat)
+app.add_typer(worker_cmd.schedule_app, name="schedule", help="The job schedule.")
+app.command("kill-switch")(trading_cmd.kill_switch)
 
 console = Console()
 err_console = Console(stderr=True)

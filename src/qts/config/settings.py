@@ -84,6 +84,7 @@ class Settings(BaseSettings):
 
     cors_origins: list[str] = Field(default_factory=list)
     run_scheduler: bool = True  # `qts up` runs scheduled jobs in process (embedded mode)
+    load_sample_data: bool = True  # `qts up` stores the packaged sample prices on first start
     resume_strategies: bool = True  # restart strategies stored as running when the API starts
 
     mlflow_tracking_uri: str | None = None  # default: sqlite:///<data_dir>/mlflow.db

@@ -60,5 +60,3 @@ class OrderTicket:
             v = getattr(self, name)
             if v is not None and not (v > 0 and math.isfinite(v)):
                 raise ValidationError(f"{name} must be a positive number")
-
-

@@ -1,10 +1,10 @@
 """The order state machine: which status may follow which.
 
-    new ──► submitted ──► partially_filled ──► filled
-     │          │  │             │  └────────► cancelled / expired
-     │          │  └──► filled   │
-     └──► rejected / cancelled   └──► (more partial fills)
-                └──► rejected / cancelled / expired
+new ──► submitted ──► partially_filled ──► filled
+ │          │  │             │  └────────► cancelled / expired
+ │          │  └──► filled   │
+ └──► rejected / cancelled   └──► (more partial fills)
+            └──► rejected / cancelled / expired
 """
 
 from __future__ import annotations

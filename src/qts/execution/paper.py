@@ -42,7 +42,9 @@ class PaperExecutor:
             try:
                 self.book.submit(mine)
             except ValidationError as e:
-                return ExecutionReport(order.client_order_id, OrderStatus.REJECTED, reason=e.message)
+                return ExecutionReport(
+                    order.client_order_id, OrderStatus.REJECTED, reason=e.message
+                )
             self._orders[mine.client_order_id] = mine
             return ExecutionReport(
                 mine.client_order_id, OrderStatus.SUBMITTED, broker_order_id=mine.client_order_id
@@ -94,7 +96,10 @@ class PaperExecutor:
         if order.status is OrderStatus.REJECTED:
             reason = "not enough cash or position for any quantity"
         return ExecutionReport(
-            order.client_order_id, order.status, broker_order_id=order.client_order_id, reason=reason
+            order.client_order_id,
+            order.status,
+            broker_order_id=order.client_order_id,
+            reason=reason,
         )
 
 

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from qts.core.errors import ValidationError
 from qts.core.types import Side
@@ -35,10 +36,10 @@ class RiskLimits:
         unknown = set(data) - known
         if unknown:
             raise ValidationError(f"unknown risk limits: {', '.join(sorted(unknown))}")
-        values = dict(data)
+        values: dict[str, Any] = dict(data)
         if values.get("allowed_symbols") is not None:
-            values["allowed_symbols"] = frozenset(values["allowed_symbols"])  # type: ignore[arg-type]
-        limits = cls(**values)  # type: ignore[arg-type]
+            values["allowed_symbols"] = frozenset(values["allowed_symbols"])
+        limits = cls(**values)
         for name in ("max_position_notional", "max_gross_exposure", "max_order_notional"):
             v = getattr(limits, name)
             if v is not None and not (v > 0 and math.isfinite(v)):
@@ -107,7 +108,9 @@ class RiskManager:
                 self._recent.popleft()
             if len(self._recent) >= lim.max_orders_per_minute:
                 return RiskDecision(
-                    False, "max_orders_per_minute", f"more than {lim.max_orders_per_minute} a minute"
+                    False,
+                    "max_orders_per_minute",
+                    f"more than {lim.max_orders_per_minute} a minute",
                 )
         current = state.positions.get(symbol, 0.0)
         after = current + side.sign * quantity
@@ -134,11 +137,14 @@ class RiskManager:
                     f"position in {symbol} would be {abs(after) * price:.2f}",
                 )
             if lim.max_gross_exposure is not None:
-                gross = sum(
-                    abs(q) * state.prices.get(s, 0.0)
-                    for s, q in state.positions.items()
-                    if s != symbol
-                ) + abs(after) * price
+                gross = (
+                    sum(
+                        abs(q) * state.prices.get(s, 0.0)
+                        for s, q in state.positions.items()
+                        if s != symbol
+                    )
+                    + abs(after) * price
+                )
                 if gross > lim.max_gross_exposure:
                     return RiskDecision(
                         False, "max_gross_exposure", f"gross exposure would be {gross:.2f}"
@@ -147,9 +153,7 @@ class RiskManager:
             self._recent.append(now.timestamp())
         return ALLOW
 
-    def max_quantity(
-        self, symbol: str, side: Side, price: float, state: AccountState
-    ) -> float:
+    def max_quantity(self, symbol: str, side: Side, price: float, state: AccountState) -> float:
         """The largest quantity the size limits allow for an order now (inf if unlimited)."""
         lim = self.limits
         current = state.positions.get(symbol, 0.0)

@@ -98,9 +98,7 @@ class StrategyRunner:
             for ts, row in frame[list(COLUMNS)].iterrows():
                 self._index[symbol].append(pd.Timestamp(ts))
                 self._rows[symbol].append(tuple(float(v) for v in row))
-        self._marks: dict[str, float] = {
-            s: rows[-1][3] for s, rows in self._rows.items() if rows
-        }
+        self._marks: dict[str, float] = {s: rows[-1][3] for s, rows in self._rows.items() if rows}
 
     def history(self) -> dict[str, pd.DataFrame]:
         out = {}
@@ -161,7 +159,9 @@ class StrategyRunner:
             placed.append(self._place_target(s, target, ts, bars[s].close))
         return placed
 
-    def _place_target(self, symbol: str, target: float, ts: pd.Timestamp, close: float) -> dict[str, Any]:
+    def _place_target(
+        self, symbol: str, target: float, ts: pd.Timestamp, close: float
+    ) -> dict[str, Any]:
         equity = self.executor.portfolio.equity(self._marks) if self.executor else 0.0
         held = self.executor.portfolio.quantity(symbol) if self.executor else 0.0
         estimate = abs(target * equity / close - held) if close > 0 else 0.0

@@ -13,11 +13,9 @@ Every change is published on the event bus (`orders`, `positions`).
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -99,7 +97,9 @@ class OrderService:
             if existing is not None:
                 return existing  # idempotent retry
             row_id = self._insert_new(req, client_id, actor)
-            price = req.limit_price or req.reference_price or self._last_price(req.account, req.symbol)
+            price = (
+                req.limit_price or req.reference_price or self._last_price(req.account, req.symbol)
+            )
             decision = self.risk.check(
                 req.symbol,
                 req.side,
@@ -126,7 +126,10 @@ class OrderService:
                 )
                 self.notify("order_rejected", out)
                 return out
-            return self.apply_report(report)
+            out = self.apply_report(report)
+            if out["status"] != OrderStatus.REJECTED.value:
+                self.notify("order_submitted", out)
+            return out
 
     def apply_report(self, report: ExecutionReport) -> dict[str, Any]:
         """Bring the stored order up to an executor's report (submit answer, update, reconcile)."""
@@ -171,7 +174,11 @@ class OrderService:
                         s.add(pos)
                         s.flush()
                     change = apply_fill(
-                        pos.quantity or 0.0, pos.average_price or 0.0, fill.side, fill.quantity, fill.price
+                        pos.quantity or 0.0,
+                        pos.average_price or 0.0,
+                        fill.side,
+                        fill.quantity,
+                        fill.price,
                     )
                     s.add(
                         FillRow(
@@ -214,7 +221,9 @@ class OrderService:
                 return False
         self.bus.publish("orders", order_out)
         self.bus.publish("positions", pos_out)
-        self.notify("order_filled", {**order_out, "fill_price": fill.price, "fill_qty": fill.quantity})
+        self.notify(
+            "order_filled", {**order_out, "fill_price": fill.price, "fill_qty": fill.quantity}
+        )
         return True
 
     # Cancelling --------------------------------------------------------------------------------
@@ -230,16 +239,18 @@ class OrderService:
                 report = executor.cancel(client_order_id)
                 if report is not None and report.status is not OrderStatus.CANCELLED:
                     return self.apply_report(report)  # it filled before the cancel arrived
-            return self._transition(
-                current["id"], OrderStatus.CANCELLED, {"by": actor}
-            )
+            return self._transition(current["id"], OrderStatus.CANCELLED, {"by": actor})
 
     def cancel_all_open(self, actor: str) -> list[dict[str, Any]]:
         with self.db.session() as s:
             ids = s.scalars(
                 select(OrderRow.client_order_id).where(
                     OrderRow.status.in_(
-                        [OrderStatus.NEW.value, OrderStatus.SUBMITTED.value, OrderStatus.PARTIALLY_FILLED.value]
+                        [
+                            OrderStatus.NEW.value,
+                            OrderStatus.SUBMITTED.value,
+                            OrderStatus.PARTIALLY_FILLED.value,
+                        ]
                     )
                 )
             ).all()

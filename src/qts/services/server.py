@@ -17,6 +17,17 @@ def prepare(settings: Any) -> None:
     settings.ensure_data_dir()
     settings.check_production()
     upgrade(settings.effective_database_url)
+    if settings.load_sample_data:
+        from qts.db import Database
+        from qts.services.market_data import load_sample_data
+
+        db = Database(settings.effective_database_url)
+        try:
+            result = load_sample_data(db)  # idempotent: skips complete datasets
+            if result["loaded"]:
+                log.info("loaded sample data: %s", ", ".join(result["loaded"]))
+        finally:
+            db.dispose()
 
 
 def serve(
@@ -28,8 +39,10 @@ def serve(
     import uvicorn
 
     from qts.api.app import create_app
+    from qts.services.logging_setup import configure_logging
 
     settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
     if run_scheduler is not None:
         settings.run_scheduler = run_scheduler
     prepare(settings)

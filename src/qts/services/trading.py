@@ -27,6 +27,7 @@ from qts.execution.risk import RiskLimits, RiskManager
 from qts.execution.runner import RunnerState, StrategyRunner
 from qts.services.context import AppContext
 from qts.services.order_service import OrderService
+from qts.strategies.base import TargetStrategy
 
 log = logging.getLogger(__name__)
 SAVE_EVERY_BARS = 50
@@ -50,6 +51,36 @@ def _is_open(symbol: str, now: datetime) -> bool:
         return True
     minute = pd.Timestamp(now).floor("min")
     return bool(get_calendar(name).is_open_on_minute(minute))
+
+
+def notify_and_count(kind: str, data: dict[str, Any]) -> None:
+    """Order-service events to notifications (Slack/Telegram, when configured) and metrics."""
+    from qts.services import metrics, notifications
+
+    if kind == "order_submitted":
+        metrics.record_order_submitted(data["account"], data["side"])
+    elif kind == "order_filled":
+        metrics.record_fill(data["account"], data["side"], data["fill_qty"], data["fill_price"])
+        notifications.notify_fill(
+            data["symbol"],
+            data["side"],
+            data["fill_qty"],
+            data["fill_price"],
+            order_id=data["client_order_id"],
+            venue=data["account"],
+        )
+    elif kind == "order_rejected":
+        metrics.record_order_rejected(data.get("reject_rule") or "unknown")
+        notifications.notify_order_rejected(
+            data["symbol"],
+            data.get("reject_reason", ""),
+            order_id=data["client_order_id"],
+            rule=data.get("reject_rule", ""),
+        )
+        if data.get("reject_rule") not in ("", "broker", "kill_switch", None):
+            notifications.notify_risk_limit(data["reject_rule"], data.get("reject_reason", ""))
+    elif kind == "kill_switch":
+        notifications.notify_kill_switch(bool(data["on"]), actor=data.get("by", ""))
 
 
 @dataclass
@@ -79,7 +110,7 @@ class Session:
 
 
 class TradingService:
-    def __init__(self, ctx: AppContext, notify: Any = None) -> None:
+    def __init__(self, ctx: AppContext, notify: Any = notify_and_count) -> None:
         self.ctx = ctx
         settings = ctx.settings
         self.paper = PaperExecutor(paper_config(settings).fill_model, settings.paper_cash)
@@ -109,10 +140,18 @@ class TradingService:
                 row.runtime_state = runtime
                 row.state = "running"
                 AuditRepository(s).record(actor, "strategy.start", row.name, feed.__dict__)
-                spec = (row.strategy_class, dict(row.parameters), list(row.symbols), row.timeframe, row.name)
+                spec = (
+                    row.strategy_class,
+                    dict(row.parameters),
+                    list(row.symbols),
+                    row.timeframe,
+                    row.name,
+                )
             session = Session(strategy_id, threading.Thread(target=lambda: None))
             session.thread = threading.Thread(
-                target=self._run_thread, args=(session, spec, feed), daemon=True,
+                target=self._run_thread,
+                args=(session, spec, feed),
+                daemon=True,
                 name=f"strategy-{strategy_id}",
             )
             self.sessions[strategy_id] = session
@@ -137,7 +176,10 @@ class TradingService:
     def resume_running(self) -> list[int]:
         """After a restart: start again every strategy stored as running, from its saved state."""
         with self.ctx.db.session() as s:
-            rows = [(r.id, dict(r.runtime_state or {})) for r in s.query(StrategyRow).filter_by(state="running")]
+            rows = [
+                (r.id, dict(r.runtime_state or {}))
+                for r in s.query(StrategyRow).filter_by(state="running")
+            ]
         resumed = []
         for sid, runtime in rows:
             feed = FeedSpec(**runtime.get("feed", {}))
@@ -194,10 +236,19 @@ class TradingService:
             frames = {sym: f[f.index > cut] for sym, f in frames.items()}
         account = f"paper:{name}"
         executor = self._paper_account(account, session.strategy_id)
+        strategy = create_strategy(strategy_class, params)
+        if not isinstance(strategy, TargetStrategy):
+            raise ValidationError("paper sessions run target-position strategies")
         runner = StrategyRunner(
-            create_strategy(strategy_class, params), symbols, self.orders,
-            paper_config(self.ctx.settings), executor, account=account,
-            strategy_id=session.strategy_id, tag=f"s{session.strategy_id}", state=state,
+            strategy,
+            symbols,
+            self.orders,
+            paper_config(self.ctx.settings),
+            executor,
+            account=account,
+            strategy_id=session.strategy_id,
+            tag=f"s{session.strategy_id}",
+            state=state,
             history=history,
         )
         if feed.kind != "replay":
@@ -218,12 +269,37 @@ class TradingService:
         self._save(session.strategy_id, runner)
 
     def _step(self, runner: StrategyRunner, bars: dict[str, Bar], session: Session) -> None:
+        self._sync_cancels(runner)
+        if not self._still_running(session.strategy_id):
+            session.stop.set()  # stopped from another process (CLI, another API server)
+            return
         runner.on_bars(bars)
         for symbol, bar in bars.items():
             self.orders.mark_price(runner.account, symbol, bar.close)
         session.bars += 1
         if session.bars % SAVE_EVERY_BARS == 0:
             self._save(session.strategy_id, runner)
+
+    def _still_running(self, strategy_id: int) -> bool:
+        with self.ctx.db.session() as s:
+            row = s.get(StrategyRow, strategy_id)
+            return row is not None and row.state == "running"
+
+    def _sync_cancels(self, runner: StrategyRunner) -> None:
+        """Drop from the paper book the orders cancelled elsewhere (the API, the CLI's kill
+        switch in another process), so they cannot fill on the next bar."""
+        if runner.executor is None or not runner.state.pending:
+            return
+        from qts.core.types import OrderStatus
+        from qts.db.repositories.orders import OrderRepository
+
+        with self.ctx.db.session() as s:
+            repo = OrderRepository(s)
+            for symbol, cid in list(runner.state.pending.items()):
+                row = repo.by_client_id(cid)
+                if row is not None and OrderStatus(row.status).is_terminal:
+                    runner.executor.cancel(cid)
+                    del runner.state.pending[symbol]
 
     def _save(self, strategy_id: int, runner: StrategyRunner) -> None:
         with self.ctx.db.session() as s:
@@ -241,7 +317,9 @@ class TradingService:
         from qts.core.types import Position
         from qts.db.repositories.orders import PositionRepository
 
-        executor = PaperExecutor(paper_config(self.ctx.settings).fill_model, self.ctx.settings.paper_cash, account)
+        executor = PaperExecutor(
+            paper_config(self.ctx.settings).fill_model, self.ctx.settings.paper_cash, account
+        )
         with self.ctx.db.session() as s:
             row = s.get(StrategyRow, strategy_id)
             cash = (row.runtime_state or {}).get("cash") if row is not None else None

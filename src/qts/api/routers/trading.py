@@ -28,7 +28,9 @@ class OrderBody(StrictModel):
     limit_price: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     stop_price: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     time_in_force: TimeInForce = TimeInForce.GTC
-    client_order_id: str | None = Field(default=None, min_length=8, max_length=64, pattern=r"^[\w.:-]+$")
+    client_order_id: str | None = Field(
+        default=None, min_length=8, max_length=64, pattern=r"^[\w.:-]+$"
+    )
     account: str = Field(default="paper", max_length=32)
     reference_price: float | None = Field(default=None, gt=0, allow_inf_nan=False)
 
@@ -85,4 +87,3 @@ def start_strategy(
 @router.post("/strategies/{strategy_id}/stop")
 def stop_strategy(request: Request, user: Trader, strategy_id: int) -> dict[str, Any]:
     return trading(request).stop(strategy_id, user["username"])
-

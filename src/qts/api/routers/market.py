@@ -1,0 +1,53 @@
+"""Market data: symbols and stored datasets, and paged bars."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from qts.api.deps import Ctx, CurrentUser
+from qts.api.schemas import TIMEFRAME_PATTERN
+from qts.services import market_data
+
+router = APIRouter(prefix="/market", tags=["market"])
+
+
+@router.get("/symbols")
+def symbols(ctx: Ctx, _user: CurrentUser) -> list[dict[str, Any]]:
+    """Known symbols with exchange, asset class, currency, lot size, tick size and quantity step."""
+    return market_data.list_symbols(ctx.db)
+
+
+@router.get("/datasets")
+def datasets(ctx: Ctx, _user: CurrentUser) -> list[dict[str, Any]]:
+    """Stored (exchange, symbol, timeframe) series with their bar counts and time ranges."""
+    return market_data.list_datasets(ctx.db)
+
+
+@router.get("/bars")
+def bars(
+    ctx: Ctx,
+    _user: CurrentUser,
+    symbol: Annotated[str, Query(min_length=1, max_length=64)],
+    timeframe: Annotated[str, Query(pattern=TIMEFRAME_PATTERN)] = "1d",
+    start: datetime | None = None,
+    end: datetime | None = None,
+    exchange: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    after: datetime | None = None,
+) -> dict[str, Any]:
+    """Bars in time order (`end` inclusive). Page with `offset`, or with `after=<next_after>`."""
+    return market_data.page_bars(
+        symbol,
+        timeframe,
+        start,
+        end,
+        exchange=exchange,
+        limit=limit,
+        offset=offset,
+        after=after,
+        db=ctx.db,
+    )

@@ -1,0 +1,173 @@
+"""`qts data ...`: import, fetch, synthesise and list market data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from qts.core.errors import QtsError
+
+app = typer.Typer(help="Market data: import files, fetch from providers, generate, list.")
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _database() -> Any:
+    from qts.config import get_settings
+    from qts.db import Database
+
+    return Database(get_settings().effective_database_url)
+
+
+def _fail(exc: QtsError) -> None:
+    err_console.print(f"[red]error:[/red] {exc.message}")
+    details = exc.details if isinstance(exc.details, dict) else {}
+    rows = details.get("errors") or []
+    if rows:
+        table = Table("line", "row", "ts", "rule", "message", title="rejected rows")
+        for row in rows[:50]:
+            table.add_row(
+                str(row.get("line") or ""),
+                str(row.get("row") or ""),
+                str(row.get("ts") or ""),
+                row["rule"],
+                row["message"],
+            )
+        err_console.print(table)
+        if len(rows) > 50:
+            err_console.print(
+                f"... and {len(rows) - 50} more (counts: {details.get('error_counts')})"
+            )
+    raise typer.Exit(code=2)
+
+
+@app.command("import")
+def import_cmd(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV or Parquet file"),
+    symbol: str = typer.Option(..., "--symbol", "-s"),
+    timeframe: str = typer.Option("1d", "--timeframe", "-t"),
+    exchange: str | None = typer.Option(None, "--exchange", "-e", help="e.g. XKRX, XNYS, binance"),
+    repair: bool = typer.Option(False, "--repair", help="drop or fix bad rows and report them"),
+    as_json: bool = typer.Option(False, "--json", help="print the full report as JSON"),
+) -> None:
+    """Validate a bar file and store it; a bad file is rejected whole with a row-level report."""
+    from qts.services.market_data import import_file
+
+    try:
+        result = import_file(_database(), file, symbol, timeframe, exchange, repair)
+    except QtsError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        console.print_json(json.dumps(result, default=str))
+        return
+    report = result["report"]
+    console.print(
+        f"[green]imported[/green] {result['exchange']}:{result['symbol']} {result['timeframe']}: "
+        f"{report['rows_valid']} bars ({result['inserted']} new, {result['updated']} updated, "
+        f"{result['unchanged']} unchanged)"
+    )
+    for repair_row in report["repairs"]:
+        console.print(
+            f"  repaired line {repair_row['line']} ({repair_row['ts']}): "
+            f"{repair_row['action']}: {repair_row['message']}"
+        )
+    if report["warnings"]:
+        console.print(f"[yellow]{len(report['warnings'])} warning(s)[/yellow]")
+        for warning in report["warnings"][:20]:
+            console.print(f"  {warning['message']}")
+    for note in report["notes"]:
+        console.print(f"  note: {note}")
+
+
+@app.command("fetch")
+def fetch_cmd(
+    provider: str = typer.Option("ccxt", "--provider", "-p", help="ccxt, yahoo or krx"),
+    exchange: str = typer.Option("binance", "--exchange", "-e"),
+    symbol: str = typer.Option(..., "--symbol", "-s"),
+    timeframe: str = typer.Option("1h", "--timeframe", "-t"),
+    since: str = typer.Option(..., "--since", help="start date/time (UTC), e.g. 2024-01-01"),
+    until: str | None = typer.Option(None, "--until"),
+    base_url: str | None = typer.Option(None, "--base-url", help="override the provider's URL"),
+) -> None:
+    """Download history into the database (resumes after the last stored bar)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from qts.services.market_data import fetch
+
+    options = {"base_url": base_url} if base_url else {}
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task(f"{exchange}:{symbol} {timeframe}", total=None)
+
+        def on_progress(done: int, total: int | None) -> None:
+            progress.update(task, completed=done, total=total)
+
+        try:
+            result = fetch(
+                provider,
+                exchange,
+                symbol,
+                timeframe,
+                since,
+                on_progress,
+                until=until,
+                db=_database(),
+                provider_options=options,
+            )
+        except QtsError as exc:
+            progress.stop()
+            _fail(exc)
+            return
+    resumed = f" (resumed from {result['resumed_from']})" if result["resumed_from"] else ""
+    console.print(
+        f"[green]fetched[/green] {result['fetched']} bars{resumed}: {result['inserted']} new, "
+        f"{result['updated']} updated"
+    )
+
+
+@app.command("synth")
+def synth_cmd(
+    symbols: int = typer.Option(3, "--symbols", "-n"),
+    bars: int = typer.Option(1000, "--bars", "-m"),
+    timeframe: str = typer.Option("1m", "--timeframe", "-t"),
+    start: str = typer.Option("2024-01-01", "--start"),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Generate seeded synthetic bars (correlated symbols, regimes, jumps) under exchange SYNTH."""
+    from qts.services.market_data import synth
+
+    try:
+        result = synth(_database(), symbols, bars, timeframe, start=start, seed=seed)
+    except (QtsError, ValueError) as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    names = ", ".join(result["symbols"])
+    console.print(f"[green]generated[/green] {bars} {timeframe} bars for {names} (exchange SYNTH)")
+
+
+@app.command("list")
+def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Stored datasets with bar counts and time ranges."""
+    from qts.services.market_data import list_datasets
+
+    rows = list_datasets(_database())
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    table = Table("exchange", "symbol", "timeframe", "bars", "first", "last")
+    for r in rows:
+        table.add_row(
+            r["exchange"], r["symbol"], r["timeframe"], f"{r['bars']:,}", r["first"], r["last"]
+        )
+    console.print(table if rows else "no market data stored yet")

@@ -1,0 +1,205 @@
+"""`qts paper`, `qts kill-switch` and `qts strategy start|stop|list`."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+strategy_app = typer.Typer(help="Stored strategies: list, start, stop.", no_args_is_help=True)
+
+
+def _context():  # type: ignore[no-untyped-def]
+    from qts.config import get_settings
+    from qts.db.migrate import upgrade
+    from qts.services.context import AppContext
+
+    settings = get_settings()
+    settings.ensure_data_dir()
+    upgrade(settings.effective_database_url)
+    return AppContext.from_settings(settings)
+
+
+def _parse_speed(speed: str) -> float | None:
+    if speed == "max":
+        return None
+    try:
+        value = float(speed)
+    except ValueError as e:
+        raise typer.BadParameter("speed is a positive number or 'max'") from e
+    if value <= 0:
+        raise typer.BadParameter("speed must be positive")
+    return value
+
+
+def paper(
+    strategy: Annotated[str, typer.Option(help="Registered name or path.py:Class")],
+    symbol: Annotated[list[str], typer.Option(help="Symbol(s) with stored bars")],
+    timeframe: Annotated[str, typer.Option(help="Bar timeframe, e.g. 1d, 1h")] = "1d",
+    param: Annotated[list[str] | None, typer.Option(help="Strategy parameter k=v")] = None,
+    replay: Annotated[bool, typer.Option("--replay", help="Replay stored bars")] = False,
+    live: Annotated[bool, typer.Option("--live", help="Live bars (not available yet)")] = False,
+    speed: Annotated[
+        str, typer.Option(help="Replay speed: a multiple of real time, or max")
+    ] = "max",
+    start: Annotated[str | None, typer.Option(help="First bar time")] = None,
+    end: Annotated[str | None, typer.Option(help="Last bar time")] = None,
+    name: Annotated[str | None, typer.Option(help="Session name (stored strategy name)")] = None,
+) -> None:
+    """Run a paper-trading session in the foreground and keep it (orders, fills, positions)."""
+    from qts.core.errors import QtsError
+    from qts.services.strategies import create_strategy, list_strategies
+    from qts.services.trading import FeedSpec, TradingService
+    from qts.strategies.params import parse_param_pairs
+
+    if replay == live:
+        raise typer.BadParameter("choose exactly one of --replay or --live")
+    if live:
+        console.print("[red]live bar feeds for paper sessions are not available yet[/]")
+        raise typer.Exit(2)
+    ctx = _context()
+    trading = TradingService(ctx)
+    session_name = name or f"paper-{strategy}-{'-'.join(symbol)}-{timeframe}".replace("/", "_")
+    try:
+        existing = [
+            s for s in list_strategies(ctx.db, 500, 0, None)["items"] if s["name"] == session_name
+        ]
+        if existing:
+            sid = existing[0]["id"]
+        else:
+            sid = create_strategy(
+                ctx.db,
+                {
+                    "name": session_name,
+                    "strategy_class": strategy,
+                    "parameters": dict(parse_param_pairs(param or [])),
+                    "symbols": list(symbol),
+                    "timeframe": timeframe,
+                },
+                actor="cli",
+            )["id"]
+        trading.start(sid, "cli", FeedSpec("replay", _parse_speed(speed), start, end))
+        session = trading.sessions[sid]
+        with console.status("replaying...") as status:
+            while session.thread.is_alive():
+                status.update(f"replaying: {session.bars} bars")
+                time.sleep(0.2)
+    except QtsError as e:
+        console.print(f"[red]error:[/] {e.message}")
+        raise typer.Exit(1) from e
+    except KeyboardInterrupt:
+        trading.stop(sid, "cli")
+    _summary(ctx, sid, session_name)
+    ctx.close()
+    if session.error:
+        console.print(f"[red]session failed:[/] {session.error}")
+        raise typer.Exit(1)
+
+
+def _summary(ctx, sid: int, name: str) -> None:  # type: ignore[no-untyped-def]
+    from qts.db.repositories.orders import OrderFilter
+    from qts.services.orders import list_orders, list_positions
+
+    orders = list_orders(ctx.db, OrderFilter(strategy_id=sid), 500, 0)
+    table = Table(
+        "symbol",
+        "quantity",
+        "avg price",
+        "last",
+        "realized pnl",
+        "fees",
+        title=f"{name}: positions",
+    )
+    for p in list_positions(ctx.db, f"paper:{name}", include_flat=True):
+        table.add_row(
+            p["symbol"],
+            f"{p['quantity']:g}",
+            f"{p['average_price']:.4f}",
+            f"{(p['last_price'] or 0):.4f}",
+            f"{p['realized_pnl']:.2f}",
+            f"{p['fees']:.2f}",
+        )
+    console.print(table)
+    console.print(f"{orders['total']} orders stored for strategy id {sid}")
+
+
+def kill_switch(
+    state: Annotated[str, typer.Argument(help="on or off")],
+) -> None:
+    """Turn the kill switch on (cancel open orders, block new ones) or off."""
+    from qts.services.trading import TradingService
+
+    if state not in ("on", "off"):
+        raise typer.BadParameter("state is on or off")
+    ctx = _context()
+    result = TradingService(ctx).orders.set_kill_switch(state == "on", "cli")
+    console.print(
+        f"kill switch [bold]{state}[/]; cancelled {result['cancelled_orders']} open orders"
+    )
+    ctx.close()
+
+
+@strategy_app.command("list")
+def strategy_list() -> None:
+    """List stored strategies."""
+    from qts.services.strategies import list_strategies
+
+    ctx = _context()
+    table = Table("id", "name", "class", "symbols", "timeframe", "mode", "state")
+    for s in list_strategies(ctx.db, 500, 0, None)["items"]:
+        table.add_row(
+            str(s["id"]),
+            s["name"],
+            s["strategy_class"],
+            ",".join(s["symbols"]),
+            s["timeframe"],
+            s["mode"],
+            s["state"],
+        )
+    console.print(table)
+    ctx.close()
+
+
+@strategy_app.command("start")
+def strategy_start(
+    strategy_id: int,
+    speed: Annotated[
+        str, typer.Option(help="Replay speed: a multiple of real time, or max")
+    ] = "max",
+    start: Annotated[str | None, typer.Option(help="First bar time")] = None,
+    end: Annotated[str | None, typer.Option(help="Last bar time")] = None,
+) -> None:
+    """Run a stored strategy's paper session on a replay, in the foreground."""
+    from qts.core.errors import QtsError
+    from qts.services.trading import FeedSpec, TradingService
+
+    ctx = _context()
+    trading = TradingService(ctx)
+    try:
+        trading.start(strategy_id, "cli", FeedSpec("replay", _parse_speed(speed), start, end))
+    except QtsError as e:
+        console.print(f"[red]error:[/] {e.message}")
+        raise typer.Exit(1) from e
+    session = trading.sessions[strategy_id]
+    try:
+        while session.thread.is_alive():
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        trading.stop(strategy_id, "cli")
+    console.print(f"strategy {strategy_id}: {session.bars} bars processed")
+    ctx.close()
+
+
+@strategy_app.command("stop")
+def strategy_stop(strategy_id: int) -> None:
+    """Mark a strategy stopped; a running `qts up` stops its session at the next bar."""
+    from qts.services.trading import TradingService
+
+    ctx = _context()
+    TradingService(ctx).stop(strategy_id, "cli")
+    console.print(f"strategy {strategy_id} stopped")
+    ctx.close()
