@@ -153,3 +153,66 @@ def test_market_endpoints_serve_imported_bars(client: TestClient, auth_headers) 
         client.get("/api/v1/market/bars?symbol=005930&start=yesterday", headers=h).status_code
         == 422
     )
+
+
+def test_backtest_api_runs_in_the_background_and_stores_the_result(
+    client: TestClient, auth_headers
+) -> None:  # type: ignore[no-untyped-def]
+    from qts.services.market_data import import_file
+
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    import_file(ctx.db, SAMPLE / "kr_daily" / "005930.csv", "005930", "1d")
+    h = auth_headers("trader")
+    body = {
+        "strategy": "sma_cross",
+        "params": {"fast": 10, "slow": 20},
+        "symbols": ["005930"],
+        "timeframe": "1d",
+        "cash": 10_000_000,
+        "commission": 0.002,
+    }
+    assert (
+        client.post("/api/v1/backtests", headers=auth_headers("viewer"), json=body).status_code
+        == 403
+    )
+    bad = client.post("/api/v1/backtests", headers=h, json={**body, "strategy": "nope"})
+    assert bad.status_code == 422
+    bad = client.post(
+        "/api/v1/backtests", headers=h, json={**body, "params": {"fast": 30, "slow": 20}}
+    )
+    assert bad.status_code == 422
+    r = client.post("/api/v1/backtests", headers=h, json=body)
+    assert r.status_code == 202
+    run_id = r.json()["id"]
+    deadline = time.time() + 60
+    while (run := client.get(f"/api/v1/backtests/{run_id}", headers=h).json())["status"] not in (
+        "done",
+        "failed",
+    ):
+        assert time.time() < deadline
+        time.sleep(0.1)
+    assert run["status"] == "done", run["error"]
+    frame = pd.read_csv(SAMPLE / "kr_daily" / "005930.csv", index_col=0)
+    frame.index = pd.to_datetime(frame.index, utc=True)
+    from qts.backtest.config import BacktestConfig
+    from qts.backtest.costs import CostModel
+
+    expected = run_backtest(
+        create_strategy("sma_cross", {"fast": 10, "slow": 20}),
+        {"005930": frame.astype(float)},
+        BacktestConfig(cash=10_000_000, costs=CostModel(commission=0.002), timeframe="1d"),
+    )
+    assert run["metrics"]["final_equity"] == expected.metrics["final_equity"]
+    assert len(run["result"]["trades"]) == len(expected.trades)
+    assert client.get("/api/v1/backtests", headers=h).json()["total"] == 1
+    missing = client.post(
+        "/api/v1/backtests", headers=h, json={**body, "symbols": ["999999"]}
+    ).json()
+    while (m := client.get(f"/api/v1/backtests/{missing['id']}", headers=h).json())["status"] in (
+        "queued",
+        "running",
+    ):
+        time.sleep(0.1)
+    assert m["status"] == "failed" and "no 1d bars stored for 999999" in m["error"]
+    catalog = {c["name"] for c in client.get("/api/v1/strategies-catalog", headers=h).json()}
+    assert {"sma_cross", "ts_momentum", "rsi_reversion", "bollinger_zscore"} <= catalog

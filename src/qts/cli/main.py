@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from qts.cli import data_cmd, trading_cmd, worker_cmd
+from qts.cli import backtest_cmd, data_cmd, features_cmd, trading_cmd, worker_cmd
 
 app = typer.Typer(
     name="qts",
@@ -23,6 +23,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(data_cmd.app, name="data", help="Market data: import, fetch, synthesize, list.")
 app.add_typer(trading_cmd.strategy_app, name="strategy")
+app.command("backtest")(backtest_cmd.backtest)
+app.command("optimize")(backtest_cmd.optimize)
+app.add_typer(features_cmd.app, name="features", help="Features: build, list, materialize.")
 app.command("paper")(trading_cmd.paper)
 app.command("worker")(worker_cmd.worker)
 app.command("beat")(worker_cmd.beat)

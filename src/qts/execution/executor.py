@@ -19,6 +19,10 @@ class ExecutionReport:
     broker_order_id: str | None = None
     reason: str = ""
     fills: list[Fill] = field(default_factory=list)
+    # Cumulative figures, for venues that report totals rather than individual fills.
+    filled_quantity: float | None = None
+    average_price: float | None = None
+    fee: float | None = None
 
 
 class Executor(Protocol):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -173,7 +174,8 @@ class StrategyRunner:
             # The risk check sees the estimated size; the fill is sized at the next bar's price.
             quantity=max(estimate, unit),
             type=OrderType.MARKET,
-            client_order_id=f"{self.tag}-{symbol}-{int(ts.timestamp() * 1000)}",
+            # Brokers accept [A-Za-z0-9_-] in client ids: "BTC/USDT" becomes "BTCUSDT".
+            client_order_id=f"{self.tag}-{re.sub(r'[^A-Za-z0-9]', '', symbol)}-{int(ts.timestamp() * 1000)}",
             strategy_id=self.strategy_id,
             account=self.account,
             reference_price=close,

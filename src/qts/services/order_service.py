@@ -94,9 +94,11 @@ class OrderService:
         with self._lock:
             client_id = req.client_order_id or new_client_order_id()
             existing = self._find(client_id)
-            if existing is not None:
+            if existing is not None and existing["status"] != OrderStatus.NEW.value:
                 return existing  # idempotent retry
-            row_id = self._insert_new(req, client_id, actor)
+            # A stored `new` order was never answered by the executor (a crash before or while
+            # sending): carry on with it; the broker client will not create it twice.
+            row_id = existing["id"] if existing else self._insert_new(req, client_id, actor)
             price = (
                 req.limit_price or req.reference_price or self._last_price(req.account, req.symbol)
             )
@@ -137,6 +139,8 @@ class OrderService:
             row = self._find_row_id(report.client_order_id)
             for fill in report.fills:
                 self.apply_fill(fill)
+            if report.filled_quantity is not None:
+                self._apply_cumulative(report)
             current = self._find(report.client_order_id)
             assert current is not None
             target = report.status
@@ -225,6 +229,40 @@ class OrderService:
             "order_filled", {**order_out, "fill_price": fill.price, "fill_qty": fill.quantity}
         )
         return True
+
+    def _apply_cumulative(self, report: ExecutionReport) -> None:
+        """Turn a venue's cumulative totals into the one fill that brings qts up to them."""
+        with self.db.session() as s:
+            o = s.scalar(select(OrderRow).where(OrderRow.client_order_id == report.client_order_id))
+            assert o is not None
+            done_qty, done_avg = o.filled_quantity, o.average_fill_price or 0.0
+            done_fee = (
+                s.scalar(
+                    select(func.coalesce(func.sum(FillRow.fee), 0.0)).where(
+                        FillRow.order_id == o.id
+                    )
+                )
+                or 0.0
+            )
+            side = Side(o.side)
+        total = report.filled_quantity or 0.0
+        delta = total - done_qty
+        if delta <= 1e-12 or report.average_price is None:
+            return
+        price = (report.average_price * total - done_avg * done_qty) / delta
+        fee = max((report.fee or 0.0) - done_fee, 0.0)
+        self.apply_fill(
+            Fill(
+                report.client_order_id,
+                "",
+                side,
+                delta,
+                price,
+                fee,
+                self.clock(),
+                fill_id=f"{report.client_order_id}-cum-{total:.10g}",
+            )
+        )
 
     # Cancelling --------------------------------------------------------------------------------
     def cancel(self, client_order_id: str, actor: str) -> dict[str, Any]:

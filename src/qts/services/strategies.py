@@ -103,3 +103,26 @@ def delete_strategy(db: Database, strategy_id: int, actor: str) -> None:
             raise ConflictError("stop the strategy before deleting it")
         repo.delete(st)
         AuditRepository(s).record(actor, "strategy.delete", st.name)
+
+
+def run_started_strategies(ctx: Any) -> dict[str, Any]:
+    """The `strategies` job: run every started live-feed strategy on its newly stored bars."""
+    from qts.services.trading import TradingService
+
+    trading = TradingService(ctx)
+    with ctx.db.session() as s:
+        rows = [
+            (st.id, st.name)
+            for st in StrategyRepository(s).list(limit=10_000, state="running")
+            if (st.runtime_state or {}).get("feed", {}).get("kind") == "live"
+        ]
+    processed: dict[str, int] = {}
+    errors: dict[str, str] = {}
+    for sid, name in rows:
+        try:
+            processed[name] = trading.step_stored_bars(sid)
+        except Exception as e:  # one strategy's failure must not stop the others
+            errors[name] = f"{type(e).__name__}: {e}"
+    if errors:
+        raise RuntimeError(f"strategies failed: {errors}")
+    return {"strategies": len(rows), "bars": processed}

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import select
 
 from qts.backtest.config import BacktestConfig
 from qts.backtest.costs import CostModel, SlippageModel
@@ -30,7 +31,7 @@ from qts.services.order_service import OrderService
 from qts.strategies.base import TargetStrategy
 
 log = logging.getLogger(__name__)
-SAVE_EVERY_BARS = 50
+SAVE_EVERY_BARS = 1  # the runner state is saved after every bar, so a restart resumes exactly
 
 
 def paper_config(settings: Any, cash: float | None = None) -> BacktestConfig:
@@ -147,6 +148,12 @@ class TradingService:
                     row.timeframe,
                     row.name,
                 )
+            if feed.kind == "live":
+                # Bars arrive through the market data jobs; the `strategies` job runs them.
+                self.ctx.bus.publish(
+                    "system", {"type": "strategy", "id": strategy_id, "state": "running"}
+                )
+                return {"id": strategy_id, "state": "running", "feed": feed.__dict__}
             session = Session(strategy_id, threading.Thread(target=lambda: None))
             session.thread = threading.Thread(
                 target=self._run_thread,
@@ -183,6 +190,8 @@ class TradingService:
         resumed = []
         for sid, runtime in rows:
             feed = FeedSpec(**runtime.get("feed", {}))
+            if feed.kind == "live":
+                continue  # the `strategies` job carries live strategies on
             try:
                 self.start(sid, "system:resume", feed)
                 resumed.append(sid)
@@ -215,27 +224,24 @@ class TradingService:
                 "system", {"type": "strategy", "id": session.strategy_id, "state": state}
             )
 
-    async def _run(self, session: Session, spec: tuple[Any, ...], feed: FeedSpec) -> None:
-        from qts.market.feeds import bar_to_event
-        from qts.market.replay import ReplayFeed
-        from qts.services.market_data import read_bars
+    def _build_runner(
+        self, strategy_id: int, spec: tuple[Any, ...], frames: dict[str, pd.DataFrame]
+    ) -> tuple[StrategyRunner, dict[str, pd.DataFrame]]:
+        """The runner with its saved state, and the bars of `frames` it has not processed yet."""
         from qts.strategies.registry import create_strategy
 
-        strategy_class, params, symbols, timeframe, name = spec
+        strategy_class, params, symbols, _timeframe, name = spec
         with self.ctx.db.session() as s:
-            row = s.get(StrategyRow, session.strategy_id)
+            row = s.get(StrategyRow, strategy_id)
             assert row is not None
             state = RunnerState.from_dict((row.runtime_state or {}).get("runner"))
-        frames = {
-            sym: read_bars(sym, timeframe, feed.start, feed.end, db=self.ctx.db) for sym in symbols
-        }
         history: dict[str, pd.DataFrame] = {}
         if state.last_ts is not None:  # resume: bars up to last_ts are history, not news
             cut = pd.Timestamp(state.last_ts)
             history = {sym: f[f.index <= cut] for sym, f in frames.items()}
             frames = {sym: f[f.index > cut] for sym, f in frames.items()}
         account = f"paper:{name}"
-        executor = self._paper_account(account, session.strategy_id)
+        executor = self._paper_account(account, strategy_id)
         strategy = create_strategy(strategy_class, params)
         if not isinstance(strategy, TargetStrategy):
             raise ValidationError("paper sessions run target-position strategies")
@@ -246,13 +252,23 @@ class TradingService:
             paper_config(self.ctx.settings),
             executor,
             account=account,
-            strategy_id=session.strategy_id,
-            tag=f"s{session.strategy_id}",
+            strategy_id=strategy_id,
+            tag=f"s{strategy_id}",
             state=state,
             history=history,
         )
-        if feed.kind != "replay":
-            raise ValidationError("live feeds for strategy sessions are not available yet")
+        return runner, frames
+
+    async def _run(self, session: Session, spec: tuple[Any, ...], feed: FeedSpec) -> None:
+        from qts.market.feeds import bar_to_event
+        from qts.market.replay import ReplayFeed
+        from qts.services.market_data import read_bars
+
+        symbols, timeframe = spec[2], spec[3]
+        frames = {
+            sym: read_bars(sym, timeframe, feed.start, feed.end, db=self.ctx.db) for sym in symbols
+        }
+        runner, frames = self._build_runner(session.strategy_id, spec, frames)
         replay = ReplayFeed(frames, timeframe, speed=feed.speed)
         group: dict[str, Bar] = {}
         async for bar in replay:
@@ -267,6 +283,42 @@ class TradingService:
         if group and not session.stop.is_set():
             self._step(runner, group, session)
         self._save(session.strategy_id, runner)
+
+    def step_stored_bars(self, strategy_id: int) -> int:
+        """Run a strategy on the bars stored since it last ran (the live feed: bars collected
+        by the market data jobs). Returns the number of bar times processed."""
+        from qts.market.feeds import bar_to_event, make_bar
+        from qts.services.market_data import read_bars
+
+        with self.ctx.db.session() as s:
+            row = s.get(StrategyRow, strategy_id)
+            if row is None:
+                raise NotFoundError(f"strategy {strategy_id} not found")
+            spec = (
+                row.strategy_class,
+                dict(row.parameters),
+                list(row.symbols),
+                row.timeframe,
+                row.name,
+            )
+        frames = {sym: read_bars(sym, spec[3], db=self.ctx.db) for sym in spec[2]}
+        runner, new = self._build_runner(strategy_id, spec, frames)
+        session = Session(strategy_id, threading.current_thread())
+        times = sorted({ts for f in new.values() for ts in f.index})
+        for ts in times:
+            group = {}
+            for sym, f in new.items():
+                if ts in f.index:
+                    r = f.loc[ts]
+                    group[sym] = make_bar(
+                        sym, spec[3], ts.to_pydatetime(), (r.open, r.high, r.low, r.close, r.volume)
+                    )
+                    self.ctx.bus.publish(f"bars:{sym}", bar_to_event(group[sym]))
+            self._step(runner, group, session)
+            if session.stop.is_set():
+                break
+        self._save(strategy_id, runner)
+        return session.bars
 
     def _step(self, runner: StrategyRunner, bars: dict[str, Bar], session: Session) -> None:
         self._sync_cancels(runner)
@@ -329,5 +381,24 @@ class TradingService:
                 )
         if cash is not None:
             executor.portfolio.cash = float(cash)
+        self._reload_open_orders(executor)
         self.orders.executors[account] = executor
         return executor
+
+    def _reload_open_orders(self, executor: PaperExecutor) -> None:
+        """Put the account's open orders back in a rebuilt paper book (after a restart)."""
+        from qts.core.types import OrderStatus
+        from qts.db.models import Order as OrderRow
+
+        with self.ctx.db.session() as s:
+            rows = s.scalars(
+                select(OrderRow).where(
+                    OrderRow.account == executor.account,
+                    OrderRow.status.in_(
+                        [OrderStatus.SUBMITTED.value, OrderStatus.PARTIALLY_FILLED.value]
+                    ),
+                )
+            ).all()
+            orders = [self.orders._to_domain(r.id) for r in rows]
+        for order in orders:
+            executor.submit(order)

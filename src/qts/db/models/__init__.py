@@ -1,6 +1,7 @@
 """All tables. Importing this package registers every model on `Base.metadata`."""
 
 from qts.db.models.audit import AuditLog
+from qts.db.models.backtests import BacktestRun
 from qts.db.models.features import FeatureValue
 from qts.db.models.jobs import JobRun, SystemStatus
 from qts.db.models.market import Bar, Fundamental, NewsItem, Symbol
@@ -10,6 +11,7 @@ from qts.db.models.users import User
 
 __all__ = [
     "AuditLog",
+    "BacktestRun",
     "Bar",
     "FeatureDefinition",
     "FeatureValue",

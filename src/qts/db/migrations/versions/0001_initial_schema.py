@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 07:08:57.281747
+Create Date: 2026-11-25 07:20:11.576444
 """
 
 from collections.abc import Sequence
@@ -33,6 +33,25 @@ def upgrade() -> None:
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_audit_log_action"), ["action"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_log_ts"), ["ts"], unique=False)
+
+    op.create_table(
+        "backtests",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("strategy", sa.String(length=255), nullable=False),
+        sa.Column("params", sa.JSON(), nullable=False),
+        sa.Column("request", sa.JSON(), nullable=False),
+        sa.Column("metrics", sa.JSON(), nullable=False),
+        sa.Column("result", sa.JSON(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("created_by", sa.String(length=64), nullable=False),
+        sa.Column("created_at", qts.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", qts.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_backtests")),
+    )
+    with op.batch_alter_table("backtests", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_backtests_created_at"), ["created_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_backtests_status"), ["status"], unique=False)
 
     op.create_table(
         "bars",
@@ -432,6 +451,11 @@ def downgrade() -> None:
     op.drop_table("feature_values")
     op.drop_table("feature_definitions")
     op.drop_table("bars")
+    with op.batch_alter_table("backtests", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_backtests_status"))
+        batch_op.drop_index(batch_op.f("ix_backtests_created_at"))
+
+    op.drop_table("backtests")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_log_ts"))
         batch_op.drop_index(batch_op.f("ix_audit_log_action"))

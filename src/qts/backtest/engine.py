@@ -1,0 +1,156 @@
+"""Run a backtest: `run_backtest(strategy, data, config) -> BacktestResult`.
+
+Target strategies take the vectorized path by default (targets for the whole history at once,
+then the compiled rebalancing kernel); order strategies take the event-driven path
+(`qts.backtest.events`), which can also run target strategies (`config.engine="event"`) and
+then gives the same fills as the vectorized path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from qts.backtest.config import BacktestConfig
+from qts.backtest.kernel import ledger, rebalance
+from qts.backtest.market import MarketArrays, plan_execution
+from qts.backtest.result import BacktestResult, build_result
+from qts.core.errors import ValidationError
+from qts.strategies.base import OrderStrategy, Strategy, TargetStrategy, Universe
+
+
+@dataclass(slots=True)
+class RawRun:
+    """Engine output before metrics: positions and cash after each bar, and all fills."""
+
+    qty: np.ndarray  # (n, k)
+    cash: np.ndarray  # (n,)
+    f_bar: np.ndarray
+    f_sym: np.ndarray
+    f_qty: np.ndarray  # signed
+    f_price: np.ndarray
+    f_fee: np.ndarray
+
+
+def run_backtest(
+    strategy: Strategy,
+    data: pd.DataFrame | Universe,
+    config: BacktestConfig | None = None,
+    *,
+    trade_start: pd.Timestamp | str | None = None,
+    symbol: str = "ASSET",
+) -> BacktestResult:
+    """Backtest `strategy` on `data` (one frame or a symbol->frame mapping).
+
+    `trade_start`: bars before it only warm indicators up; trading and the reported equity
+    curve start there (used by walk-forward out-of-sample evaluation).
+    """
+    config = config or BacktestConfig()
+    if strategy.p.get("allow_short") is True and not config.sizer.allow_short:
+        # A strategy declaring allow_short=true is the explicit opt-in to shorting.
+        config = replace(config, sizer=replace(config.sizer, allow_short=True))
+    if isinstance(data, pd.DataFrame):
+        data = {symbol: data}
+    market = MarketArrays.from_universe(data)
+    start_row = _start_row(market.index, trade_start)
+    use_event = isinstance(strategy, OrderStrategy) or config.engine == "event"
+    targets: pd.DataFrame | None = None
+    if isinstance(strategy, TargetStrategy):
+        targets = strategy.target_positions(data)
+    elif not isinstance(strategy, OrderStrategy):
+        raise ValidationError(f"{type(strategy).__name__} is neither a target nor order strategy")
+    if config.engine == "vectorized" and targets is None:
+        raise ValidationError("the vectorized engine runs target strategies only")
+    if use_event:
+        from qts.backtest.events import run_event
+
+        raw = run_event(strategy, data, market, config, targets, start_row)
+    else:
+        assert targets is not None
+        raw = run_vectorized(targets, market, config, start_row)
+    return build_result(strategy, market, config, raw, targets, start_row)
+
+
+def run_vectorized(
+    targets: pd.DataFrame, market: MarketArrays, config: BacktestConfig, start_row: int = 0
+) -> RawRun:
+    plan = plan_execution(targets, market, config, start_row)
+    n, k = market.shape
+    units = np.array([config.sizer.unit(s) for s in market.symbols], dtype=np.float64)
+    capacity = int(plan.flag.sum()) + 1
+    qty = np.zeros((n, k))
+    cash = np.zeros(n)
+    f_bar = np.zeros(capacity, dtype=np.int64)
+    f_sym = np.zeros(capacity, dtype=np.int64)
+    f_qty, f_price, f_fee = np.zeros(capacity), np.zeros(capacity), np.zeros(capacity)
+    costs, sizer = config.costs, config.sizer
+    nf = rebalance(
+        np.ascontiguousarray(plan.price),
+        np.ascontiguousarray(market.mark),
+        np.ascontiguousarray(plan.want),
+        np.ascontiguousarray(plan.flag),
+        np.ascontiguousarray(plan.slip),
+        units,
+        float(config.cash),
+        costs.commission,
+        costs.fixed_fee,
+        costs.min_fee,
+        costs.sell_tax,
+        bool(sizer.allow_short),
+        float(sizer.leverage),
+        qty,
+        cash,
+        f_bar,
+        f_sym,
+        f_qty,
+        f_price,
+        f_fee,
+    )
+    return RawRun(qty, cash, f_bar[:nf], f_sym[:nf], f_qty[:nf], f_price[:nf], f_fee[:nf])
+
+
+def trade_arrays(raw: RawRun, k: int) -> dict[str, np.ndarray]:
+    m = len(raw.f_bar)
+    out = {
+        "sym": np.zeros(m, dtype=np.int64),
+        "dir": np.zeros(m, dtype=np.int64),
+        "entry_bar": np.zeros(m, dtype=np.int64),
+        "exit_bar": np.zeros(m, dtype=np.int64),
+        "size": np.zeros(m),
+        "entry_price": np.zeros(m),
+        "exit_price": np.zeros(m),
+        "pnl": np.zeros(m),
+        "fees": np.zeros(m),
+    }
+    nt = ledger(
+        raw.f_bar,
+        raw.f_sym,
+        raw.f_qty,
+        raw.f_price,
+        raw.f_fee,
+        k,
+        out["sym"],
+        out["dir"],
+        out["entry_bar"],
+        out["exit_bar"],
+        out["size"],
+        out["entry_price"],
+        out["exit_price"],
+        out["pnl"],
+        out["fees"],
+    )
+    return {key: value[:nt] for key, value in out.items()}
+
+
+def _start_row(index: pd.DatetimeIndex, trade_start: pd.Timestamp | str | None) -> int:
+    if trade_start is None:
+        return 0
+    ts = pd.Timestamp(trade_start)
+    if ts.tzinfo is None and index.tz is not None:
+        ts = ts.tz_localize(index.tz)
+    row = int(index.searchsorted(ts))
+    if row >= len(index):
+        raise ValidationError(f"trade_start {trade_start} is after the last bar")
+    return row

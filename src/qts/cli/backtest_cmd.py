@@ -1,0 +1,344 @@
+"""`qts backtest` and `qts optimize`: plain Typer command functions (registered in cli/main.py).
+
+Heavy imports (the engine, numba kernels, optuna) happen inside the commands so `qts --help`
+stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from qts.backtest.config import BacktestConfig
+    from qts.strategies.base import Strategy
+
+STRATEGY_HELP = "Registered name (e.g. sma_cross) or path/to/file.py:Class or module:Class"
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=2)
+
+
+def _read_csv_fallback(path: Path) -> pd.DataFrame:
+    """Minimal reader used only when qts.market.files is not available."""
+    import pandas as pd
+
+    from qts.core.errors import ValidationError
+
+    if not path.is_file():
+        raise ValidationError(f"data file not found: {path}")
+    try:
+        frame = pd.read_csv(path)
+    except Exception as exc:
+        raise ValidationError(f"cannot read {path}: {exc}") from exc
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    time_col = next(
+        (c for c in ("ts", "timestamp", "date", "datetime", "time") if c in frame.columns), None
+    )
+    if time_col is None:
+        raise ValidationError(f"{path} has no timestamp column")
+    try:
+        index = pd.to_datetime(frame[time_col], utc=True)
+        bars = frame[["open", "high", "low", "close"]].astype(float)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ValidationError(f"{path}: bad OHLC data ({exc})") from exc
+    bars["volume"] = frame["volume"].astype(float) if "volume" in frame else 0.0
+    bars.index = pd.DatetimeIndex(index, name="ts")
+    return bars.sort_index()
+
+
+def _load_data(
+    data: Path | None,
+    symbol: str | None,
+    timeframe: str | None,
+    start: str | None,
+    end: str | None,
+) -> dict[str, pd.DataFrame]:
+    from qts.core.errors import ValidationError
+
+    if data is not None and symbol is not None:
+        raise ValidationError("give either --data or --symbol/--timeframe, not both")
+    if data is not None:
+        try:
+            from qts.market.files import load_bars_file
+        except ImportError:
+            bars = _read_csv_fallback(data)
+        else:
+            bars = load_bars_file(data)
+        if start or end:
+            bars = bars.loc[start:end]  # type: ignore[misc]
+        return {symbol or data.stem: bars}
+    if symbol is None or timeframe is None:
+        raise ValidationError("give --data FILE.csv, or --symbol and --timeframe")
+    from qts.services.market_data import read_bars
+
+    return {
+        symbol: read_bars(symbol=symbol, timeframe=timeframe, start=start, end=end, exchange=None)
+    }
+
+
+def _build(
+    strategy_spec: str,
+    params: list[str],
+    cash: float,
+    commission: float,
+    slippage_bps: float,
+    fill_at: str,
+    allow_short: bool,
+    lot_size: float,
+    fractional: bool,
+    qty_step: float,
+    fixed_fee: float,
+    min_fee: float,
+    sell_tax: float,
+    timeframe: str | None,
+    asset_class: str,
+) -> tuple[type[Strategy], dict[str, str], BacktestConfig]:
+    from qts.backtest.config import BacktestConfig
+    from qts.backtest.costs import CostModel, SlippageModel
+    from qts.backtest.sizing import Sizer
+    from qts.strategies import get_strategy_class, parse_param_pairs
+
+    cls = get_strategy_class(strategy_spec)
+    given = parse_param_pairs(params)
+    wants_short = str(given.get("allow_short", "")).lower() in ("1", "true", "yes", "on")
+    config = BacktestConfig(
+        cash=cash,
+        costs=CostModel(
+            commission=commission, fixed_fee=fixed_fee, min_fee=min_fee, sell_tax=sell_tax
+        ),
+        slippage=SlippageModel(bps=slippage_bps),
+        sizer=Sizer(
+            lot_size=lot_size,
+            fractional=fractional,
+            qty_step=qty_step,
+            allow_short=allow_short or wants_short,
+        ),
+        fill_at=fill_at,
+        timeframe=timeframe,
+        asset_class=asset_class,
+    )
+    return cls, given, config
+
+
+def _print_summary(result: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from qts.backtest.report import _fmt
+
+    console = Console()
+    table = Table(title=f"{result.strategy} {result.params}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in result.metrics.items():
+        table.add_row(key, _fmt(key, value))
+    console.print(table)
+    trades = Table(title=f"trades ({len(result.trades)}; last 20)")
+    for col in (
+        "symbol",
+        "side",
+        "size",
+        "entry_time",
+        "entry_price",
+        "exit_time",
+        "exit_price",
+        "pnl",
+        "status",
+    ):
+        trades.add_column(col)
+    for t in result.trades.tail(20).itertuples(index=False):
+        trades.add_row(
+            t.symbol,
+            t.side,
+            f"{t.size:g}",
+            str(t.entry_time),
+            f"{t.entry_price:.6g}",
+            str(t.exit_time),
+            f"{t.exit_price:.6g}",
+            f"{t.pnl:,.2f}",
+            t.status,
+        )
+    console.print(trades)
+
+
+def backtest(
+    strategy: str = typer.Option(..., "--strategy", help=STRATEGY_HELP),
+    symbol: str | None = typer.Option(None, "--symbol", help="Symbol in the database"),
+    timeframe: str | None = typer.Option(None, "--timeframe", help="e.g. 1d, 1h, 1m"),
+    start: str | None = typer.Option(None, "--start", help="First bar (date or ISO time)"),
+    end: str | None = typer.Option(None, "--end", help="Last bar (date or ISO time)"),
+    data: Path | None = typer.Option(None, "--data", help="CSV file of OHLCV bars"),
+    param: list[str] = typer.Option([], "--param", help="Strategy parameter k=v (repeatable)"),
+    cash: float = typer.Option(10_000.0, "--cash", help="Starting cash"),
+    commission: float = typer.Option(0.0, "--commission", help="Fraction of traded value"),
+    slippage_bps: float = typer.Option(0.0, "--slippage-bps", help="Adverse slippage in bps"),
+    fixed_fee: float = typer.Option(0.0, "--fixed-fee", help="Fee per order"),
+    min_fee: float = typer.Option(0.0, "--min-fee", help="Minimum fee per order"),
+    sell_tax: float = typer.Option(0.0, "--sell-tax", help="Sell-side tax fraction (KRX)"),
+    fill_at: str = typer.Option("next_open", "--fill-at", help="next_open or close"),
+    allow_short: bool = typer.Option(False, "--allow-short", help="Permit short positions"),
+    lot_size: float = typer.Option(1.0, "--lot-size", help="Whole-unit lot size"),
+    fractional: bool = typer.Option(False, "--fractional", help="Fractional quantities"),
+    qty_step: float = typer.Option(1e-8, "--qty-step", help="Quantity step when fractional"),
+    asset_class: str = typer.Option("auto", "--asset-class", help="auto, stock or crypto"),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
+    report: Path | None = typer.Option(None, "--report", help="Write an HTML report here"),
+) -> None:
+    """Backtest a strategy on a CSV file or on bars stored in the database."""
+    from qts.core.errors import QtsError
+
+    try:
+        from qts.backtest.engine import run_backtest
+        from qts.backtest.report import write_html_report
+
+        cls, given, config = _build(
+            strategy,
+            param,
+            cash,
+            commission,
+            slippage_bps,
+            fill_at,
+            allow_short,
+            lot_size,
+            fractional,
+            qty_step,
+            fixed_fee,
+            min_fee,
+            sell_tax,
+            timeframe,
+            asset_class,
+        )
+        universe = _load_data(data, symbol, timeframe, start, end)
+        result = run_backtest(cls(**given), universe, config)
+        if report is not None:
+            write_html_report(result, report)
+    except QtsError as exc:
+        raise _fail(exc.message) from None
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict()) + "\n")
+    else:
+        _print_summary(result)
+        if report is not None:
+            typer.echo(f"report written to {report}")
+
+
+def optimize(
+    strategy: str = typer.Option(..., "--strategy", help=STRATEGY_HELP),
+    symbol: str | None = typer.Option(None, "--symbol"),
+    timeframe: str | None = typer.Option(None, "--timeframe"),
+    start: str | None = typer.Option(None, "--start"),
+    end: str | None = typer.Option(None, "--end"),
+    data: Path | None = typer.Option(None, "--data", help="CSV file of OHLCV bars"),
+    param: list[str] = typer.Option([], "--param", help="Fixed parameter k=v (repeatable)"),
+    grid: list[str] = typer.Option([], "--grid", help="Searched values k=v1,v2,... (repeatable)"),
+    method: str = typer.Option("grid", "--method", help="grid or optuna"),
+    trials: int = typer.Option(30, "--trials", help="Optuna trials per fold"),
+    objective: str = typer.Option("sharpe", "--objective", help="Metric to maximise"),
+    folds: int = typer.Option(3, "--folds", help="Walk-forward folds (0: in-sample only)"),
+    cash: float = typer.Option(10_000.0, "--cash"),
+    commission: float = typer.Option(0.0, "--commission"),
+    slippage_bps: float = typer.Option(0.0, "--slippage-bps"),
+    fill_at: str = typer.Option("next_open", "--fill-at"),
+    allow_short: bool = typer.Option(False, "--allow-short"),
+    lot_size: float = typer.Option(1.0, "--lot-size"),
+    fractional: bool = typer.Option(False, "--fractional"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Search a strategy's parameters (grid or Optuna) with walk-forward out-of-sample results."""
+    from qts.core.errors import QtsError, ValidationError
+
+    try:
+        from qts.backtest import optimize as opt
+        from qts.strategies import parse_param_pairs
+
+        cls, fixed_raw, config = _build(
+            strategy,
+            param,
+            cash,
+            commission,
+            slippage_bps,
+            fill_at,
+            allow_short,
+            lot_size,
+            fractional,
+            1e-8,
+            0.0,
+            0.0,
+            0.0,
+            timeframe,
+            "auto",
+        )
+        declared = {p.name: p for p in cls.params}
+        fixed = {}
+        for k, v in fixed_raw.items():
+            if k not in declared:
+                raise ValidationError(f"unknown parameter {k!r}")
+            fixed[k] = declared[k].coerce(v)
+        grid_values = {k: v.split(",") for k, v in parse_param_pairs(grid).items()} or None
+        if method not in ("grid", "optuna"):
+            raise ValidationError("--method must be grid or optuna")
+        universe = _load_data(data, symbol, timeframe, start, end)
+        out: dict[str, Any]
+        if folds > 0:
+            wf = opt.walk_forward(
+                cls,
+                universe,
+                config,
+                folds=folds,
+                method=method,
+                grid=grid_values,
+                n_trials=trials,
+                objective=objective,
+                fixed=fixed,
+            )
+            out = {"walk_forward": wf.to_dict()}
+        elif method == "grid":
+            out = {
+                "in_sample": opt.grid_search(
+                    cls, universe, config, grid_values, objective, fixed=fixed
+                ).to_dict()
+            }
+        else:
+            out = {
+                "in_sample": opt.optuna_search(
+                    cls, universe, config, trials, objective, fixed=fixed
+                ).to_dict()
+            }
+    except QtsError as exc:
+        raise _fail(exc.message) from None
+    if as_json:
+        sys.stdout.write(json.dumps(out) + "\n")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if "walk_forward" in out:
+        wf_out = out["walk_forward"]
+        table = Table(title=f"walk-forward ({objective}): in-sample vs out-of-sample")
+        for col in ("fold", "test window", "params", "in-sample", "out-of-sample"):
+            table.add_column(col)
+        for row in wf_out["folds"]:
+            table.add_row(
+                str(row["fold"]),
+                f"{row['test_start'][:10]} → {row['test_end'][:10]}",
+                json.dumps(row["params"]),
+                f"{row['in_sample']}",
+                f"{row['out_of_sample']}",
+            )
+        console.print(table)
+        console.print(f"stitched out-of-sample: {wf_out['out_of_sample']}")
+    else:
+        res = out["in_sample"]
+        console.print(
+            f"best (in-sample only): {res['best_params']} {objective}={res['best_score']}"
+        )

@@ -1,0 +1,206 @@
+"""`qts train`, `qts tune` and `qts models list|promote`.
+
+The lead registers them in `qts.cli.main`:
+    app.command("train")(ml_cmd.train); app.command("tune")(ml_cmd.tune)
+    app.add_typer(ml_cmd.models_app, name="models")
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+err_console = Console(stderr=True)
+models_app = typer.Typer(help="Registered models: list and promote.", no_args_is_help=True)
+
+MODEL_HELP = "lstm|transformer|tcn|nbeats|cnn|attention|lightgbm|stacking"
+DataDir = Annotated[Path | None, typer.Option(help="Data directory (MLflow store lives in it)")]
+Symbols = Annotated[str | None, typer.Option(help="Comma-separated symbols (default: all files)")]
+
+
+def _data_dir(data_dir: Path | None) -> Path:
+    if data_dir is not None:
+        return data_dir
+    from qts.config import get_settings
+
+    return Path(get_settings().data_dir)
+
+
+def _symbols(symbols: str | None) -> list[str] | None:
+    return [s.strip() for s in symbols.split(",") if s.strip()] if symbols else None
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {exc}")
+    return typer.Exit(1)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def train(
+    model: Annotated[str, typer.Option(help=MODEL_HELP)],
+    symbols: Symbols = None,
+    timeframe: Annotated[
+        str, typer.Option(help="Bar timeframe (1d: KRX sample, 1h: crypto)")
+    ] = "1d",
+    horizon: Annotated[int, typer.Option(help="Forward-return horizon in bars")] = 1,
+    epochs: Annotated[
+        int | None, typer.Option(help="Epochs (boosting rounds for LightGBM)")
+    ] = None,
+    folds: Annotated[int, typer.Option(help="Purged walk-forward folds")] = 4,
+    features: Annotated[str, typer.Option(help="technical | basic")] = "technical",
+    bars_dir: Annotated[Path | None, typer.Option(help="Folder of <SYMBOL>.csv bar files")] = None,
+    data_dir: DataDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
+) -> None:
+    """Train MODEL with purged walk-forward evaluation, log it to MLflow and register it."""
+    from qts.core.errors import QtsError
+    from qts.ml.pipeline import train as run_train
+
+    try:
+        result = run_train(
+            model, symbols=_symbols(symbols), timeframe=timeframe, horizon=horizon, epochs=epochs,
+            n_splits=folds, feature_set=features, bars_dir=bars_dir, data_dir=_data_dir(data_dir),
+        )  # fmt: skip
+    except QtsError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        typer.echo(json.dumps(result, default=str))
+        return
+    oos = result["oos"]
+    console.print(
+        f"[bold]{model}[/] {','.join(result['symbols'])} {timeframe} h={horizon}: "
+        f"{result['samples']} samples, OOS {result['oos_start'][:10]} → {result['oos_end'][:10]}"
+    )
+    console.print(
+        "OOS IC {ic} | Rank IC {ric} | ICIR {icir} | directional accuracy {da}".format(
+            ic=_fmt(oos["ic"]),
+            ric=_fmt(oos["rank_ic"]),
+            icir=_fmt(oos.get("icir")),
+            da=_fmt(oos["directional_accuracy"]),
+        )  # fmt: skip
+    )
+    table = Table(title="Backtest, net of costs (out of sample)")
+    for col in ("", "sharpe", "total return", "max drawdown", "turnover"):
+        table.add_column(col)
+    for who, m in result["backtest"].items():
+        table.add_row(who, _fmt(m["sharpe"]), _fmt(m["total_return"]), _fmt(m["max_drawdown"]),
+                      _fmt(m["turnover"]))  # fmt: skip
+    console.print(table)
+    console.print(
+        f"MLflow run {result['run_id']}, registered {result['model_name']} v{result['version']}"
+    )
+
+
+def tune(
+    model: Annotated[str, typer.Option(help=MODEL_HELP)],
+    trials: Annotated[int, typer.Option(help="Optuna trials")] = 10,
+    symbols: Symbols = None,
+    timeframe: Annotated[str, typer.Option()] = "1d",
+    horizon: Annotated[int, typer.Option()] = 1,
+    epochs: Annotated[int | None, typer.Option()] = None,
+    folds: Annotated[int, typer.Option()] = 3,
+    features: Annotated[str, typer.Option(help="technical | basic")] = "technical",
+    storage: Annotated[
+        str | None, typer.Option(help="Optuna storage URL (default: qts database)")
+    ] = None,
+    bars_dir: Annotated[Path | None, typer.Option()] = None,
+    data_dir: DataDir = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Optuna study over MODEL's search space; the best trial is trained and registered."""
+    from qts.core.errors import QtsError
+    from qts.ml.tuning import tune as run_tune
+
+    if storage is None:
+        from qts.config import get_settings
+
+        storage = _optuna_url(get_settings().effective_database_url)
+    try:
+        result = run_tune(
+            model, symbols=_symbols(symbols), timeframe=timeframe, horizon=horizon, trials=trials,
+            n_splits=folds, epochs=epochs, feature_set=features, storage=storage,
+            bars_dir=bars_dir, data_dir=_data_dir(data_dir),
+        )  # fmt: skip
+    except QtsError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        typer.echo(json.dumps(result, default=str))
+        return
+    console.print(
+        f"study {result['study']}: {result['trials']} trials ({result['pruned']} pruned), "
+        f"best mean fold IC {result['best_value']:.4f} with {result['best_params']}"
+    )
+    if result.get("version"):
+        console.print(f"registered {result['model_name']} v{result['version']}")
+
+
+def _optuna_url(url: str) -> str:
+    """Optuna uses plain SQLAlchemy URLs; psycopg 3 needs its driver named."""
+    return (
+        url.replace("postgresql://", "postgresql+psycopg://", 1)
+        if url.startswith("postgresql://")
+        else url
+    )
+
+
+@models_app.command("list")
+def list_models(
+    data_dir: DataDir = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Registered models with their versions, aliases and OOS metrics."""
+    from qts.ml.registry import ModelRegistry
+
+    models = ModelRegistry(_data_dir(data_dir)).list_models()
+    if as_json:
+        typer.echo(json.dumps(models, default=str))
+        return
+    table = Table(title="Registered models")
+    for col in ("name", "version", "aliases", "OOS IC", "OOS Sharpe", "created"):
+        table.add_column(col)
+    for m in models:
+        for v in m["versions"]:
+            table.add_row(m["name"], v["version"], ",".join(v["aliases"]),
+                          _fmt(v["metrics"].get("oos_ic", "")), _fmt(v["metrics"].get("oos_sharpe", "")),
+                          v["created"][:19])  # fmt: skip
+    console.print(table)
+
+
+@models_app.command("promote")
+def promote(
+    name: Annotated[str, typer.Argument(help="Registered model name")],
+    version: Annotated[str, typer.Argument(help="Version to promote")],
+    alias: Annotated[str, typer.Option(help="staging | production")] = "production",
+    gate: Annotated[
+        bool, typer.Option(help="Require better OOS Sharpe and IC than the current")
+    ] = False,
+    who: Annotated[str | None, typer.Option(help="Who promotes (default: $USER)")] = None,
+    data_dir: DataDir = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Point ALIAS at VERSION of NAME (optionally gated on out-of-sample figures)."""
+    from qts.core.errors import QtsError
+    from qts.ml.registry import ModelRegistry
+
+    try:
+        record = ModelRegistry(_data_dir(data_dir)).promote(
+            name, version, alias, who=who or os.environ.get("USER", "cli"), gate=gate
+        )
+    except QtsError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        typer.echo(json.dumps(record.to_dict(), default=str))
+        return
+    console.print(
+        f"{name} v{version} is now {alias} (was v{record.previous_version}), by {record.who}"
+    )

@@ -1,0 +1,215 @@
+"""Technical features from TA-Lib plus Alpha158-style price/volume ratios.
+
+Oscillators keep TA-Lib's own scales (RSI, ADX, CCI, Stochastic, MFI: 0-100 or ±); price-level
+indicators are divided by the close so every column is comparable across symbols. All of them
+are causal: row t uses bars up to t only.
+
+Speed: TA-Lib outputs become columns as they are (no copy), derived ratios take one numpy pass
+each, and denominators are arranged so a zero gives 0/0 = NaN rather than inf, which spares a
+clean-up pass (volume, the one input that may be 0 alone, is replaced by NaN where it is 0).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import talib
+
+from .context import FeatureContext
+from .definition import FeatureDefinition
+
+DEFAULT_PARAMS: dict[str, Any] = {
+    "return_horizons": [1, 2, 3, 5, 10, 20, 60],
+    "sma_windows": [5, 10, 20, 60],
+    "ema_windows": [12, 26],
+    "rsi_windows": [6, 14, 24],
+    "alpha_windows": [5, 20, 60],
+    "vol_windows": [5, 20, 60],
+}
+
+FIXED_COLUMNS = (
+    "sma5_sma20", "sma20_sma60", "macd", "macd_signal", "macd_hist", "bb_pos_20", "bb_width_20",
+    "natr_5", "natr_14", "adx_14", "plus_di_14", "minus_di_14", "cci_14", "cci_20", "stoch_k",
+    "stoch_d", "willr_14", "ultosc", "mfi_14", "obv_flow_10", "obv_z_20", "roc_12", "roc_25",
+    "parkinson_20", "vol_ratio_5", "vol_ratio_20", "vol_sma5_sma20",
+)  # fmt: skip
+# Alpha158 k-line shape: close/open, high/low, body/range, high/top, bottom/low, wicks/range.
+CANDLE_COLUMNS = ("kmid", "klen", "kmid2", "kup", "kup2", "klow", "klow2", "kpos")
+ALPHA_PER_WINDOW = (
+    "std", "beta", "rsqr", "linreg", "max", "min", "rsv", "aroon_up", "aroon_down", "imxd",
+    "corr", "cord", "cntp", "cntd", "sump", "vma", "vstd", "wvma", "vsump",
+)  # fmt: skip
+
+
+def technical_columns(params: dict[str, Any]) -> tuple[str, ...]:
+    cols: list[str] = [f"ret_{h}" for h in params["return_horizons"]]
+    cols += [f"close_sma_{w}" for w in params["sma_windows"]]
+    cols += [f"close_ema_{w}" for w in params["ema_windows"]]
+    cols += [f"rsi_{w}" for w in params["rsi_windows"]]
+    cols += [f"rvol_{w}" for w in params["vol_windows"]]
+    cols += list(FIXED_COLUMNS)
+    cols += list(CANDLE_COLUMNS)
+    cols += [f"{name}_{w}" for w in params["alpha_windows"] for name in ALPHA_PER_WINDOW]
+    return tuple(cols)
+
+
+@lru_cache(maxsize=32)
+def _column_index(columns: tuple[str, ...]) -> pd.Index:
+    return pd.Index(columns)
+
+
+def _lagged_diff(x: np.ndarray) -> np.ndarray:
+    out = np.empty_like(x)
+    out[0] = np.nan
+    np.subtract(x[1:], x[:-1], out=out[1:])
+    return out
+
+
+def technical_arrays(
+    o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray, v: np.ndarray, p: dict[str, Any]
+) -> list[np.ndarray]:
+    """The columns of `technical_columns(p)`, in order, as float64 arrays."""
+    n = len(c)
+    cols: list[np.ndarray] = []
+    put = cols.append
+    inv_c = 1.0 / c
+    v_pos = np.where(v > 0, v, np.nan)  # x / volume is NaN, not inf, on zero-volume bars
+
+    for hz in p["return_horizons"]:
+        put(talib.ROCP(c, timeperiod=hz))
+    smas = {w: talib.SMA(c, timeperiod=w) for w in sorted({*p["sma_windows"], 5, 20, 60})}
+    for w in p["sma_windows"]:
+        put(c / smas[w])
+    for w in p["ema_windows"]:
+        put(c / talib.EMA(c, timeperiod=w))
+    for w in p["rsi_windows"]:
+        put(talib.RSI(c, timeperiod=w))
+    logret = _lagged_diff(np.log(c))
+    for w in p["vol_windows"]:
+        put(talib.STDDEV(logret, timeperiod=w, nbdev=1.0))
+
+    put(smas[5] / smas[20])
+    put(smas[20] / smas[60])
+    macd, signal, hist = talib.MACD(c, fastperiod=12, slowperiod=26, signalperiod=9)
+    put(macd * inv_c)
+    put(signal * inv_c)
+    put(hist * inv_c)
+    upper, middle, lower = talib.BBANDS(c, timeperiod=20, nbdevup=2.0, nbdevdn=2.0)
+    band = upper - lower
+    put((c - lower) / band)
+    put(band / middle)
+    put(talib.NATR(h, lo, c, timeperiod=5))
+    put(talib.NATR(h, lo, c, timeperiod=14))
+    put(talib.ADX(h, lo, c, timeperiod=14))
+    put(talib.PLUS_DI(h, lo, c, timeperiod=14))
+    put(talib.MINUS_DI(h, lo, c, timeperiod=14))
+    put(talib.CCI(h, lo, c, timeperiod=14))
+    put(talib.CCI(h, lo, c, timeperiod=20))
+    slowk, slowd = talib.STOCH(h, lo, c, fastk_period=14, slowk_period=3, slowd_period=3)
+    put(slowk)
+    put(slowd)
+    put(talib.WILLR(h, lo, c, timeperiod=14))
+    put(talib.ULTOSC(h, lo, c))
+    put(talib.MFI(h, lo, c, v, timeperiod=14))
+    obv = talib.OBV(c, v)
+    put(talib.MOM(obv, timeperiod=10) / talib.SUM(v, timeperiod=10))
+    put((obv - talib.SMA(obv, timeperiod=20)) / talib.STDDEV(obv, timeperiod=20))
+    put(talib.ROC(c, timeperiod=12))
+    put(talib.ROC(c, timeperiod=25))
+    hl = h / lo
+    loghl = np.log(hl)
+    loghl *= loghl
+    park = talib.SMA(loghl, timeperiod=20)
+    park *= 1.0 / (4.0 * np.log(2.0))
+    put(np.sqrt(park, out=park))
+    vsma5, vsma20 = talib.SMA(v, timeperiod=5), talib.SMA(v, timeperiod=20)
+    put(v / vsma5)
+    put(v / vsma20)
+    put(vsma5 / vsma20)
+
+    rng = h - lo
+    body = c - o
+    top, bottom = np.maximum(o, c), np.minimum(o, c)
+    put(c / o)
+    put(hl)
+    put(body / rng)
+    put(h / top)
+    put((h - top) / rng)
+    put(bottom / lo)
+    put((bottom - lo) / rng)
+    put((c - lo) / rng)
+
+    t = np.arange(n, dtype=np.float64)
+    logv = np.log1p(v)
+    cratio = np.empty(n)
+    cratio[0] = np.nan
+    np.multiply(c[1:], inv_c[:-1], out=cratio[1:])
+    dlogv = _lagged_diff(logv)
+    dc = _lagged_diff(c)
+    sign = np.sign(dc)
+    up = np.maximum(sign, 0.0)  # NaN stays NaN at bar 0
+    gain = np.maximum(dc, 0.0)
+    absdc = np.abs(dc)
+    dv = _lagged_diff(v)
+    vgain = np.maximum(dv, 0.0)
+    absdv = np.abs(dv)
+    wv = np.abs(cratio - 1.0)
+    wv *= v
+    inv_v = 1.0 / v_pos
+    for w in p["alpha_windows"]:
+        put(talib.STDDEV(c, timeperiod=w) * inv_c)
+        put(talib.LINEARREG_SLOPE(c, timeperiod=w) * inv_c)
+        r = talib.CORREL(t, c, timeperiod=w)
+        put(np.multiply(r, r, out=r))
+        put(talib.LINEARREG(c, timeperiod=w) * inv_c)
+        put(talib.MAX(h, timeperiod=w) * inv_c)
+        put(talib.MIN(lo, timeperiod=w) * inv_c)
+        put(talib.STOCHF(h, lo, c, fastk_period=w, fastd_period=1)[0])
+        aroon_down, aroon_up = talib.AROON(h, lo, timeperiod=w)
+        put(aroon_up)
+        put(aroon_down)
+        put(talib.AROONOSC(h, lo, timeperiod=w))
+        put(talib.CORREL(c, logv, timeperiod=w))
+        put(talib.CORREL(cratio, dlogv, timeperiod=w))
+        put(talib.SMA(up, timeperiod=w))
+        put(talib.SMA(sign, timeperiod=w))
+        put(talib.SUM(gain, timeperiod=w) / talib.SUM(absdc, timeperiod=w))
+        put(talib.SMA(v, timeperiod=w) * inv_v)
+        put(talib.STDDEV(v, timeperiod=w) * inv_v)
+        put(talib.STDDEV(wv, timeperiod=w) / talib.SMA(wv, timeperiod=w))
+        put(talib.SUM(vgain, timeperiod=w) / talib.SUM(absdv, timeperiod=w))
+    return cols
+
+
+def _as_input(bars: pd.DataFrame, name: str) -> np.ndarray:
+    return np.ascontiguousarray(bars[name].to_numpy(dtype=np.float64))
+
+
+def compute_technical(bars: pd.DataFrame, ctx: FeatureContext, **params: Any) -> pd.DataFrame:
+    p = {**DEFAULT_PARAMS, **params}
+    columns = _column_index(technical_columns(p))
+    if len(bars) == 0:
+        return pd.DataFrame(np.empty((0, len(columns))), index=bars.index, columns=columns)
+    o, h, lo, c, v = (_as_input(bars, k) for k in ("open", "high", "low", "close", "volume"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        arrays = technical_arrays(o, h, lo, c, v, p)
+    if len(bars) >= 50_000:
+        # Large frames: one block per column, no copy of the TA-Lib outputs.
+        return pd.DataFrame(dict(zip(columns, arrays, strict=True)), index=bars.index, copy=False)
+    block = np.stack(arrays, axis=0)  # (columns, rows): the layout pandas keeps internally
+    return pd.DataFrame(block.T, index=bars.index, columns=columns, copy=False)
+
+
+TECHNICAL = FeatureDefinition(
+    name="technical",
+    fn=compute_technical,
+    group="technical",
+    params=DEFAULT_PARAMS,
+    columns=technical_columns(DEFAULT_PARAMS),
+    description="TA-Lib indicators (returns, MA ratios, RSI, MACD, Bollinger, ATR, ADX, CCI, "
+    "Stochastic, MFI, OBV, ROC, realized volatility, volume ratios) and Alpha158-style features",
+    helpers=(technical_columns, technical_arrays, _lagged_diff),
+)

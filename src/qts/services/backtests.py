@@ -1,0 +1,133 @@
+"""Backtests requested through the API: validated at once, run in the background, stored."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from qts.core.errors import NotFoundError, ValidationError
+from qts.db import Database
+from qts.db.models import BacktestRun
+from qts.events import EventBus
+
+log = logging.getLogger(__name__)
+MAX_POINTS = 5000
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="backtest")
+        return _pool
+
+
+def _summary(run: BacktestRun, full: bool = False) -> dict[str, Any]:
+    out = {
+        "id": run.id,
+        "status": run.status,
+        "strategy": run.strategy,
+        "params": run.params,
+        "request": run.request,
+        "metrics": run.metrics,
+        "error": run.error,
+        "created_by": run.created_by,
+        "created_at": run.created_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }
+    if full:
+        out["result"] = run.result
+    return out
+
+
+def submit(db: Database, bus: EventBus, request: dict[str, Any], actor: str) -> dict[str, Any]:
+    """Check the strategy and data now (4xx on bad input), then run in the background."""
+    from qts.strategies.registry import create_strategy
+
+    try:
+        strategy = create_strategy(request["strategy"], request.get("params") or {})
+    except NotFoundError as e:
+        raise ValidationError(e.message) from e
+    run_id = str(uuid.uuid4())
+    with db.session() as s:
+        s.add(
+            BacktestRun(
+                id=run_id,
+                strategy=request["strategy"],
+                params=dict(strategy.p),
+                request=request,
+                created_by=actor,
+            )
+        )
+    _executor().submit(_run, db, bus, run_id, request, dict(strategy.p))
+    return get(db, run_id)
+
+
+def _run(
+    db: Database, bus: EventBus, run_id: str, request: dict[str, Any], params: dict[str, Any]
+) -> None:
+    from qts.backtest.config import BacktestConfig
+    from qts.backtest.costs import CostModel, SlippageModel
+    from qts.backtest.engine import run_backtest
+    from qts.services.market_data import read_bars
+    from qts.strategies.registry import create_strategy
+
+    _set(db, run_id, status="running")
+    bus.publish("backtests", {"id": run_id, "status": "running"})
+    try:
+        frames = {
+            sym: read_bars(
+                sym, request["timeframe"], request.get("start"), request.get("end"), db=db
+            )
+            for sym in request["symbols"]
+        }
+        config = BacktestConfig(
+            cash=request.get("cash", 10_000.0),
+            costs=CostModel(commission=request.get("commission", 0.001)),
+            slippage=SlippageModel(bps=request.get("slippage_bps", 0.0)),
+            timeframe=request["timeframe"],
+        )
+        result = run_backtest(create_strategy(request["strategy"], params), frames, config)
+        data = result.to_dict(max_points=MAX_POINTS)
+        _set(db, run_id, status="done", metrics=data.get("metrics", {}), result=data)
+        bus.publish("backtests", {"id": run_id, "status": "done"})
+    except Exception as e:  # stored with the run, so the caller sees why
+        log.exception("backtest %s failed", run_id)
+        message = getattr(e, "message", None) or f"{type(e).__name__}: {e}"
+        _set(db, run_id, status="failed", error=message)
+        bus.publish("backtests", {"id": run_id, "status": "failed"})
+
+
+def _set(db: Database, run_id: str, **values: Any) -> None:
+    with db.session() as s:
+        run = s.get(BacktestRun, run_id)
+        if run is None:
+            return
+        for key, value in values.items():
+            setattr(run, key, value)
+        if values.get("status") in ("done", "failed"):
+            run.finished_at = datetime.now(UTC)
+
+
+def get(db: Database, run_id: str) -> dict[str, Any]:
+    with db.session() as s:
+        run = s.get(BacktestRun, run_id)
+        if run is None:
+            raise NotFoundError(f"backtest {run_id} not found")
+        return _summary(run, full=True)
+
+
+def list_runs(db: Database, limit: int, offset: int) -> dict[str, Any]:
+    with db.session() as s:
+        q = select(BacktestRun).order_by(BacktestRun.created_at.desc()).limit(limit).offset(offset)
+        items = [_summary(r) for r in s.scalars(q)]
+        total = s.scalar(select(func.count()).select_from(BacktestRun)) or 0
+    return {"items": items, "total": total, "limit": limit, "offset": offset}

@@ -1,0 +1,98 @@
+"""Reconciliation: bring qts's open orders and positions for a broker account to the broker's
+truth, and report every difference. Run on start and on demand."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from qts.core.types import OrderStatus
+from qts.db.models import Order as OrderRow
+from qts.db.repositories.audit import AuditRepository
+from qts.db.repositories.orders import PositionRepository
+from qts.execution.executor import ExecutionReport
+from qts.execution.live import LiveExecutor
+from qts.services.order_service import OrderService
+
+log = logging.getLogger(__name__)
+OPEN = [OrderStatus.NEW.value, OrderStatus.SUBMITTED.value, OrderStatus.PARTIALLY_FILLED.value]
+
+
+@dataclass
+class ReconcileReport:
+    account: str
+    orders_checked: int = 0
+    orders_updated: list[dict[str, Any]] = field(default_factory=list)
+    unsent: list[str] = field(default_factory=list)  # stored `new`, unknown to the broker
+    unknown_at_qts: list[str] = field(default_factory=list)  # broker's open orders qts lacks
+    positions_repaired: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def reconcile(
+    orders: OrderService, executor: LiveExecutor, actor: str = "system"
+) -> ReconcileReport:
+    account = executor.account
+    report = ReconcileReport(account)
+    db = orders.db
+    with db.session() as s:
+        rows = s.execute(
+            select(OrderRow.client_order_id, OrderRow.status).where(
+                OrderRow.account == account, OrderRow.status.in_(OPEN)
+            )
+        ).all()
+    known = set()
+    for cid, status in rows:
+        report.orders_checked += 1
+        known.add(cid)
+        broker_view = executor.get(cid)
+        if broker_view is None:
+            if status == OrderStatus.NEW.value:
+                report.unsent.append(cid)
+            else:  # the broker has no such order: it can never fill
+                out = orders.apply_report(
+                    ExecutionReport(cid, OrderStatus.REJECTED, reason="not found at the broker")
+                )
+                report.orders_updated.append(
+                    {"client_order_id": cid, "from": status, "to": out["status"]}
+                )
+            continue
+        out = orders.apply_report(broker_view)
+        if out["status"] != status:
+            report.orders_updated.append(
+                {"client_order_id": cid, "from": status, "to": out["status"]}
+            )
+    for bo in executor.broker.open_orders():
+        if bo.client_order_id not in known:
+            report.unknown_at_qts.append(bo.client_order_id or bo.broker_order_id)
+    broker_positions = {p.symbol: p for p in executor.broker.positions()}
+    with db.session() as s:
+        repo = PositionRepository(s)
+        stored = {p.symbol: p for p in repo.list(account, include_flat=True)}
+        for symbol in set(stored) | set(broker_positions):
+            theirs = broker_positions.get(symbol)
+            qty = theirs.quantity if theirs else 0.0
+            mine = stored.get(symbol)
+            if mine is not None and abs(mine.quantity - qty) < 1e-9:
+                continue
+            if mine is None:
+                from qts.db.models import Position
+
+                mine = Position(account=account, symbol=symbol)
+                s.add(mine)
+            report.positions_repaired.append(
+                {"symbol": symbol, "qts": mine.quantity or 0.0, "broker": qty}
+            )
+            mine.quantity = qty
+            if theirs is not None and theirs.average_price:
+                mine.average_price = theirs.average_price
+        if report.orders_updated or report.positions_repaired or report.unknown_at_qts:
+            AuditRepository(s).record(actor, "reconcile", account, report.to_dict())
+    if report.positions_repaired:
+        log.warning("reconcile %s repaired positions: %s", account, report.positions_repaired)
+    return report

@@ -1,0 +1,198 @@
+"""The strategy API shared by backtest, paper and live trading.
+
+Two kinds of strategy exist; both declare typed parameters (`params`, see `qts.strategies.params`).
+
+* `TargetStrategy` (rule-based, vectorized). Implement `symbol_targets(bars) -> Series` giving a
+  signed target in [-1, 1] per bar for one symbol; `target_positions(data)` combines symbols into
+  a DataFrame (index = bar open times, columns = symbols, values = signed fraction of equity;
+  each symbol gets `1 / n_symbols` of equity). The value at bar t may use bars up to and including
+  t only, so `targets_at(history_up_to_t)` (the last row of the same computation on the truncated
+  history) equals `target_positions(full_history).loc[t]`. Paper/live runners call `targets_at`
+  on the history so far at each new bar; the backtester calls `target_positions` once.
+  Pass the history from the same first bar: TA-Lib's recursive indicators (RSI, EMA) depend on
+  where the series starts; SMA-only strategies need just `warmup_bars` of history.
+* `OrderStrategy` (event-driven). Implement `on_bar(ctx)`; it sees the bars up to now through a
+  `StrategyContext` and submits market/limit/stop orders, optionally with stop-loss and
+  take-profit, through `ctx.submit(OrderRequest(...))`. The backtester's event engine supplies the
+  context; a paper or live runner supplies its own implementation of the same protocol.
+
+Orders decided at bar t are filled by `qts.backtest.fills.FillModel` at bar t+1 (its open for
+market orders) unless the run is configured to fill at bar t's close.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+import pandas as pd
+
+from qts.core.errors import ValidationError
+from qts.core.types import OrderType, Side
+from qts.strategies.params import Param, resolve_params
+
+OHLCV = ("open", "high", "low", "close", "volume")
+Universe = Mapping[str, pd.DataFrame]
+
+
+def as_universe(data: pd.DataFrame | Universe, symbol: str = "ASSET") -> dict[str, pd.DataFrame]:
+    """Normalise one DataFrame or a symbol->DataFrame mapping, validating each frame."""
+    universe = {symbol: data} if isinstance(data, pd.DataFrame) else dict(data)
+    if not universe:
+        raise ValidationError("no symbols given: data is empty")
+    for sym, bars in universe.items():
+        validate_bars(bars, sym)
+    return universe
+
+
+def validate_bars(bars: pd.DataFrame, symbol: str = "") -> None:
+    """Raise ValidationError unless `bars` is a non-empty, time-sorted OHLC frame."""
+    label = f" for {symbol}" if symbol else ""
+    if not isinstance(bars, pd.DataFrame):
+        raise ValidationError(f"bars{label} must be a pandas DataFrame")
+    if bars.empty:
+        raise ValidationError(f"no bars{label}: the data is empty")
+    missing = [c for c in ("open", "high", "low", "close") if c not in bars.columns]
+    if missing:
+        raise ValidationError(f"bars{label} lack columns {missing}")
+    if not isinstance(bars.index, pd.DatetimeIndex):
+        raise ValidationError(f"bars{label} need a DatetimeIndex (bar open times)")
+    if not bars.index.is_monotonic_increasing or bars.index.has_duplicates:
+        raise ValidationError(f"bars{label} must be sorted by time without duplicate times")
+
+
+class Strategy:
+    """Base of all strategies: a name, a description and declared, validated parameters."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    params: ClassVar[tuple[Param, ...]] = ()
+    kind: ClassVar[str] = "target"
+
+    def __init__(self, **params: Any) -> None:
+        self.p: dict[str, Any] = resolve_params(self.params, params)
+        self.validate_params()
+
+    def validate_params(self) -> None:
+        """Check relations between parameters (e.g. fast < slow); raise ValidationError."""
+
+    @property
+    def warmup_bars(self) -> int:
+        """Bars of history needed before the first meaningful signal."""
+        return 0
+
+    @classmethod
+    def describe(cls) -> dict[str, Any]:
+        return {
+            "name": cls.name or cls.__name__,
+            "kind": cls.kind,
+            "description": cls.description or (cls.__doc__ or "").strip().split("\n")[0],
+            "params": [p.to_dict() for p in cls.params],
+        }
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.p.items())
+        return f"{type(self).__name__}({args})"
+
+
+class TargetStrategy(Strategy):
+    """Rule-based strategy giving target positions (signed fraction of equity) per bar."""
+
+    kind: ClassVar[str] = "target"
+
+    def symbol_targets(self, bars: pd.DataFrame) -> pd.Series:
+        """Signed target in [-1, 1] for each bar of one symbol, using bars up to t only."""
+        raise NotImplementedError
+
+    def target_positions(self, data: pd.DataFrame | Universe) -> pd.DataFrame:
+        """Targets for the whole history: index = bar times, columns = symbols."""
+        universe = as_universe(data)
+        weight = 1.0 / len(universe)
+        columns = {}
+        for symbol, bars in universe.items():
+            raw = self.symbol_targets(bars)
+            target = raw.astype(float).fillna(0.0).clip(-1.0, 1.0)
+            columns[symbol] = target * weight
+        frame = pd.DataFrame(columns)
+        frame.index.name = "ts"
+        return frame.fillna(0.0)
+
+    def targets_at(self, history: pd.DataFrame | Universe) -> dict[str, float]:
+        """Targets at the last bar of `history` (the paper/live entry point)."""
+        frame = self.target_positions(history)
+        return {str(k): float(v) for k, v in frame.iloc[-1].items()}
+
+
+@dataclass(slots=True)
+class OrderRequest:
+    """An order an `OrderStrategy` submits. Prices are absolute; quantity in units (> 0).
+
+    `stop_loss`/`take_profit` attach a one-cancels-other exit to the position opened by this
+    order once it fills.
+    """
+
+    symbol: str
+    side: Side
+    quantity: float
+    type: OrderType = OrderType.MARKET
+    limit_price: float | None = None
+    stop_price: float | None = None
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    tag: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class StrategyContext(Protocol):
+    """What an `OrderStrategy` sees at each bar; engines and live runners implement it."""
+
+    @property
+    def ts(self) -> pd.Timestamp: ...
+
+    @property
+    def symbols(self) -> list[str]: ...
+
+    @property
+    def cash(self) -> float: ...
+
+    @property
+    def equity(self) -> float: ...
+
+    def history(self, symbol: str, lookback: int | None = None) -> pd.DataFrame: ...
+
+    def position(self, symbol: str) -> float: ...
+
+    def open_orders(self, symbol: str | None = None) -> list[Any]: ...
+
+    def submit(self, request: OrderRequest) -> str: ...
+
+    def cancel(self, order_id: str) -> bool: ...
+
+
+class OrderStrategy(Strategy):
+    """Event-driven strategy: `on_bar` is called after each bar closes."""
+
+    kind: ClassVar[str] = "orders"
+
+    def on_start(self, ctx: StrategyContext) -> None:
+        """Called once before the first bar."""
+
+    def on_bar(self, ctx: StrategyContext) -> None:
+        raise NotImplementedError
+
+
+def cross_above(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """True at t where a[t] > b[t] and a[t-1] <= b[t-1] (NaN compares false)."""
+    out = np.zeros(len(a), dtype=bool)
+    if len(a) > 1:
+        with np.errstate(invalid="ignore"):
+            out[1:] = (a[1:] > b[1:]) & (a[:-1] <= b[:-1])
+    return out
+
+
+def hold_state(events: np.ndarray) -> np.ndarray:
+    """Forward-fill a sparse event array (NaN = no event) into a position state, starting flat."""
+    state = pd.Series(events).ffill().fillna(0.0)
+    return state.to_numpy()

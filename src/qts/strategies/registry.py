@@ -1,0 +1,94 @@
+"""Find strategies by name, or load a user's class from `path/to/file.py:Class` / `module:Class`."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any, TypeVar
+
+from qts.core.errors import ValidationError
+from qts.strategies.base import Strategy
+
+_REGISTRY: dict[str, type[Strategy]] = {}
+S = TypeVar("S", bound=type[Strategy])
+
+
+def register(cls: S) -> S:
+    """Class decorator adding a strategy to the registry under `cls.name`."""
+    key = cls.name or cls.__name__
+    existing = _REGISTRY.get(key)
+    if existing is not None and existing is not cls:
+        raise ValidationError(f"a strategy named {key!r} is already registered")
+    _REGISTRY[key] = cls
+    return cls
+
+
+def _ensure_builtins() -> None:
+    import qts.strategies.builtin  # noqa: F401  (registers on import)
+
+
+def list_strategies() -> list[dict[str, Any]]:
+    _ensure_builtins()
+    return [cls.describe() for _, cls in sorted(_REGISTRY.items())]
+
+
+def get_strategy_class(spec: str) -> type[Strategy]:
+    """Resolve a registered name, `file.py:Class` or `package.module:Class`."""
+    _ensure_builtins()
+    spec = spec.strip()
+    if not spec:
+        raise ValidationError("strategy name is empty")
+    if spec in _REGISTRY:
+        return _REGISTRY[spec]
+    if ":" not in spec:
+        raise ValidationError(
+            f"unknown strategy {spec!r}; built-in: {sorted(_REGISTRY)}, "
+            "or give path/to/file.py:Class or module:Class",
+            {"strategy": spec, "available": sorted(_REGISTRY)},
+        )
+    target, _, class_name = spec.rpartition(":")
+    module = _load_file(target) if target.endswith(".py") else _load_module(target)
+    cls = getattr(module, class_name, None)
+    if cls is None:
+        raise ValidationError(f"{target} has no class {class_name!r}")
+    if not (isinstance(cls, type) and issubclass(cls, Strategy)):
+        raise ValidationError(f"{spec} is not a qts Strategy subclass")
+    return cls
+
+
+def create_strategy(spec: str, params: dict[str, Any] | None = None) -> Strategy:
+    """Resolve `spec` and instantiate it with validated parameters."""
+    cls = get_strategy_class(spec)
+    return cls(**(params or {}))
+
+
+def _load_file(path_text: str) -> Any:
+    path = Path(path_text).expanduser().resolve()
+    if not path.is_file():
+        raise ValidationError(f"strategy file not found: {path_text}")
+    # A stable, unique module name per file so re-loading the same file reuses it.
+    digest = hashlib.sha1(str(path).encode()).hexdigest()[:12]
+    mod_name = f"qts_user_strategy_{path.stem}_{digest}"
+    if mod_name in sys.modules:
+        return sys.modules[mod_name]
+    spec = importlib.util.spec_from_file_location(mod_name, path)
+    if spec is None or spec.loader is None:
+        raise ValidationError(f"cannot import strategy file {path_text}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[mod_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[mod_name]
+        raise ValidationError(f"error importing {path_text}: {exc}") from exc
+    return module
+
+
+def _load_module(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise ValidationError(f"cannot import strategy module {name!r}: {exc}") from exc
