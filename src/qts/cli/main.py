@@ -31,6 +31,8 @@ app.command("worker")(worker_cmd.worker)
 app.command("beat")(worker_cmd.beat)
 app.add_typer(worker_cmd.schedule_app, name="schedule", help="The job schedule.")
 app.command("kill-switch")(trading_cmd.kill_switch)
+app.command("live")(trading_cmd.live)
+app.command("reconcile")(trading_cmd.reconcile_cmd)
 
 console = Console()
 err_console = Console(stderr=True)

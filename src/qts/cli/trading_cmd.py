@@ -203,3 +203,69 @@ def strategy_stop(strategy_id: int) -> None:
     TradingService(ctx).stop(strategy_id, "cli")
     console.print(f"strategy {strategy_id} stopped")
     ctx.close()
+
+
+def live(
+    strategy_id: Annotated[int, typer.Option("--strategy", help="Stored strategy id")],
+    broker: Annotated[str, typer.Option(help="kis, kiwoom or binance")],
+    confirm_live: Annotated[
+        bool, typer.Option("--confirm-live", help="Confirm that real orders may be sent")
+    ] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between checks for new bars")] = 30.0,
+) -> None:
+    """Trade a stored strategy live through a broker. Refuses unless live trading is enabled in
+    configuration, the risk limits are set, and --confirm-live is given."""
+    import threading
+
+    from qts.config import get_settings
+    from qts.core.errors import QtsError
+    from qts.execution.live import LiveExecutor
+    from qts.services.live import check_live_guards, make_broker, run_live
+    from qts.services.strategies import update_strategy
+    from qts.services.trading import FeedSpec, TradingService
+
+    try:
+        check_live_guards(get_settings(), confirm_live)
+        ctx = _context()
+        executor = LiveExecutor(make_broker(ctx.settings, broker), f"live:{broker}")
+        update_strategy(ctx.db, strategy_id, {"mode": "live"}, actor="cli")
+        trading = TradingService(ctx)
+        trading.start(strategy_id, "cli", FeedSpec("live"))
+    except QtsError as e:
+        console.print(f"[red]error:[/] {e.message}")
+        raise typer.Exit(1) from e
+    stop = threading.Event()
+    console.print(f"[bold red]LIVE[/] strategy {strategy_id} on {broker}; Ctrl-C stops it")
+    try:
+        run_live(trading, strategy_id, executor, interval, stop)
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        trading.stop(strategy_id, "cli")
+        ctx.close()
+
+
+def reconcile_cmd(
+    broker: Annotated[str, typer.Option(help="kis, kiwoom or binance")],
+) -> None:
+    """Compare open orders and positions with the broker's, repair qts from the broker's truth,
+    and print the differences."""
+    import json
+
+    from qts.core.errors import QtsError
+    from qts.execution.live import LiveExecutor
+    from qts.services.live import make_broker
+    from qts.services.reconcile import reconcile
+    from qts.services.trading import TradingService
+
+    ctx = _context()
+    try:
+        executor = LiveExecutor(make_broker(ctx.settings, broker), f"live:{broker}")
+        trading = TradingService(ctx)
+        trading.orders.executors[executor.account] = executor
+        report = reconcile(trading.orders, executor, "cli")
+    except QtsError as e:
+        console.print(f"[red]error:[/] {e.message}")
+        raise typer.Exit(1) from e
+    console.print_json(json.dumps(report.to_dict()))
+    ctx.close()

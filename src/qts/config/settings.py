@@ -89,6 +89,8 @@ class Settings(BaseSettings):
 
     mlflow_tracking_uri: str | None = None  # default: sqlite:///<data_dir>/mlflow.db
     live_trading_enabled: bool = False
+    broker_sandbox: bool = True  # brokers' mock/testnet domains unless explicitly turned off
+    broker_base_url: str | None = None  # override the broker's API address (tests, proxies)
     # Risk limits enforced before any order leaves the process (see qts.execution.risk).
     risk_limits: dict[str, Any] = Field(default_factory=dict)
     paper_cash: float = 100_000.0

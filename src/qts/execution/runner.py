@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -81,6 +81,8 @@ class StrategyRunner:
         tag: str = "run",
         state: RunnerState | None = None,
         history: Mapping[str, pd.DataFrame] | None = None,
+        account_equity: Callable[[Mapping[str, float]], float] | None = None,
+        account_position: Callable[[str], float] | None = None,
     ) -> None:
         if not isinstance(strategy, TargetStrategy):
             raise TypeError("the runner drives target strategies")
@@ -93,6 +95,12 @@ class StrategyRunner:
         self.strategy_id = strategy_id
         self.tag = tag
         self.state = state or RunnerState()
+        # Live accounts (no paper executor): orders are sized when decided, from the venue's
+        # equity and position, since a broker cannot size an order at its fill.
+        self.account_equity = account_equity
+        self.account_position = account_position
+        if executor is None and (account_equity is None or account_position is None):
+            raise TypeError("a live runner needs account_equity and account_position")
         self._rows: dict[str, list[tuple[Any, ...]]] = {s: [] for s in self.symbols}
         self._index: dict[str, list[pd.Timestamp]] = {s: [] for s in self.symbols}
         for symbol, frame in (history or {}).items():
@@ -157,7 +165,9 @@ class StrategyRunner:
             pending = self.state.pending.pop(s, None)
             if pending is not None:
                 self._cancel_quietly(pending)
-            placed.append(self._place_target(s, target, ts, bars[s].close))
+            out = self._place_target(s, target, ts, bars[s].close)
+            if out is not None:
+                placed.append(out)
         return placed
 
     def _place_target(
@@ -185,6 +195,29 @@ class StrategyRunner:
         if not OrderStatus(out["status"]).is_terminal:
             self.state.pending[symbol] = out["client_order_id"]
         return out
+
+    def _place_live(
+        self, symbol: str, target: float, ts: pd.Timestamp, close: float
+    ) -> dict[str, Any] | None:
+        assert self.account_equity is not None and self.account_position is not None
+        equity = self.account_equity(self._marks)
+        held = self.account_position(symbol)
+        wanted = self.config.sizer.target_quantity(target, equity, close, symbol)
+        delta = wanted - held
+        if delta == 0:
+            return None
+        ticket = OrderTicket(
+            symbol=symbol,
+            side=Side.BUY if delta > 0 else Side.SELL,
+            quantity=abs(delta),
+            type=OrderType.MARKET,
+            client_order_id=f"{self.tag}-{re.sub(r'[^A-Za-z0-9]', '', symbol)}-{int(ts.timestamp() * 1000)}",
+            strategy_id=self.strategy_id,
+            account=self.account,
+            reference_price=close,
+            meta={"target": target},
+        )
+        return self.gateway.place(ticket, actor=f"strategy:{self.tag}")
 
     def _apply(self, report: ExecutionReport) -> None:
         out = self.gateway.apply_report(report)

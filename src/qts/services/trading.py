@@ -120,6 +120,7 @@ class TradingService:
             ctx.db, ctx.bus, {"paper": self.paper}, RiskManager(limits, _is_open), notify=notify
         )
         self.sessions: dict[int, Session] = {}
+        self.live_executor: Any = None  # set by the live loop (qts live)
         self._lock = threading.Lock()
 
     # Sessions ----------------------------------------------------------------------------------
@@ -235,16 +236,19 @@ class TradingService:
             row = s.get(StrategyRow, strategy_id)
             assert row is not None
             state = RunnerState.from_dict((row.runtime_state or {}).get("runner"))
+            mode = row.mode
         history: dict[str, pd.DataFrame] = {}
         if state.last_ts is not None:  # resume: bars up to last_ts are history, not news
             cut = pd.Timestamp(state.last_ts)
             history = {sym: f[f.index <= cut] for sym, f in frames.items()}
             frames = {sym: f[f.index > cut] for sym, f in frames.items()}
-        account = f"paper:{name}"
-        executor = self._paper_account(account, strategy_id)
         strategy = create_strategy(strategy_class, params)
         if not isinstance(strategy, TargetStrategy):
             raise ValidationError("paper sessions run target-position strategies")
+        if mode == "live":
+            return self._live_runner(strategy, strategy_id, symbols, state, history), frames
+        account = f"paper:{name}"
+        executor = self._paper_account(account, strategy_id)
         runner = StrategyRunner(
             strategy,
             symbols,
@@ -258,6 +262,39 @@ class TradingService:
             history=history,
         )
         return runner, frames
+
+    def _live_runner(
+        self,
+        strategy: TargetStrategy,
+        strategy_id: int,
+        symbols: list[str],
+        state: RunnerState,
+        history: dict[str, pd.DataFrame],
+    ) -> StrategyRunner:
+        from qts.services.live import live_equity
+
+        live = self.live_executor
+        if live is None:
+            raise ValidationError("live strategies run under `qts live`, which connects the broker")
+        self.orders.executors[live.account] = live
+
+        def positions() -> dict[str, float]:
+            return dict(self.orders.account_state(live.account).positions)
+
+        return StrategyRunner(
+            strategy,
+            symbols,
+            self.orders,
+            paper_config(self.ctx.settings),
+            None,
+            account=live.account,
+            strategy_id=strategy_id,
+            tag=f"s{strategy_id}",
+            state=state,
+            history=history,
+            account_equity=lambda marks: live_equity(live, positions(), dict(marks)),
+            account_position=lambda symbol: positions().get(symbol, 0.0),
+        )
 
     async def _run(self, session: Session, spec: tuple[Any, ...], feed: FeedSpec) -> None:
         from qts.market.feeds import bar_to_event
