@@ -89,6 +89,7 @@ class Settings(BaseSettings):
 
     mlflow_tracking_uri: str | None = None  # default: sqlite:///<data_dir>/mlflow.db
     live_trading_enabled: bool = False
+    live_broker: str | None = None  # kis | kiwoom | binance: the broker of live accounts
     broker_sandbox: bool = True  # brokers' mock/testnet domains unless explicitly turned off
     broker_base_url: str | None = None  # override the broker's API address (tests, proxies)
     # Risk limits enforced before any order leaves the process (see qts.execution.risk).

@@ -310,3 +310,23 @@ def latest_vector(
     if vector is None:
         raise NotFoundError(f"no features stored for {symbol} ({timeframe})")
     return vector.to_dict()
+
+
+def compute_online_features(ctx: Any, recent_bars: int = 5) -> dict[str, Any]:
+    """The `features` job: for every live-collected symbol, compute the features of its newest
+    stored bars into the offline store and materialise them to the online store."""
+    from qts.services.jobs import LiveCollectionSettings
+    from qts.services.market_data import list_datasets
+
+    last_bar = {(d["symbol"], d["timeframe"]): d["last"] for d in list_datasets(ctx.db)}
+    out: dict[str, Any] = {}
+    for spec in LiveCollectionSettings().live_symbols:
+        last = last_bar.get((spec.symbol, spec.timeframe))
+        if last is None:
+            out[spec.symbol] = {"rows": 0, "error": "no bars stored yet"}
+            continue
+        start = pd.Timestamp(last) - (recent_bars - 1) * timeframe_delta(spec.timeframe)
+        built = build_features([spec.symbol], spec.timeframe, start=start, db=ctx.db)
+        stored = materialize_features(spec.timeframe, entities=[spec.symbol], db=ctx.db)
+        out[spec.symbol] = {"rows": built["rows"], "materialized": len(stored)}
+    return out

@@ -119,3 +119,36 @@ def cancel_order(db: Database, bus: EventBus, order_id: int, actor: str) -> dict
 def list_positions(db: Database, account: str | None, include_flat: bool) -> list[dict[str, Any]]:
     with db.session() as s:
         return [position_to_dict(p) for p in PositionRepository(s).list(account, include_flat)]
+
+
+def follow_up_open_orders(ctx: Any) -> dict[str, Any]:
+    """The `order_follow_up` job: ask the configured live broker about every open live order
+    and apply what changed (fills, cancels, rejections)."""
+    from sqlalchemy import select
+
+    from qts.execution.live import LiveExecutor
+    from qts.services.live import make_broker
+    from qts.services.trading import TradingService
+
+    broker_name = ctx.settings.live_broker
+    if not broker_name or not ctx.settings.live_trading_enabled:
+        return {"skipped": "no live broker configured"}
+    executor = LiveExecutor(make_broker(ctx.settings, broker_name), f"live:{broker_name}")
+    trading = TradingService(ctx)
+    trading.orders.executors[executor.account] = executor
+    with ctx.db.session() as s:
+        open_ids = s.scalars(
+            select(Order.client_order_id).where(
+                Order.account == executor.account,
+                Order.status.in_(["submitted", "partially_filled"]),
+            )
+        ).all()
+    changed = 0
+    for cid in open_ids:
+        report = executor.get(cid)
+        if report is not None:
+            before = trading.orders._find(cid)
+            after = trading.orders.apply_report(report)
+            changed += int(before is None or before["status"] != after["status"])
+    executor.broker.close()
+    return {"open": len(open_ids), "changed": changed}
