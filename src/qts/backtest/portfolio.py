@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from qts.core.positions import apply_fill
 from qts.core.types import Fill, Position
 
 
@@ -26,21 +27,9 @@ class Portfolio:
         return total
 
     def apply(self, fill: Fill) -> None:
-        signed = fill.side.sign * fill.quantity
-        self.cash -= signed * fill.price + fill.fee
+        self.cash -= fill.side.sign * fill.quantity * fill.price + fill.fee
         pos = self.positions.setdefault(fill.symbol, Position(symbol=fill.symbol))
         pos.fees += fill.fee
-        old = pos.quantity
-        new = old + signed
-        if old == 0 or (old > 0) == (signed > 0):
-            # Opening or adding: the average price moves toward the fill price.
-            total = abs(old) + abs(signed)
-            pos.average_price = (abs(old) * pos.average_price + abs(signed) * fill.price) / total
-        else:
-            closed = min(abs(signed), abs(old))
-            pos.realized_pnl += closed * (fill.price - pos.average_price) * (1 if old > 0 else -1)
-            if abs(signed) > abs(old):
-                pos.average_price = fill.price  # reversed: the remainder opened at this price
-            elif new == 0:
-                pos.average_price = 0.0
-        pos.quantity = new if abs(new) > 1e-12 else 0.0
+        change = apply_fill(pos.quantity, pos.average_price, fill.side, fill.quantity, fill.price)
+        pos.quantity, pos.average_price = change.quantity, change.average_price
+        pos.realized_pnl += change.realized_pnl

@@ -62,7 +62,28 @@ class YamlProfileSource(PydanticBaseSettingsSource):
         return {k: v for k, v in self._data.items() if k in self.settings_cls.model_fields}
 
 
-class Settings(BaseSettings):
+class ProfileSettings(BaseSettings):
+    """Base of every settings class: environment, then .env, then the YAML profile."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            YamlProfileSource(settings_cls),
+            file_secret_settings,
+        )
+
+
+class Settings(ProfileSettings):
     model_config = SettingsConfigDict(
         env_prefix="QTS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
@@ -103,23 +124,6 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, v: Path) -> Path:
         return v.expanduser()
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (
-            init_settings,
-            env_settings,
-            dotenv_settings,
-            YamlProfileSource(settings_cls),
-            file_secret_settings,
-        )
 
     # Derived values ---------------------------------------------------------------------------
     @property

@@ -34,7 +34,7 @@ from qts.db.repositories.orders import OrderRepository, PositionRepository
 from qts.events import EventBus
 from qts.execution.executor import ExecutionReport, Executor, OrderTicket
 from qts.execution.order_states import check_transition, status_after_fill
-from qts.execution.positions import apply_fill
+from qts.core.positions import apply_fill
 from qts.execution.risk import AccountState, RiskLimits, RiskManager
 from qts.services.orders import order_to_dict, position_to_dict
 

@@ -24,13 +24,9 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, Field
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
+from pydantic_settings import SettingsConfigDict
 
-from qts.config.settings import YamlProfileSource
+from qts.config.settings import ProfileSettings
 
 
 class JobOverride(BaseModel):
@@ -48,7 +44,7 @@ class JobOverride(BaseModel):
     max_retries: int | None = Field(default=None, ge=0)
 
 
-class WorkerSettings(BaseSettings):
+class WorkerSettings(ProfileSettings):
     model_config = SettingsConfigDict(
         env_prefix="QTS_",
         env_file=".env",
@@ -67,23 +63,6 @@ class WorkerSettings(BaseSettings):
     max_retry_backoff_seconds: float = Field(default=600.0, gt=0)
     beat_schedule_file: str | None = None  # default: <data_dir>/celerybeat-schedule
     schedule: dict[str, JobOverride] = Field(default_factory=dict)
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (
-            init_settings,
-            env_settings,
-            dotenv_settings,
-            YamlProfileSource(settings_cls),
-            file_secret_settings,
-        )
 
     @property
     def broker_url(self) -> str:
