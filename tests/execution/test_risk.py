@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qts.core.types import Side
 from qts.core.positions import apply_fill
+from qts.core.types import Side
 from qts.execution.risk import AccountState, RiskLimits, RiskManager
 
 NOW = datetime(2025, 1, 6, 1, 0, tzinfo=UTC)

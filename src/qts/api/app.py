@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 import qts
 from qts.api.errors import error_response, install_error_handlers
 from qts.api.metrics_middleware import mount_metrics
-from qts.api.routers import auth, market, orders, research, strategies, system, trading, users
+from qts.api.routers import auth, market, ml, orders, research, strategies, system, trading, users
 from qts.api.ws import router as ws_router
 from qts.config import Settings, get_settings
 from qts.services.context import AppContext
@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         return JSONResponse({"status": "ready", "checks": checks})
 
     api = APIRouter(prefix="/api/v1")
-    for module in (auth, users, strategies, orders, trading, market, research, system):
+    for module in (auth, users, strategies, orders, trading, market, research, ml, system):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(ws_router)

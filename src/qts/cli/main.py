@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from qts.cli import backtest_cmd, data_cmd, features_cmd, trading_cmd, worker_cmd
+from qts.cli import backtest_cmd, data_cmd, features_cmd, ml_cmd, trading_cmd, worker_cmd
 
 app = typer.Typer(
     name="qts",
@@ -26,6 +26,9 @@ app.add_typer(trading_cmd.strategy_app, name="strategy")
 app.command("backtest")(backtest_cmd.backtest)
 app.command("optimize")(backtest_cmd.optimize)
 app.add_typer(features_cmd.app, name="features", help="Features: build, list, materialize.")
+app.command("train")(ml_cmd.train)
+app.command("tune")(ml_cmd.tune)
+app.add_typer(ml_cmd.models_app, name="models", help="Registered models: list, promote.")
 app.command("paper")(trading_cmd.paper)
 app.command("worker")(worker_cmd.worker)
 app.command("beat")(worker_cmd.beat)

@@ -33,6 +33,34 @@ def _data_dir(data_dir: Path | None) -> Path:
     return Path(get_settings().data_dir)
 
 
+def _context(data_dir: Path | None) -> Any:
+    """The app context (settings with `data_dir` applied), with migrations run."""
+    from qts.config import get_settings, reset_settings_cache
+    from qts.db.migrate import upgrade
+    from qts.services.context import AppContext
+
+    if data_dir is not None:
+        os.environ["QTS_DATA_DIR"] = str(data_dir)
+        reset_settings_cache()
+    settings = get_settings()
+    settings.ensure_data_dir()
+    upgrade(settings.effective_database_url)
+    return AppContext.from_settings(settings)
+
+
+def _stored_bars(ctx: Any, symbols: list[str] | None, timeframe: str) -> dict[str, Any] | None:
+    """Bars from the qts database when every symbol is stored there, else None (files)."""
+    from qts.core.errors import NotFoundError
+    from qts.services.market_data import read_bars
+
+    if not symbols:
+        return None
+    try:
+        return {s: read_bars(s, timeframe, db=ctx.db) for s in symbols}
+    except NotFoundError:
+        return None
+
+
 def _symbols(symbols: str | None) -> list[str] | None:
     return [s.strip() for s in symbols.split(",") if s.strip()] if symbols else None
 
@@ -62,17 +90,27 @@ def train(
     data_dir: DataDir = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
 ) -> None:
-    """Train MODEL with purged walk-forward evaluation, log it to MLflow and register it."""
+    """Train MODEL with purged walk-forward evaluation, log it to MLflow and register it.
+    Bars come from the qts database when the symbols are stored there, else from --bars-dir
+    (or the sample files shipped with qts)."""
     from qts.core.errors import QtsError
     from qts.ml.pipeline import train as run_train
+    from qts.services.ml import sync_models
 
+    ctx = _context(data_dir)
+    uri = ctx.settings.mlflow_tracking_uri
     try:
+        stored = None if bars_dir is not None else _stored_bars(ctx, _symbols(symbols), timeframe)
         result = run_train(
-            model, symbols=_symbols(symbols), timeframe=timeframe, horizon=horizon, epochs=epochs,
-            n_splits=folds, feature_set=features, bars_dir=bars_dir, data_dir=_data_dir(data_dir),
+            model, stored, symbols=_symbols(symbols), timeframe=timeframe, horizon=horizon,
+            epochs=epochs, n_splits=folds, feature_set=features, bars_dir=bars_dir,
+            data_dir=None if uri else ctx.settings.data_dir, tracking_uri=uri,
         )  # fmt: skip
+        sync_models(ctx)
     except QtsError as exc:
         raise _fail(exc) from exc
+    finally:
+        ctx.close()
     if as_json:
         typer.echo(json.dumps(result, default=str))
         return
@@ -87,7 +125,7 @@ def train(
             ric=_fmt(oos["rank_ic"]),
             icir=_fmt(oos.get("icir")),
             da=_fmt(oos["directional_accuracy"]),
-        )  # fmt: skip
+        )
     )
     table = Table(title="Backtest, net of costs (out of sample)")
     for col in ("", "sharpe", "total return", "max drawdown", "turnover"):
@@ -159,9 +197,11 @@ def list_models(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Registered models with their versions, aliases and OOS metrics."""
-    from qts.ml.registry import ModelRegistry
+    from qts.services.ml import sync_models
 
-    models = ModelRegistry(_data_dir(data_dir)).list_models()
+    ctx = _context(data_dir)
+    models = sync_models(ctx)
+    ctx.close()
     if as_json:
         typer.echo(json.dumps(models, default=str))
         return
@@ -190,17 +230,20 @@ def promote(
 ) -> None:
     """Point ALIAS at VERSION of NAME (optionally gated on out-of-sample figures)."""
     from qts.core.errors import QtsError
-    from qts.ml.registry import ModelRegistry
+    from qts.services.ml import promote as promote_model
 
+    ctx = _context(data_dir)
     try:
-        record = ModelRegistry(_data_dir(data_dir)).promote(
-            name, version, alias, who=who or os.environ.get("USER", "cli"), gate=gate
+        # Through the service: the audit log records who promoted what, and the API sees it.
+        record = promote_model(
+            ctx, name, version, alias, who or os.environ.get("USER", "cli"), gate
         )
     except QtsError as exc:
         raise _fail(exc) from exc
+    finally:
+        ctx.close()
     if as_json:
-        typer.echo(json.dumps(record.to_dict(), default=str))
+        typer.echo(json.dumps(record, default=str))
         return
-    console.print(
-        f"{name} v{version} is now {alias} (was v{record.previous_version}), by {record.who}"
-    )
+    previous = record["what"]["previous_version"]
+    console.print(f"{name} v{version} is now {alias} (was v{previous}), by {record['who']}")

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from qts.core.errors import ConflictError, NotFoundError, QtsError, ValidationError
+from qts.core.positions import apply_fill
 from qts.core.types import Fill, Order, OrderStatus, OrderType, Side, TimeInForce
 from qts.db import Database
 from qts.db.models import Fill as FillRow
@@ -34,7 +35,6 @@ from qts.db.repositories.orders import OrderRepository, PositionRepository
 from qts.events import EventBus
 from qts.execution.executor import ExecutionReport, Executor, OrderTicket
 from qts.execution.order_states import check_transition, status_after_fill
-from qts.core.positions import apply_fill
 from qts.execution.risk import AccountState, RiskLimits, RiskManager
 from qts.services.orders import order_to_dict, position_to_dict
 

@@ -87,3 +87,13 @@ def run_scheduled_job(self: Any, job_name: str, trigger: str = "schedule") -> di
 def ping() -> dict[str, str]:
     """Cheap liveness check of a worker (and of the broker path to it)."""
     return {"pong": socket.gethostname()}
+
+
+@shared_task(name="qts.train_model", acks_late=True, reject_on_worker_lost=True)
+def train_model(run_id: str) -> dict[str, Any]:
+    """A training run requested through the API, on the `ml` queue (a GPU host takes only it).
+    Not retried: a run that fails is kept with its error for the user to look at."""
+    from qts.services.ml import run_training
+
+    result = run_training(worker_context(), run_id)
+    return {"run_id": run_id, "version": result.get("version")}

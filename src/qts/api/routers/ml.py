@@ -1,0 +1,96 @@
+"""ML: models and versions, training runs, promotion, feature importance, predictions."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, status
+from pydantic import Field
+
+from qts.api.deps import Admin, Ctx, CurrentUser, Trader
+from qts.api.schemas import TIMEFRAME_PATTERN, StrictModel
+from qts.services import ml
+
+router = APIRouter(prefix="/ml", tags=["ml"])
+ModelType = Literal[
+    "lstm", "transformer", "tcn", "nbeats", "cnn", "attention", "lightgbm", "stacking"
+]
+
+
+class TrainBody(StrictModel):
+    model: ModelType
+    symbols: list[str] = Field(min_length=1, max_length=200)
+    timeframe: str = Field(default="1d", pattern=TIMEFRAME_PATTERN)
+    horizon: int = Field(default=1, ge=1, le=250)
+    epochs: int | None = Field(default=None, ge=1, le=1000)
+    name: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[\w.-]+$")
+
+
+class PromoteBody(StrictModel):
+    version: int = Field(ge=1)
+    alias: Literal["staging", "production"] = "production"
+    gate: bool = False
+
+
+@router.get("/models")
+def models(ctx: Ctx, _user: CurrentUser) -> list[dict[str, Any]]:
+    """Registered models: versions, aliases and their metrics (mirrored from MLflow)."""
+    return ml.list_models(ctx)
+
+
+@router.post("/train", status_code=status.HTTP_202_ACCEPTED)
+def train(ctx: Ctx, user: Trader, body: TrainBody) -> dict[str, Any]:
+    """Start a training run in the background; follow it on `GET /ml/runs/{id}` or the
+    WebSocket topic `training:<id>`."""
+    run = ml.create_training_run(ctx, body.model_dump(), user["username"])
+    if ctx.settings.mode == "scale-out":
+        from qts.workers.tasks import train_model
+
+        train_model.apply_async(args=[run["id"]], queue="ml")
+    else:
+        threading.Thread(
+            target=_train_quietly, args=(ctx, run["id"]), daemon=True, name=f"train-{run['id'][:8]}"
+        ).start()
+    return run
+
+
+def _train_quietly(ctx: Any, run_id: str) -> None:
+    with contextlib.suppress(Exception):  # the error is stored with the run by run_training
+        ml.run_training(ctx, run_id)
+
+
+@router.get("/runs/{run_id}")
+def run(ctx: Ctx, _user: CurrentUser, run_id: str) -> dict[str, Any]:
+    """Status, metrics and the per-epoch history of a training run."""
+    return ml.get_run(ctx, run_id)
+
+
+@router.post("/models/{name}/promote")
+def promote(ctx: Ctx, user: Admin, name: str, body: PromoteBody) -> dict[str, Any]:
+    """Point an alias at a version; with `gate`, only if it beats the current one out of
+    sample (Sharpe and IC). Recorded in the audit log."""
+    return ml.promote(ctx, name, str(body.version), body.alias, user["username"], body.gate)
+
+
+@router.get("/models/{name}/importance")
+def importance(
+    ctx: Ctx,
+    _user: CurrentUser,
+    name: str,
+    alias: Literal["staging", "production"] = "production",
+    top: Annotated[int, Query(ge=1, le=500)] = 30,
+) -> dict[str, Any]:
+    return ml.importance(ctx, name, alias, top)
+
+
+@router.get("/predictions")
+def predictions(
+    ctx: Ctx,
+    _user: CurrentUser,
+    model: str | None = None,
+    symbol: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 100,
+) -> list[dict[str, Any]]:
+    return ml.list_predictions(ctx, model, symbol, limit)

@@ -1,0 +1,202 @@
+"""One call for the CLI, the API and the workers: build samples, evaluate out of sample
+(purged walk-forward), backtest the signal net of costs against buy-and-hold and a naive
+baseline, fit the final model on all data, log everything to MLflow and register a version.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from qts.core.errors import ValidationError
+from qts.ml.datasets import Normalizer
+from qts.ml.evaluation.backtest import compare_with_baselines
+from qts.ml.evaluation.metrics import regression_metrics
+from qts.ml.evaluation.walk_forward import (
+    SampleSet,
+    WalkForwardResult,
+    scores_frame,
+    tercile_labels,
+    walk_forward_evaluate,
+)
+from qts.ml.models import BaseModel, create_model, model_class
+from qts.ml.samples import build_samples, load_bars
+
+ProgressCallback = Any  # (epoch, losses, metrics) -> None
+
+
+def default_model_name(model_type: str, timeframe: str, horizon: int) -> str:
+    return f"qts-{model_type}-{timeframe}-h{horizon}"
+
+
+def lookback_for(model_type: str, overrides: Mapping[str, Any]) -> int:
+    cls = model_class(model_type)
+    if cls.input_kind == "tabular":
+        return 1
+    return int(overrides.get("lookback", getattr(cls.config_class(), "lookback", 20)))
+
+
+def _model_factory(
+    model_type: str, overrides: dict[str, Any], config_dir: str | Path | None
+) -> Any:
+    return lambda: create_model(model_type, config_dir=config_dir, **overrides)
+
+
+def fit_final(
+    model: BaseModel, samples: SampleSet, callbacks: Sequence[ProgressCallback] = ()
+) -> BaseModel:
+    """Fit on every sample with a normaliser fitted on them; the normaliser travels with it."""
+    norm = Normalizer().fit(samples.X)
+    y = samples.returns
+    if model.is_classifier:
+        y, _ = tercile_labels(y, y)
+    model.fit(norm.transform(samples.X), y, callbacks=callbacks)
+    model.normalizer = norm.state()
+    return model
+
+
+def _plots(result: WalkForwardResult, samples: SampleSet) -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    ax1.scatter(result.scores, samples.returns[result.rows], s=4, alpha=0.5)
+    ax1.set_xlabel("out-of-sample score")
+    ax1.set_ylabel("realised forward return")
+    ax2.bar([f["fold"] for f in result.folds], [f["ic"] for f in result.folds])
+    ax2.set_xlabel("fold")
+    ax2.set_ylabel("IC")
+    fig.tight_layout()
+    return fig
+
+
+def train(
+    model_type: str,
+    bars_by_symbol: Mapping[str, pd.DataFrame] | None = None,
+    *,
+    symbols: list[str] | None = None,
+    timeframe: str = "1d",
+    horizon: int = 1,
+    epochs: int | None = None,
+    n_splits: int = 4,
+    feature_set: str = "technical",
+    bars_dir: str | Path | None = None,
+    data_dir: str | Path | None = None,
+    tracking_uri: str | None = None,
+    register: bool = True,
+    model_name: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    config_dir: str | Path | None = None,
+    callbacks: Sequence[ProgressCallback] = (),
+    mode: str = "long_flat",
+    shuffle_labels: bool = False,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Train and evaluate one model type; returns OOS metrics, backtest figures and the MLflow
+    run id and registered version (`data_dir`/`tracking_uri` None: nothing is logged)."""
+    started = time.perf_counter()
+    model_class(model_type)  # unknown types fail before any work
+    if bars_by_symbol is None:
+        bars_by_symbol = load_bars(symbols, timeframe, bars_dir)
+    elif symbols:
+        bars_by_symbol = {s: bars_by_symbol[s] for s in symbols}
+    params = dict(overrides or {})
+    params.setdefault("seed", seed)
+    if epochs is not None:
+        params["epochs"] = epochs
+    lookback = lookback_for(model_type, params)
+    if model_type == "stacking":
+        params.setdefault("purge_gap", horizon * len(bars_by_symbol))
+    samples = build_samples(bars_by_symbol, horizon, lookback, timeframe, feature_set)
+    make = _model_factory(model_type, params, config_dir)
+    embargo = pd.Timedelta(0)
+    wf = walk_forward_evaluate(samples, make, n_splits, embargo, shuffle_labels, seed)
+    oos_start, oos_end = samples.times[wf.rows].min(), samples.label_ends[wf.rows].max()
+    scores = scores_frame(samples, wf)
+    bt = compare_with_baselines(
+        bars_by_symbol, scores, oos_start, oos_end, mode=mode, timeframe=timeframe, horizon=horizon
+    )
+    naive_score = _naive_scores(samples, wf.rows)
+    result: dict[str, Any] = {
+        "model_type": model_type, "symbols": list(bars_by_symbol), "timeframe": timeframe,
+        "horizon": horizon, "samples": len(samples.X), "features": len(samples.feature_names),
+        "lookback": lookback, "oos_start": str(oos_start), "oos_end": str(oos_end),
+        "oos": wf.metrics, "folds": wf.folds, "backtest": bt,
+        "naive_oos": regression_metrics(naive_score, samples.returns[wf.rows]),
+        "run_id": None, "model_name": None, "version": None,
+    }  # fmt: skip
+    model = make()
+    if data_dir is None and tracking_uri is None:
+        fit_final(model, samples, callbacks)
+    else:
+        _log_and_register(result, model, samples, wf, params, callbacks, data_dir, tracking_uri,
+                          register, model_name or default_model_name(model_type, timeframe, horizon))  # fmt: skip
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    return result
+
+
+def _naive_scores(samples: SampleSet, rows: np.ndarray) -> np.ndarray:
+    """Last bar's return (the 'tomorrow repeats today' forecast) where the features hold it."""
+    for name in ("ret_1", "logret_1"):
+        if name in samples.feature_names:
+            j = samples.feature_names.index(name)
+            X = samples.X[rows]
+            return X[:, -1, j] if X.ndim == 3 else X[:, j]
+    return np.full(len(rows), np.nan)
+
+
+def _log_and_register(
+    result: dict[str, Any], model: BaseModel, samples: SampleSet, wf: WalkForwardResult,
+    params: dict[str, Any], callbacks: Sequence[ProgressCallback], data_dir: str | Path | None,
+    tracking_uri: str | None, register: bool, name: str,
+) -> None:  # fmt: skip
+    from qts.ml.registry import ModelRegistry
+
+    registry = ModelRegistry(data_dir, tracking_uri)
+    with registry.start_run(
+        "qts-training", run_name=name, tags={"model_type": result["model_type"]}
+    ) as run:
+        run.log_params({
+            "model_type": result["model_type"], "symbols": ",".join(result["symbols"]),
+            "timeframe": result["timeframe"], "horizon": result["horizon"],
+            "lookback": result["lookback"], "features": result["features"],
+            "config": model.config.to_dict() | {"search_space": None},
+        })  # fmt: skip
+        for fold in wf.folds:
+            run.log_metrics(
+                {f"fold_{k}": v for k, v in fold.items() if isinstance(v, float)}, fold["fold"]
+            )
+        fit_final(model, samples, [*callbacks, run.epoch_callback("final_")])
+        oos = {f"oos_{k}": v for k, v in wf.metrics.items() if isinstance(v, float)}
+        bt = {f"{who}_{k}": v for who, m in result["backtest"].items() for k, v in m.items()}
+        run.log_metrics({**oos, "oos_sharpe": result["backtest"]["model"]["sharpe"], **bt})
+        run.log_dict(
+            {k: v for k, v in result.items() if k != "backtest"} | {"backtest": result["backtest"]},
+            "result.json",
+        )
+        fig = _plots(wf, samples)
+        run.log_figure(fig, "oos_scores.png")
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+        uri = registry.log_model(run.run_id, model, samples.X[:5])
+        result["run_id"] = run.run_id
+    if register:
+        result["model_name"] = name
+        result["version"] = registry.register(
+            uri, name, run.run_id, tags={"model_type": result["model_type"]}
+        )
+
+
+def check_model_type(model_type: str) -> None:
+    try:
+        model_class(model_type)
+    except Exception as exc:
+        raise ValidationError(str(exc)) from exc

@@ -1,0 +1,288 @@
+"""Experiment tracking and model registry on MLflow.
+
+Embedded mode: tracking store `sqlite:///<data_dir>/mlflow.db`, artifacts in
+`<data_dir>/mlartifacts`. Scale-out: pass the MLflow server URI as `tracking_uri`.
+Models are logged as MLflow pyfunc models wrapping the qts model folder (so `mlflow.pyfunc`
+serves them too), with a signature, and registered as versions of a named model; the aliases
+`staging` and `production` point at versions. Promotion may be gated: the candidate's
+out-of-sample Sharpe and IC must beat the current production version's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import tempfile
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qts.core.errors import ConflictError, NotFoundError, ValidationError
+from qts.ml.models.base import BaseModel
+
+ALIASES = ("staging", "production")
+GATE_METRICS = ("oos_sharpe", "oos_ic")
+PIP_REQUIREMENTS = ["qts", "numpy", "pandas", "torch==2.13.0", "lightgbm", "mlflow==3.17.2"]
+
+
+def _python_model_class() -> Any:
+    import mlflow.pyfunc
+
+    class QtsPyfuncModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined]
+        """Serves a saved qts model: input X, output the model's score (signal)."""
+
+        def load_context(self, context: Any) -> None:
+            from qts.ml.models import load_model
+
+            self.model = load_model(context.artifacts["qts_model"])
+
+        def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+            # No type hints: MLflow would read them as a schema.
+            X = np.asarray(model_input, dtype=np.float64)
+            return self.model.score_signal(self.model.prepare(X))
+
+    return QtsPyfuncModel
+
+
+@dataclass
+class RunLogger:
+    """What a training run logs while it is open."""
+
+    client: Any
+    run_id: str
+    step: int = 0
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        for key, value in _flat(params).items():
+            self.client.log_param(self.run_id, key, str(value)[:6000])
+
+    def log_metrics(self, metrics: dict[str, Any], step: int | None = None) -> None:
+        for key, value in metrics.items():
+            if isinstance(value, int | float) and math.isfinite(float(value)):
+                self.client.log_metric(self.run_id, _safe_key(key), float(value), step=step or 0)
+
+    def epoch_callback(self, prefix: str = "") -> Any:
+        """A trainer progress callback that logs every epoch's losses and metrics."""
+
+        def log(epoch: int, losses: dict[str, float], metrics: dict[str, float]) -> None:
+            self.log_metrics({f"{prefix}{k}": v for k, v in {**losses, **metrics}.items()}, epoch)
+
+        return log
+
+    def log_figure(self, figure: Any, name: str) -> None:
+        self.client.log_figure(self.run_id, figure, name)
+
+    def log_dict(self, data: dict[str, Any], name: str) -> None:
+        self.client.log_dict(self.run_id, data, name)
+
+    def set_tag(self, key: str, value: str) -> None:
+        self.client.set_tag(self.run_id, key, value)
+
+
+@dataclass
+class Promotion:
+    """The audit record of one promotion: who moved which alias to what, when, and why."""
+
+    who: str
+    model: str
+    version: str
+    alias: str
+    when: str
+    previous_version: str | None
+    gate: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "who": self.who, "what": {"model": self.model, "version": self.version,
+                                     "alias": self.alias, "previous_version": self.previous_version},
+            "when": self.when, "gate": self.gate,
+        }  # fmt: skip
+
+
+class ModelRegistry:
+    def __init__(self, data_dir: str | Path | None = None, tracking_uri: str | None = None) -> None:
+        if tracking_uri is None:
+            if data_dir is None:
+                raise ValidationError("give a data directory or an MLflow tracking URI")
+            folder = Path(data_dir).resolve()
+            folder.mkdir(parents=True, exist_ok=True)
+            tracking_uri = f"sqlite:///{folder / 'mlflow.db'}"
+            self.artifact_root: str | None = (folder / "mlartifacts").as_uri()
+        else:
+            self.artifact_root = None  # the server decides
+        self.tracking_uri = tracking_uri
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            from mlflow import MlflowClient
+
+            self._client = MlflowClient(self.tracking_uri, registry_uri=self.tracking_uri)
+        return self._client
+
+    def experiment_id(self, name: str) -> str:
+        found = self.client.get_experiment_by_name(name)
+        if found is not None:
+            return str(found.experiment_id)
+        return str(
+            self.client.create_experiment(
+                name, artifact_location=self.artifact_root and f"{self.artifact_root}/{name}"
+            )
+        )
+
+    @contextlib.contextmanager
+    def start_run(
+        self, experiment: str, run_name: str | None = None, tags: dict[str, str] | None = None
+    ) -> Iterator[RunLogger]:
+        run = self.client.create_run(self.experiment_id(experiment), run_name=run_name, tags=tags)
+        logger = RunLogger(self.client, run.info.run_id)
+        status = "FAILED"
+        try:
+            yield logger
+            status = "FINISHED"
+        finally:
+            self.client.set_terminated(run.info.run_id, status)
+
+    def log_model(
+        self, run_id: str, model: BaseModel, X_example: np.ndarray, name: str = "model"
+    ) -> str:
+        """Log `model` (pyfunc, with a signature from `X_example`) into the run; returns its URI."""
+        import mlflow
+        from mlflow.models import infer_signature
+
+        example = np.asarray(X_example[:5], dtype=np.float64)
+        signature = infer_signature(example, model.score_signal(model.prepare(example)))
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = model.save(Path(tmp) / "qts_model")
+            with mlflow.start_run(run_id=run_id), warnings.catch_warnings():
+                # Advice about type hints and input examples: the signature is given.
+                warnings.simplefilter("ignore", UserWarning)
+                info = mlflow.pyfunc.log_model(
+                    name=name, python_model=_python_model_class()(),
+                    artifacts={"qts_model": str(folder)}, signature=signature,
+                    pip_requirements=PIP_REQUIREMENTS,
+                )  # fmt: skip
+        return str(info.model_uri)
+
+    def register(
+        self, model_uri: str, name: str, run_id: str, tags: dict[str, str] | None = None
+    ) -> str:
+        """A new version of registered model `name`; returns the version number as text."""
+        with contextlib.suppress(Exception):
+            self.client.create_registered_model(name)
+        version = self.client.create_model_version(name, model_uri, run_id=run_id, tags=tags)
+        return str(version.version)
+
+    # -- reading -----------------------------------------------------------------------------
+    def list_models(self) -> list[dict[str, Any]]:
+        out = []
+        for rm in self.client.search_registered_models():
+            aliases = dict(rm.aliases or {})
+            by_version: dict[str, list[str]] = {}
+            for alias, version in aliases.items():
+                by_version.setdefault(str(version), []).append(alias)
+            versions = []
+            for mv in self.client.search_model_versions(f"name='{rm.name}'"):
+                metrics = self.run_metrics(mv.run_id) if mv.run_id else {}
+                versions.append({
+                    "version": str(mv.version), "run_id": mv.run_id,
+                    "aliases": sorted(by_version.get(str(mv.version), [])),
+                    "created": datetime.fromtimestamp(mv.creation_timestamp / 1000, UTC).isoformat(),
+                    "tags": dict(mv.tags or {}), "metrics": metrics,
+                })  # fmt: skip
+            versions.sort(key=lambda v: int(v["version"]))
+            out.append({"name": rm.name, "aliases": {k: str(v) for k, v in aliases.items()},
+                        "versions": versions})  # fmt: skip
+        return out
+
+    def run_metrics(self, run_id: str) -> dict[str, float]:
+        return {k: float(v) for k, v in self.client.get_run(run_id).data.metrics.items()}
+
+    def version_for_alias(self, name: str, alias: str) -> str | None:
+        try:
+            return str(self.client.get_model_version_by_alias(name, alias).version)
+        except Exception:
+            return None
+
+    def load(self, name: str, version: str | None = None, alias: str | None = None) -> BaseModel:
+        """The qts model of a registered version (or the version an alias points at)."""
+        import mlflow
+
+        from qts.ml.models import load_model
+
+        if version is None:
+            version = self.version_for_alias(name, alias or "production")
+            if version is None:
+                raise NotFoundError(f"model {name} has no {alias or 'production'} version")
+        mv = self._version(name, version)
+        mlflow.set_tracking_uri(self.tracking_uri)
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{name}/{mv.version}", tracking_uri=self.tracking_uri
+        )
+        return load_model(Path(local) / "artifacts" / "qts_model")
+
+    def _version(self, name: str, version: str) -> Any:
+        try:
+            return self.client.get_model_version(name, str(version))
+        except Exception as exc:
+            raise NotFoundError(f"model {name} has no version {version}") from exc
+
+    # -- promotion ---------------------------------------------------------------------------
+    def promote(
+        self,
+        name: str,
+        version: str,
+        alias: str = "production",
+        who: str = "unknown",
+        gate: bool = False,
+        gate_metrics: tuple[str, ...] = GATE_METRICS,
+    ) -> Promotion:
+        """Point `alias` at `version`. With `gate`, refuse (ConflictError) unless every metric
+        in `gate_metrics` of the candidate beats the version the alias points at now."""
+        if alias not in ALIASES:
+            raise ValidationError(f"alias must be one of {ALIASES}, got {alias!r}")
+        candidate = self._version(name, version)
+        previous = self.version_for_alias(name, alias)
+        decision: dict[str, Any] = {"applied": gate}
+        if gate and previous is not None and previous != str(version):
+            new = self.run_metrics(candidate.run_id)
+            old = self.run_metrics(self._version(name, previous).run_id)
+            comparison = {m: {"candidate": new.get(m), "current": old.get(m)} for m in gate_metrics}
+            decision["comparison"] = comparison
+            failed = [
+                m for m, c in comparison.items()
+                if c["candidate"] is None or (c["current"] is not None and not c["candidate"] > c["current"])
+            ]  # fmt: skip
+            if failed:
+                raise ConflictError(
+                    f"version {version} of {name} does not beat {alias} version {previous} on {failed}",
+                    {"gate": decision},
+                )
+            decision["passed"] = True
+        self.client.set_registered_model_alias(name, alias, str(version))
+        when = datetime.now(UTC).isoformat()
+        self.client.set_model_version_tag(name, str(version), f"promoted_{alias}_by", who)
+        self.client.set_model_version_tag(name, str(version), f"promoted_{alias}_at", when)
+        return Promotion(who, name, str(version), alias, when, previous, decision)
+
+
+def _flat(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _safe_key(key: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "_-./ " else "_" for ch in key)

@@ -1,0 +1,400 @@
+"""ML in the product: training runs (background, progress on `training:<run id>` and in
+`training_logs`), the model catalogue mirrored from MLflow into `ml_models`, promotion with an
+audit record, feature importance, and the scheduled retraining, evaluation and batch inference."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+
+from qts.core.errors import NotFoundError, ValidationError
+from qts.db.models import MLModel, Prediction, TrainingLog, TrainingRun
+from qts.db.repositories.audit import AuditRepository
+from qts.services.context import AppContext
+
+log = logging.getLogger(__name__)
+MODEL_TYPES = ("lstm", "transformer", "tcn", "nbeats", "cnn", "attention", "lightgbm", "stacking")
+
+
+def registry(ctx: AppContext) -> Any:
+    from qts.ml.registry import ModelRegistry
+
+    if ctx.settings.mlflow_tracking_uri:
+        return ModelRegistry(tracking_uri=ctx.settings.mlflow_tracking_uri)
+    return ModelRegistry(data_dir=ctx.settings.ensure_data_dir())
+
+
+def _bars(ctx: AppContext, symbols: list[str], timeframe: str) -> dict[str, Any]:
+    from qts.services.market_data import read_bars
+
+    return {s: read_bars(s, timeframe, db=ctx.db) for s in symbols}
+
+
+# Training runs ------------------------------------------------------------------------------
+def create_training_run(ctx: AppContext, request: dict[str, Any], actor: str) -> dict[str, Any]:
+    """Check the request (4xx on bad input) and store the run as queued; the caller starts it
+    (`run_training` in a thread in embedded mode, the Celery `ml` queue in scale-out)."""
+    if request["model"] not in MODEL_TYPES:
+        raise ValidationError(f"model must be one of {', '.join(MODEL_TYPES)}")
+    _bars(ctx, request["symbols"], request["timeframe"])  # unknown symbols fail now, as a 4xx
+    run_id = str(uuid.uuid4())
+    with ctx.db.session() as s:
+        s.add(TrainingRun(id=run_id, model_type=request["model"], params=request, created_by=actor))
+    return get_run(ctx, run_id)
+
+
+def run_training(ctx: AppContext, run_id: str) -> dict[str, Any]:
+    """Train one stored run to completion (called by the thread or the Celery task)."""
+    from qts.ml import pipeline
+
+    with ctx.db.session() as s:
+        run = s.get(TrainingRun, run_id)
+        if run is None:
+            raise NotFoundError(f"training run {run_id} not found")
+        request = dict(run.params)
+        run.status, run.started_at = "running", datetime.now(UTC)
+    topic = f"training:{run_id}"
+
+    def progress(epoch: int, losses: dict[str, float], metrics: dict[str, float]) -> None:
+        data = {"run_id": run_id, "epoch": epoch, "losses": losses, "metrics": metrics}
+        ctx.bus.publish(topic, data)
+        with ctx.db.session() as s:
+            s.add(TrainingLog(run_id=run_id, message=f"epoch {epoch}", data=data))
+
+    ctx.bus.publish(topic, {"run_id": run_id, "status": "running"})
+    try:
+        result = pipeline.train(
+            request["model"],
+            _bars(ctx, request["symbols"], request["timeframe"]),
+            timeframe=request["timeframe"],
+            horizon=request.get("horizon", 1),
+            epochs=request.get("epochs"),
+            data_dir=None if ctx.settings.mlflow_tracking_uri else ctx.settings.ensure_data_dir(),
+            tracking_uri=ctx.settings.mlflow_tracking_uri,
+            model_name=request.get("name"),
+            callbacks=[progress],
+        )
+    except Exception as e:
+        log.exception("training run %s failed", run_id)
+        _finish(
+            ctx, run_id, "failed", error=getattr(e, "message", None) or f"{type(e).__name__}: {e}"
+        )
+        ctx.bus.publish(topic, {"run_id": run_id, "status": "failed"})
+        raise
+    metrics = {
+        "oos": result["oos"],
+        "backtest": result["backtest"],
+        "version": result["version"],
+        "model_name": result["model_name"],
+        "oos_start": result["oos_start"],
+        "oos_end": result["oos_end"],
+    }
+    _finish(ctx, run_id, "done", metrics=metrics, mlflow_run_id=result["run_id"] or "")
+    sync_models(ctx)
+    ctx.bus.publish(topic, {"run_id": run_id, "status": "done", "version": result["version"]})
+    return result
+
+
+def _finish(ctx: AppContext, run_id: str, status: str, **values: Any) -> None:
+    with ctx.db.session() as s:
+        run = s.get(TrainingRun, run_id)
+        if run is not None:
+            run.status, run.finished_at = status, datetime.now(UTC)
+            for key, value in values.items():
+                setattr(run, key, value)
+            s.add(
+                TrainingLog(
+                    run_id=run_id,
+                    level="error" if status == "failed" else "info",
+                    message=f"run {status}",
+                    data={"error": values.get("error", "")},
+                )
+            )
+
+
+def get_run(ctx: AppContext, run_id: str) -> dict[str, Any]:
+    with ctx.db.session() as s:
+        run = s.get(TrainingRun, run_id)
+        if run is None:
+            raise NotFoundError(f"training run {run_id} not found")
+        history = [
+            {"ts": r.ts.isoformat(), "level": r.level, "message": r.message, "data": r.data}
+            for r in s.scalars(
+                select(TrainingLog).where(TrainingLog.run_id == run_id).order_by(TrainingLog.id)
+            )
+        ]
+        return {
+            "id": run.id,
+            "model_type": run.model_type,
+            "status": run.status,
+            "params": run.params,
+            "metrics": run.metrics,
+            "error": run.error,
+            "mlflow_run_id": run.mlflow_run_id,
+            "created_by": run.created_by,
+            "created_at": run.created_at.isoformat(),
+            "started_at": run.started_at.isoformat() if run.started_at else None,
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "history": history,
+        }
+
+
+# The model catalogue --------------------------------------------------------------------------
+def sync_models(ctx: AppContext) -> list[dict[str, Any]]:
+    """Mirror MLflow's registered models (versions, aliases, metrics) into `ml_models`."""
+    models = registry(ctx).list_models()
+    with ctx.db.session() as s:
+        for m in models:
+            for v in m["versions"]:
+                row = s.scalar(
+                    select(MLModel).where(
+                        MLModel.name == m["name"], MLModel.version == int(v["version"])
+                    )
+                )
+                if row is None:
+                    row = MLModel(
+                        name=m["name"],
+                        version=int(v["version"]),
+                        model_type=v["tags"].get("model_type", ""),
+                    )
+                    s.add(row)
+                row.aliases, row.metrics, row.mlflow_run_id = (
+                    v["aliases"],
+                    v["metrics"],
+                    v["run_id"] or "",
+                )
+    return models
+
+
+def list_models(ctx: AppContext) -> list[dict[str, Any]]:
+    with ctx.db.session() as s:
+        rows = s.scalars(select(MLModel).order_by(MLModel.name, MLModel.version)).all()
+        out: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            entry = out.setdefault(
+                r.name, {"name": r.name, "model_type": r.model_type, "aliases": {}, "versions": []}
+            )
+            for alias in r.aliases:
+                entry["aliases"][alias] = r.version
+            entry["versions"].append(
+                {
+                    "version": r.version,
+                    "aliases": r.aliases,
+                    "metrics": r.metrics,
+                    "mlflow_run_id": r.mlflow_run_id,
+                    "created_at": r.created_at.isoformat(),
+                }
+            )
+    return list(out.values())
+
+
+def promote(
+    ctx: AppContext, name: str, version: str, alias: str, actor: str, gate: bool
+) -> dict[str, Any]:
+    from qts.services.notifications import notify_model_promotion
+
+    record = registry(ctx).promote(name, str(version), alias, who=actor, gate=gate).to_dict()
+    with ctx.db.session() as s:
+        AuditRepository(s).record(actor, "model.promote", f"{name}:{version}", record)
+    sync_models(ctx)
+    notify_model_promotion(name, str(version), alias)
+    ctx.bus.publish("system", {"type": "model_promotion", **record})
+    return record
+
+
+def _model_and_samples(
+    ctx: AppContext, name: str, alias: str = "production"
+) -> tuple[Any, Any, dict[str, Any]]:
+    """A registered version, and samples built from stored bars the way it was trained."""
+    from qts.ml.samples import build_samples
+
+    reg = registry(ctx)
+    version = reg.version_for_alias(name, alias)
+    if version is None:
+        raise NotFoundError(f"model {name} has no {alias} version")
+    params = dict(reg.client.get_run(reg._version(name, version).run_id).data.params)
+    symbols = [s for s in params.get("symbols", "").split(",") if s]
+    timeframe = params.get("timeframe", "1d")
+    model = reg.load(name, version=version)
+    samples = build_samples(
+        _bars(ctx, symbols, timeframe),
+        int(params.get("horizon", 1)),
+        int(params.get("lookback", 1)),
+        timeframe,
+    )
+    info = {
+        "name": name,
+        "version": version,
+        "symbols": symbols,
+        "timeframe": timeframe,
+        "horizon": int(params.get("horizon", 1)),
+    }
+    return model, samples, info
+
+
+def importance(
+    ctx: AppContext, name: str, alias: str = "production", top: int = 30
+) -> dict[str, Any]:
+    """LightGBM gain for tree models; permutation importance (drop in IC when a feature is
+    shuffled) on the latest fifth of the stored data for any other model."""
+    from qts.ml.evaluation.importance import lightgbm_gain, permutation_importance
+
+    model, samples, info = _model_and_samples(ctx, name, alias)
+    try:
+        scores = lightgbm_gain(model, samples.feature_names)
+        method = "lightgbm_gain"
+    except TypeError:
+        recent = slice(int(len(samples.X) * 0.8), None)
+        X, y = model.prepare(samples.X[recent]), samples.returns[recent]
+        scores = permutation_importance(model, X, y, samples.feature_names, repeats=2)
+        method = "permutation_ic"
+    ranked = sorted(scores.items(), key=lambda kv: -kv[1])[:top]
+    return {**info, "method": method, "importance": {k: float(v) for k, v in ranked}}
+
+
+# Scheduled jobs -------------------------------------------------------------------------------
+def _production_models(ctx: AppContext) -> list[str]:
+    return [m["name"] for m in registry(ctx).list_models() if "production" in m["aliases"]]
+
+
+def run_batch_inference(ctx: AppContext) -> dict[str, Any]:
+    """The `batch_inference` job: every production model scores the newest bar of each of its
+    symbols; predictions are stored once per model version, symbol and bar, and published on
+    the `signals` topic."""
+    from qts.ml.samples import latest_windows
+
+    reg = registry(ctx)
+    out: dict[str, int] = {}
+    for name in _production_models(ctx):
+        version = reg.version_for_alias(name, "production")
+        assert version is not None
+        params = dict(reg.client.get_run(reg._version(name, version).run_id).data.params)
+        symbols = [s for s in params.get("symbols", "").split(",") if s]
+        timeframe, horizon = params.get("timeframe", "1d"), int(params.get("horizon", 1))
+        X, names, times = latest_windows(
+            _bars(ctx, symbols, timeframe), int(params.get("lookback", 1)), timeframe
+        )
+        if not len(X):
+            out[name] = 0
+            continue
+        model = reg.load(name, version=version)
+        scores = model.score_signal(model.prepare(X))
+        stored = 0
+        with ctx.db.session() as s:
+            for symbol, ts, value in zip(names, times, scores, strict=True):
+                ms = int(pd.Timestamp(ts).value // 1_000_000)
+                exists = s.scalar(
+                    select(Prediction.id).where(
+                        Prediction.model_name == name,
+                        Prediction.model_version == int(version),
+                        Prediction.symbol == symbol,
+                        Prediction.ts == ms,
+                        Prediction.horizon == horizon,
+                    )
+                )
+                if exists is None:
+                    s.add(
+                        Prediction(
+                            model_name=name,
+                            model_version=int(version),
+                            symbol=symbol,
+                            ts=ms,
+                            horizon=horizon,
+                            value=float(value),
+                        )
+                    )
+                    stored += 1
+        for symbol, ts, value in zip(names, times, scores, strict=True):
+            ctx.bus.publish(
+                "signals",
+                {
+                    "model": name,
+                    "version": version,
+                    "symbol": symbol,
+                    "ts": pd.Timestamp(ts).isoformat(),
+                    "value": float(value),
+                },
+            )
+        out[name] = stored
+    return {"stored": out}
+
+
+def list_predictions(
+    ctx: AppContext, model: str | None, symbol: str | None, limit: int
+) -> list[dict[str, Any]]:
+    q = select(Prediction).order_by(Prediction.ts.desc(), Prediction.id.desc()).limit(limit)
+    if model:
+        q = q.where(Prediction.model_name == model)
+    if symbol:
+        q = q.where(Prediction.symbol == symbol)
+    with ctx.db.session() as s:
+        return [
+            {
+                "model": p.model_name,
+                "version": p.model_version,
+                "symbol": p.symbol,
+                "ts": pd.Timestamp(p.ts, unit="ms", tz="UTC").isoformat(),
+                "horizon": p.horizon,
+                "value": p.value,
+            }
+            for p in s.scalars(q)
+        ]
+
+
+def evaluate_production_models(
+    ctx: AppContext, window: int = 60, min_ic: float = 0.0
+) -> dict[str, Any]:
+    """The `evaluation` job: IC of each production model on its latest `window` labelled
+    samples. An IC at or below `min_ic` is drift: it is reported and triggers retraining."""
+    from qts.ml.evaluation.metrics import information_coefficient
+    from qts.services.notifications import notify_drift
+
+    report: dict[str, Any] = {}
+    for name in _production_models(ctx):
+        model, samples, _info = _model_and_samples(ctx, name)
+        recent = slice(max(len(samples.X) - window, 0), None)
+        ic = information_coefficient(
+            model.score_signal(model.prepare(samples.X[recent])), samples.returns[recent]
+        )
+        drift = bool(ic <= min_ic)
+        report[name] = {"ic": ic, "samples": len(samples.X[recent]), "drift": drift}
+        if drift:
+            notify_drift(name, "ic", ic, min_ic)
+            ctx.bus.publish("system", {"type": "drift", "model": name, "ic": ic})
+    drifted = [n for n, r in report.items() if r["drift"]]
+    if drifted:
+        report["retrained"] = retrain_production_models(ctx, only=drifted)
+    return report
+
+
+def retrain_production_models(ctx: AppContext, only: list[str] | None = None) -> dict[str, Any]:
+    """The `retraining` job: train each production model again on all stored bars with its
+    training settings, register the new version and point `staging` at it (promotion to
+    production stays a person's decision, or the gate's)."""
+    from qts.ml import pipeline
+
+    reg = registry(ctx)
+    out: dict[str, Any] = {}
+    for name in only or _production_models(ctx):
+        version = reg.version_for_alias(name, "production")
+        assert version is not None
+        params = dict(reg.client.get_run(reg._version(name, version).run_id).data.params)
+        symbols = [s for s in params.get("symbols", "").split(",") if s]
+        result = pipeline.train(
+            params["model_type"],
+            _bars(ctx, symbols, params.get("timeframe", "1d")),
+            timeframe=params.get("timeframe", "1d"),
+            horizon=int(params.get("horizon", 1)),
+            data_dir=None if ctx.settings.mlflow_tracking_uri else ctx.settings.ensure_data_dir(),
+            tracking_uri=ctx.settings.mlflow_tracking_uri,
+            model_name=name,
+        )
+        reg.promote(name, str(result["version"]), "staging", who="system:retraining")
+        out[name] = {"version": result["version"], "oos_ic": result["oos"].get("ic")}
+    sync_models(ctx)
+    return out
