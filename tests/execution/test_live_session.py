@@ -124,3 +124,33 @@ def test_kill_switch_stops_a_running_strategy_at_the_next_bar(tmp_path: Path) ->
     assert late, "the strategy kept deciding after the switch"
     assert all(o.status == "rejected" and o.reject_rule == "kill_switch" for o in late)
     ctx.close()
+
+
+def test_a_session_runs_in_one_process_only(tmp_path: Path, redis_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from qts.core.errors import ConflictError
+
+    monkeypatch.setenv("QTS_WORKERS_KEY_PREFIX", f"qts-test-{tmp_path.name}:")
+    first = _ctx(tmp_path, redis_url=redis_url)
+    second = AppContext.from_settings(first.settings)  # another API process, same Redis and DB
+    sid = create_strategy(
+        first.db,
+        {
+            "name": "one-only",
+            "strategy_class": "sma_cross",
+            "parameters": {"fast": 3, "slow": 8},
+            "symbols": ["005930"],
+            "timeframe": "1d",
+        },
+        actor="test",
+    )["id"]
+    a, b = TradingService(first), TradingService(second)
+    a.start(sid, "test", FeedSpec("replay", speed=86_400.0))  # one bar a second: still running
+    with pytest.raises(ConflictError, match="another process"):
+        b.start(sid, "test", FeedSpec("replay"))
+    a.stop(sid, "test")
+    b.start(sid, "test", FeedSpec("replay"))  # free again once the first stopped
+    b.stop(sid, "test")
+    first.close()
+    second.close()

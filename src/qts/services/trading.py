@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -108,6 +109,11 @@ class Session:
     stop: threading.Event = field(default_factory=threading.Event)
     bars: int = 0
     error: str = ""
+    lock: Any = None  # held while the session runs, so only one process runs it
+    lock_renewed: float = 0.0
+
+
+SESSION_LOCK_TTL_S = 120.0
 
 
 class TradingService:
@@ -156,6 +162,10 @@ class TradingService:
                 )
                 return {"id": strategy_id, "state": "running", "feed": feed.__dict__}
             session = Session(strategy_id, threading.Thread(target=lambda: None))
+            session.lock = self._locks().acquire(f"session:{strategy_id}", SESSION_LOCK_TTL_S)
+            if session.lock is None:
+                raise ConflictError(f"strategy {strategy_id} is running in another process")
+            session.lock_renewed = time.monotonic()
             session.thread = threading.Thread(
                 target=self._run_thread,
                 args=(session, spec, feed),
@@ -207,6 +217,11 @@ class TradingService:
             session.thread.join(10)
 
     # Internals ---------------------------------------------------------------------------------
+    def _locks(self) -> Any:
+        from qts.services.jobs import job_locks
+
+        return job_locks(self.ctx)
+
     def _run_thread(self, session: Session, spec: tuple[Any, ...], feed: FeedSpec) -> None:
         try:
             asyncio.run(self._run(session, spec, feed))
@@ -215,6 +230,9 @@ class TradingService:
             log.exception("strategy %s failed", session.strategy_id)
             session.error = f"{type(e).__name__}: {e}"
             state = "error"
+        finally:
+            if session.lock is not None:
+                self._locks().release(f"session:{session.strategy_id}", session.lock)
         if not session.stop.is_set() or state == "error":
             with self.ctx.db.session() as s:
                 row = s.get(StrategyRow, session.strategy_id)
@@ -366,6 +384,13 @@ class TradingService:
         for symbol, bar in bars.items():
             self.orders.mark_price(runner.account, symbol, bar.close)
         session.bars += 1
+        if (
+            session.lock is not None
+            and time.monotonic() - session.lock_renewed > SESSION_LOCK_TTL_S / 4
+        ):
+            if hasattr(session.lock, "reacquire"):  # a Redis lock: push its expiry out again
+                session.lock.reacquire()
+            session.lock_renewed = time.monotonic()
         if session.bars % SAVE_EVERY_BARS == 0:
             self._save(session.strategy_id, runner)
 
