@@ -20,9 +20,7 @@ from qts.backtest import BacktestConfig, CostModel, run_backtest
 from qts.strategies import create_strategy
 from tests.strategies.sample import load_sample
 
-backtesting = pytest.importorskip(
-    "backtesting", reason="backtesting.py (bench extra) not installed"
-)
+# backtesting.py is a dev dependency: the agreement test runs in CI rather than skipping.
 
 
 def _backtesting_trades(bars, fast: int, slow: int, cash: float, fee: float):  # type: ignore[no-untyped-def]

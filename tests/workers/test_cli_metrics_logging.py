@@ -22,6 +22,13 @@ def test_schedule_list_shows_jobs_next_runs_and_unavailable_targets(tmp_path, mo
     monkeypatch.setenv("QTS_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("QTS_DATABASE_URL", f"sqlite:///{tmp_path / 'none.db'}")
     monkeypatch.setenv("COLUMNS", "250")
+    # A job whose target cannot be imported (a plugin not installed here) is listed as such.
+    monkeypatch.setenv("QTS_SCHEDULE__PLUGIN_JOB__TARGET", "qts_plugin_missing.jobs.run")
+    monkeypatch.setenv("QTS_SCHEDULE__PLUGIN_JOB__QUEUE", "system")
+    monkeypatch.setenv("QTS_SCHEDULE__PLUGIN_JOB__INTERVAL_SECONDS", "60")
+    from qts.workers.schedule import reset_schedule
+
+    reset_schedule()
     app = typer.Typer()
     app.add_typer(schedule_app, name="schedule")
     result = CliRunner().invoke(app, ["schedule", "list"])
@@ -37,8 +44,10 @@ def test_schedule_list_shows_jobs_next_runs_and_unavailable_targets(tmp_path, mo
         assert name in out
     assert "every 30s" in out and "cron 0 2 * * 6" in out
     assert "during XKRX session" in out and "after XKRX close" in out
-    assert "(not available)" in out  # e.g. batch inference, built by another issue
-    assert "qts.services.system_monitor.run_system_monitor (not" not in out
+    assert "qts_plugin_missing.jobs.run (not available)" in out
+    for available in ("run_system_monitor", "run_batch_inference", "run_started_strategies"):
+        assert f"{available} (not" not in out
+    reset_schedule()
 
 
 def test_schedule_run_unknown_job_is_a_clear_error() -> None:
