@@ -144,7 +144,7 @@ def up(
         typer.Option("--scheduler/--no-scheduler", help="Run scheduled jobs in process"),
     ] = None,
 ) -> None:
-    """Start the API server, the dashboard and (embedded mode) the in-process job runner."""
+    """Start the API server and (embedded mode) the in-process job runner."""
     _apply_data_dir(data_dir)
     from qts.services.server import serve
 
