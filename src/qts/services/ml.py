@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select
 
-from qts.core.errors import NotFoundError, ValidationError
+from qts.core.errors import ConfigurationError, NotFoundError, ValidationError
 from qts.db.models import MLModel, Prediction, TrainingLog, TrainingRun
 from qts.db.repositories.audit import AuditRepository
 from qts.services.context import AppContext
@@ -39,6 +39,8 @@ def _bars(ctx: AppContext, symbols: list[str], timeframe: str) -> dict[str, Any]
 def create_training_run(ctx: AppContext, request: dict[str, Any], actor: str) -> dict[str, Any]:
     """Check the request (4xx on bad input) and store the run as queued; the caller starts it
     (`run_training` in a thread in embedded mode, the Celery `ml` queue in scale-out)."""
+    if not ml_installed():
+        raise ConfigurationError(NOT_INSTALLED["skipped"])
     if request["model"] not in MODEL_TYPES:
         raise ValidationError(f"model must be one of {', '.join(MODEL_TYPES)}")
     _bars(ctx, request["symbols"], request["timeframe"])  # unknown symbols fail now, as a 4xx
@@ -258,6 +260,16 @@ def importance(
 
 
 # Scheduled jobs -------------------------------------------------------------------------------
+def ml_installed() -> bool:
+    """Whether the `ml` extra (MLflow, PyTorch, LightGBM) is installed in this environment."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("mlflow", "torch", "lightgbm"))
+
+
+NOT_INSTALLED = {"skipped": "the ml extra is not installed (pip install 'qts[ml]')"}
+
+
 def _production_models(ctx: AppContext) -> list[str]:
     return [m["name"] for m in registry(ctx).list_models() if "production" in m["aliases"]]
 
@@ -266,6 +278,8 @@ def run_batch_inference(ctx: AppContext) -> dict[str, Any]:
     """The `batch_inference` job: every production model scores the newest bar of each of its
     symbols; predictions are stored once per model version, symbol and bar, and published on
     the `signals` topic."""
+    if not ml_installed():
+        return dict(NOT_INSTALLED)
     from qts.ml.samples import latest_windows
 
     reg = registry(ctx)
@@ -351,6 +365,8 @@ def evaluate_production_models(
 ) -> dict[str, Any]:
     """The `evaluation` job: IC of each production model on its latest `window` labelled
     samples. An IC at or below `min_ic` is drift: it is reported and triggers retraining."""
+    if not ml_installed():
+        return dict(NOT_INSTALLED)
     from qts.ml.evaluation.metrics import information_coefficient
     from qts.services.notifications import notify_drift
 
@@ -376,6 +392,8 @@ def retrain_production_models(ctx: AppContext, only: list[str] | None = None) ->
     """The `retraining` job: train each production model again on all stored bars with its
     training settings, register the new version and point `staging` at it (promotion to
     production stays a person's decision, or the gate's)."""
+    if not ml_installed():
+        return dict(NOT_INSTALLED)
     from qts.ml import pipeline
 
     reg = registry(ctx)
