@@ -16,7 +16,7 @@ SYMBOLS = ["005930", "000660", "005380"]
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_train_promote_importance_and_jobs(client: TestClient, auth_headers) -> None:  # type: ignore[no-untyped-def]
-    from qts.services import ml
+    from qts.services import ml_jobs
     from qts.services.market_data import import_file
 
     ctx = client.app.state.ctx  # type: ignore[attr-defined]
@@ -84,11 +84,11 @@ def test_train_promote_importance_and_jobs(client: TestClient, auth_headers) -> 
     imp = client.get("/api/v1/ml/models/krx-lstm/importance?top=5", headers=h).json()
     assert imp["method"] == "permutation_ic" and len(imp["importance"]) == 5
 
-    out = ml.run_batch_inference(ctx)
+    out = ml_jobs.run_batch_inference(ctx)
     assert out["stored"]["krx-lstm"] == 3
-    assert ml.run_batch_inference(ctx)["stored"]["krx-lstm"] == 0  # once per bar
+    assert ml_jobs.run_batch_inference(ctx)["stored"]["krx-lstm"] == 0  # once per bar
     preds = client.get("/api/v1/ml/predictions?model=krx-lstm", headers=h).json()
     assert {p["symbol"] for p in preds} == set(SYMBOLS)
     assert all(p["ts"].startswith("2025-06-17") for p in preds)
-    report = ml.evaluate_production_models(ctx, window=60, min_ic=-1.0)
+    report = ml_jobs.evaluate_production_models(ctx, window=60, min_ic=-1.0)
     assert report["krx-lstm"]["samples"] == 60 and report["krx-lstm"]["drift"] is False

@@ -11,7 +11,7 @@ import pandas as pd
 from fastapi.testclient import TestClient
 
 from qts.backtest.engine import run_backtest
-from qts.services.trading import paper_config
+from qts.services.paper_accounts import paper_config
 from qts.strategies.registry import create_strategy
 from tests.api.conftest import login
 

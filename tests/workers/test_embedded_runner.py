@@ -157,7 +157,7 @@ def test_runner_writes_a_heartbeat_the_monitor_sees(ctx) -> None:  # type: ignor
 
 
 def test_live_collection_does_nothing_by_default_and_fails_per_symbol(ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    target = "qts.services.jobs.collect_live_bars"
+    target = "qts.services.live_collection.collect_live_bars"
     monkeypatch.delenv("QTS_LIVE_SYMBOLS", raising=False)
     idle = run_job(ctx, "market_data_crypto", target, {"calendar": "24/7"})
     assert idle.outcome == "success" and idle.result["symbols"] == 0

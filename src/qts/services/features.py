@@ -315,7 +315,7 @@ def latest_vector(
 def compute_online_features(ctx: Any, recent_bars: int = 5) -> dict[str, Any]:
     """The `features` job: for every live-collected symbol, compute the features of its newest
     stored bars into the offline store and materialise them to the online store."""
-    from qts.services.jobs import LiveCollectionSettings
+    from qts.services.live_collection import LiveCollectionSettings
     from qts.services.market_data import list_datasets
 
     last_bar = {(d["symbol"], d["timeframe"]): d["last"] for d in list_datasets(ctx.db)}

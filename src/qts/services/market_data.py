@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -360,3 +361,14 @@ def import_fundamentals(
     rows = parse_fundamentals_csv(path, exchange=exchange, symbol=symbol, lag_days=lag_days)
     with _db(db).session() as s:
         return {"stored": MarketRepository(s).upsert_fundamentals(rows)}
+
+
+def symbol_in_session(symbol: str, now: datetime) -> bool:
+    """Whether `symbol`'s exchange is in session at `now` (crypto: always)."""
+    from qts.market.calendars import ALWAYS_OPEN, calendar_name, get_calendar
+
+    name = calendar_name(guess_exchange(symbol))
+    if name is None or name == ALWAYS_OPEN:
+        return True
+    minute = pd.Timestamp(now).floor("min")
+    return bool(get_calendar(name).is_open_on_minute(minute))

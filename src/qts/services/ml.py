@@ -29,7 +29,7 @@ def registry(ctx: AppContext) -> Any:
     return ModelRegistry(data_dir=ctx.settings.ensure_data_dir())
 
 
-def _bars(ctx: AppContext, symbols: list[str], timeframe: str) -> dict[str, Any]:
+def stored_bars(ctx: AppContext, symbols: list[str], timeframe: str) -> dict[str, Any]:
     from qts.services.market_data import read_bars
 
     return {s: read_bars(s, timeframe, db=ctx.db) for s in symbols}
@@ -43,7 +43,7 @@ def create_training_run(ctx: AppContext, request: dict[str, Any], actor: str) ->
         raise ConfigurationError(NOT_INSTALLED["skipped"])
     if request["model"] not in MODEL_TYPES:
         raise ValidationError(f"model must be one of {', '.join(MODEL_TYPES)}")
-    _bars(ctx, request["symbols"], request["timeframe"])  # unknown symbols fail now, as a 4xx
+    stored_bars(ctx, request["symbols"], request["timeframe"])  # unknown symbols fail now, as a 4xx
     run_id = str(uuid.uuid4())
     with ctx.db.session() as s:
         s.add(TrainingRun(id=run_id, model_type=request["model"], params=request, created_by=actor))
@@ -72,7 +72,7 @@ def run_training(ctx: AppContext, run_id: str) -> dict[str, Any]:
     try:
         result = pipeline.train(
             request["model"],
-            _bars(ctx, request["symbols"], request["timeframe"]),
+            stored_bars(ctx, request["symbols"], request["timeframe"]),
             timeframe=request["timeframe"],
             horizon=request.get("horizon", 1),
             epochs=request.get("epochs"),
@@ -209,7 +209,7 @@ def promote(
     return record
 
 
-def _model_and_samples(
+def model_and_samples(
     ctx: AppContext, name: str, alias: str = "production"
 ) -> tuple[Any, Any, dict[str, Any]]:
     """A registered version, and samples built from stored bars the way it was trained."""
@@ -224,7 +224,7 @@ def _model_and_samples(
     timeframe = params.get("timeframe", "1d")
     model = reg.load(name, version=version)
     samples = build_samples(
-        _bars(ctx, symbols, timeframe),
+        stored_bars(ctx, symbols, timeframe),
         int(params.get("horizon", 1)),
         int(params.get("lookback", 1)),
         timeframe,
@@ -246,7 +246,7 @@ def importance(
     shuffled) on the latest fifth of the stored data for any other model."""
     from qts.ml.evaluation.importance import lightgbm_gain, permutation_importance
 
-    model, samples, info = _model_and_samples(ctx, name, alias)
+    model, samples, info = model_and_samples(ctx, name, alias)
     try:
         scores = lightgbm_gain(model, samples.feature_names)
         method = "lightgbm_gain"
@@ -259,7 +259,6 @@ def importance(
     return {**info, "method": method, "importance": {k: float(v) for k, v in ranked}}
 
 
-# Scheduled jobs -------------------------------------------------------------------------------
 def ml_installed() -> bool:
     """Whether the `ml` extra (MLflow, PyTorch, LightGBM) is installed in this environment."""
     import importlib.util
@@ -268,74 +267,6 @@ def ml_installed() -> bool:
 
 
 NOT_INSTALLED = {"skipped": "the ml extra is not installed (pip install 'qts[ml]')"}
-
-
-def _production_models(ctx: AppContext) -> list[str]:
-    return [m["name"] for m in registry(ctx).list_models() if "production" in m["aliases"]]
-
-
-def run_batch_inference(ctx: AppContext) -> dict[str, Any]:
-    """The `batch_inference` job: every production model scores the newest bar of each of its
-    symbols; predictions are stored once per model version, symbol and bar, and published on
-    the `signals` topic."""
-    if not ml_installed():
-        return dict(NOT_INSTALLED)
-    from qts.ml.samples import latest_windows
-
-    reg = registry(ctx)
-    out: dict[str, int] = {}
-    for name in _production_models(ctx):
-        version = reg.version_for_alias(name, "production")
-        assert version is not None
-        params = dict(reg.client.get_run(reg._version(name, version).run_id).data.params)
-        symbols = [s for s in params.get("symbols", "").split(",") if s]
-        timeframe, horizon = params.get("timeframe", "1d"), int(params.get("horizon", 1))
-        X, names, times = latest_windows(
-            _bars(ctx, symbols, timeframe), int(params.get("lookback", 1)), timeframe
-        )
-        if not len(X):
-            out[name] = 0
-            continue
-        model = reg.load(name, version=version)
-        scores = model.score_signal(model.prepare(X))
-        stored = 0
-        with ctx.db.session() as s:
-            for symbol, ts, value in zip(names, times, scores, strict=True):
-                ms = int(pd.Timestamp(ts).value // 1_000_000)
-                exists = s.scalar(
-                    select(Prediction.id).where(
-                        Prediction.model_name == name,
-                        Prediction.model_version == int(version),
-                        Prediction.symbol == symbol,
-                        Prediction.ts == ms,
-                        Prediction.horizon == horizon,
-                    )
-                )
-                if exists is None:
-                    s.add(
-                        Prediction(
-                            model_name=name,
-                            model_version=int(version),
-                            symbol=symbol,
-                            ts=ms,
-                            horizon=horizon,
-                            value=float(value),
-                        )
-                    )
-                    stored += 1
-        for symbol, ts, value in zip(names, times, scores, strict=True):
-            ctx.bus.publish(
-                "signals",
-                {
-                    "model": name,
-                    "version": version,
-                    "symbol": symbol,
-                    "ts": pd.Timestamp(ts).isoformat(),
-                    "value": float(value),
-                },
-            )
-        out[name] = stored
-    return {"stored": out}
 
 
 def list_predictions(
@@ -358,61 +289,3 @@ def list_predictions(
             }
             for p in s.scalars(q)
         ]
-
-
-def evaluate_production_models(
-    ctx: AppContext, window: int = 60, min_ic: float = 0.0
-) -> dict[str, Any]:
-    """The `evaluation` job: IC of each production model on its latest `window` labelled
-    samples. An IC at or below `min_ic` is drift: it is reported and triggers retraining."""
-    if not ml_installed():
-        return dict(NOT_INSTALLED)
-    from qts.ml.evaluation.metrics import information_coefficient
-    from qts.services.notifications import notify_drift
-
-    report: dict[str, Any] = {}
-    for name in _production_models(ctx):
-        model, samples, _info = _model_and_samples(ctx, name)
-        recent = slice(max(len(samples.X) - window, 0), None)
-        ic = information_coefficient(
-            model.score_signal(model.prepare(samples.X[recent])), samples.returns[recent]
-        )
-        drift = bool(ic <= min_ic)
-        report[name] = {"ic": ic, "samples": len(samples.X[recent]), "drift": drift}
-        if drift:
-            notify_drift(name, "ic", ic, min_ic)
-            ctx.bus.publish("system", {"type": "drift", "model": name, "ic": ic})
-    drifted = [n for n, r in report.items() if r["drift"]]
-    if drifted:
-        report["retrained"] = retrain_production_models(ctx, only=drifted)
-    return report
-
-
-def retrain_production_models(ctx: AppContext, only: list[str] | None = None) -> dict[str, Any]:
-    """The `retraining` job: train each production model again on all stored bars with its
-    training settings, register the new version and point `staging` at it (promotion to
-    production stays a person's decision, or the gate's)."""
-    if not ml_installed():
-        return dict(NOT_INSTALLED)
-    from qts.ml import pipeline
-
-    reg = registry(ctx)
-    out: dict[str, Any] = {}
-    for name in only or _production_models(ctx):
-        version = reg.version_for_alias(name, "production")
-        assert version is not None
-        params = dict(reg.client.get_run(reg._version(name, version).run_id).data.params)
-        symbols = [s for s in params.get("symbols", "").split(",") if s]
-        result = pipeline.train(
-            params["model_type"],
-            _bars(ctx, symbols, params.get("timeframe", "1d")),
-            timeframe=params.get("timeframe", "1d"),
-            horizon=int(params.get("horizon", 1)),
-            data_dir=None if ctx.settings.mlflow_tracking_uri else ctx.settings.ensure_data_dir(),
-            tracking_uri=ctx.settings.mlflow_tracking_uri,
-            model_name=name,
-        )
-        reg.promote(name, str(result["version"]), "staging", who="system:retraining")
-        out[name] = {"version": result["version"], "oos_ic": result["oos"].get("ic")}
-    sync_models(ctx)
-    return out

@@ -119,7 +119,7 @@ class OrderService:
                 )
                 self.notify("order_rejected", out)
                 return out
-            order = self._to_domain(row_id)
+            order = self.domain_order(row_id)
             try:
                 report = self.executors[req.account].submit(order)
             except QtsError as e:
@@ -391,7 +391,7 @@ class OrderService:
             raise NotFoundError(f"order {client_order_id} not found")
         return int(found["id"])
 
-    def _to_domain(self, order_id: int) -> Order:
+    def domain_order(self, order_id: int) -> Order:
         with self.db.session() as s:
             o = s.get(OrderRow, order_id)
             assert o is not None

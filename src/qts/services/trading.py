@@ -16,10 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
 
-from qts.backtest.config import BacktestConfig
-from qts.backtest.costs import CostModel, SlippageModel
 from qts.core.errors import ConflictError, NotFoundError, ValidationError
 from qts.core.types import Bar
 from qts.db.models import Strategy as StrategyRow
@@ -28,61 +25,14 @@ from qts.execution.paper import PaperExecutor
 from qts.execution.risk import RiskLimits, RiskManager
 from qts.execution.runner import RunnerState, StrategyRunner
 from qts.services.context import AppContext
+from qts.services.market_data import symbol_in_session
+from qts.services.order_notifications import notify_and_count
 from qts.services.order_service import OrderService
+from qts.services.paper_accounts import open_paper_account, paper_config
 from qts.strategies.base import TargetStrategy
 
 log = logging.getLogger(__name__)
 SAVE_EVERY_BARS = 1  # the runner state is saved after every bar, so a restart resumes exactly
-
-
-def paper_config(settings: Any, cash: float | None = None) -> BacktestConfig:
-    return BacktestConfig(
-        cash=cash or settings.paper_cash,
-        costs=CostModel(commission=settings.paper_commission),
-        slippage=SlippageModel(bps=settings.paper_slippage_bps),
-    )
-
-
-def _is_open(symbol: str, now: datetime) -> bool:
-    """Whether `symbol`'s exchange is in session at `now` (crypto: always)."""
-    from qts.market.calendars import ALWAYS_OPEN, calendar_name, get_calendar
-    from qts.services.market_data import guess_exchange
-
-    name = calendar_name(guess_exchange(symbol))
-    if name is None or name == ALWAYS_OPEN:
-        return True
-    minute = pd.Timestamp(now).floor("min")
-    return bool(get_calendar(name).is_open_on_minute(minute))
-
-
-def notify_and_count(kind: str, data: dict[str, Any]) -> None:
-    """Order-service events to notifications (Slack/Telegram, when configured) and metrics."""
-    from qts.services import metrics, notifications
-
-    if kind == "order_submitted":
-        metrics.record_order_submitted(data["account"], data["side"])
-    elif kind == "order_filled":
-        metrics.record_fill(data["account"], data["side"], data["fill_qty"], data["fill_price"])
-        notifications.notify_fill(
-            data["symbol"],
-            data["side"],
-            data["fill_qty"],
-            data["fill_price"],
-            order_id=data["client_order_id"],
-            venue=data["account"],
-        )
-    elif kind == "order_rejected":
-        metrics.record_order_rejected(data.get("reject_rule") or "unknown")
-        notifications.notify_order_rejected(
-            data["symbol"],
-            data.get("reject_reason", ""),
-            order_id=data["client_order_id"],
-            rule=data.get("reject_rule", ""),
-        )
-        if data.get("reject_rule") not in ("", "broker", "kill_switch", None):
-            notifications.notify_risk_limit(data["reject_rule"], data.get("reject_reason", ""))
-    elif kind == "kill_switch":
-        notifications.notify_kill_switch(bool(data["on"]), actor=data.get("by", ""))
 
 
 @dataclass
@@ -123,7 +73,11 @@ class TradingService:
         self.paper = PaperExecutor(paper_config(settings).fill_model, settings.paper_cash)
         limits = RiskLimits.from_dict(settings.risk_limits)
         self.orders = OrderService(
-            ctx.db, ctx.bus, {"paper": self.paper}, RiskManager(limits, _is_open), notify=notify
+            ctx.db,
+            ctx.bus,
+            {"paper": self.paper},
+            RiskManager(limits, symbol_in_session),
+            notify=notify,
         )
         self.sessions: dict[int, Session] = {}
         self.live_executor: Any = None  # set by the live loop (qts live)
@@ -266,7 +220,7 @@ class TradingService:
         if mode == "live":
             return self._live_runner(strategy, strategy_id, symbols, state, history), frames
         account = f"paper:{name}"
-        executor = self._paper_account(account, strategy_id)
+        executor = open_paper_account(self.ctx, self.orders, account, strategy_id)
         runner = StrategyRunner(
             strategy,
             symbols,
@@ -425,42 +379,3 @@ class TradingService:
                     "cash": runner.executor.portfolio.cash if runner.executor else None,
                     "updated_at": datetime.now(UTC).isoformat(),
                 }
-
-    def _paper_account(self, account: str, strategy_id: int) -> PaperExecutor:
-        """The strategy's paper account, rebuilt from stored positions and cash after a restart."""
-        from qts.core.types import Position
-        from qts.db.repositories.orders import PositionRepository
-
-        executor = PaperExecutor(
-            paper_config(self.ctx.settings).fill_model, self.ctx.settings.paper_cash, account
-        )
-        with self.ctx.db.session() as s:
-            row = s.get(StrategyRow, strategy_id)
-            cash = (row.runtime_state or {}).get("cash") if row is not None else None
-            for p in PositionRepository(s).list(account):
-                executor.portfolio.positions[p.symbol] = Position(
-                    p.symbol, p.quantity, p.average_price, p.realized_pnl, p.fees
-                )
-        if cash is not None:
-            executor.portfolio.cash = float(cash)
-        self._reload_open_orders(executor)
-        self.orders.executors[account] = executor
-        return executor
-
-    def _reload_open_orders(self, executor: PaperExecutor) -> None:
-        """Put the account's open orders back in a rebuilt paper book (after a restart)."""
-        from qts.core.types import OrderStatus
-        from qts.db.models import Order as OrderRow
-
-        with self.ctx.db.session() as s:
-            rows = s.scalars(
-                select(OrderRow).where(
-                    OrderRow.account == executor.account,
-                    OrderRow.status.in_(
-                        [OrderStatus.SUBMITTED.value, OrderStatus.PARTIALLY_FILLED.value]
-                    ),
-                )
-            ).all()
-            orders = [self.orders._to_domain(r.id) for r in rows]
-        for order in orders:
-            executor.submit(order)

@@ -1,0 +1,146 @@
+"""The scheduled ML jobs: batch inference every 5 minutes, evaluation weekly (drift triggers
+retraining), and retraining daily after the market closes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+
+from qts.db.models import Prediction
+from qts.services.context import AppContext
+from qts.services.ml import (
+    NOT_INSTALLED,
+    ml_installed,
+    model_and_samples,
+    registry,
+    stored_bars,
+    sync_models,
+)
+
+
+def _production_models(ctx: AppContext) -> list[str]:
+    return [m["name"] for m in registry(ctx).list_models() if "production" in m["aliases"]]
+
+
+def run_batch_inference(ctx: AppContext) -> dict[str, Any]:
+    """The `batch_inference` job: every production model scores the newest bar of each of its
+    symbols; predictions are stored once per model version, symbol and bar, and published on
+    the `signals` topic."""
+    if not ml_installed():
+        return dict(NOT_INSTALLED)
+    from qts.ml.samples import latest_windows
+
+    reg = registry(ctx)
+    out: dict[str, int] = {}
+    for name in _production_models(ctx):
+        version = reg.version_for_alias(name, "production")
+        assert version is not None
+        params = dict(reg.client.get_run(reg._version(name, version).run_id).data.params)
+        symbols = [s for s in params.get("symbols", "").split(",") if s]
+        timeframe, horizon = params.get("timeframe", "1d"), int(params.get("horizon", 1))
+        X, names, times = latest_windows(
+            stored_bars(ctx, symbols, timeframe), int(params.get("lookback", 1)), timeframe
+        )
+        if not len(X):
+            out[name] = 0
+            continue
+        model = reg.load(name, version=version)
+        scores = model.score_signal(model.prepare(X))
+        stored = 0
+        with ctx.db.session() as s:
+            for symbol, ts, value in zip(names, times, scores, strict=True):
+                ms = int(pd.Timestamp(ts).value // 1_000_000)
+                exists = s.scalar(
+                    select(Prediction.id).where(
+                        Prediction.model_name == name,
+                        Prediction.model_version == int(version),
+                        Prediction.symbol == symbol,
+                        Prediction.ts == ms,
+                        Prediction.horizon == horizon,
+                    )
+                )
+                if exists is None:
+                    s.add(
+                        Prediction(
+                            model_name=name,
+                            model_version=int(version),
+                            symbol=symbol,
+                            ts=ms,
+                            horizon=horizon,
+                            value=float(value),
+                        )
+                    )
+                    stored += 1
+        for symbol, ts, value in zip(names, times, scores, strict=True):
+            ctx.bus.publish(
+                "signals",
+                {
+                    "model": name,
+                    "version": version,
+                    "symbol": symbol,
+                    "ts": pd.Timestamp(ts).isoformat(),
+                    "value": float(value),
+                },
+            )
+        out[name] = stored
+    return {"stored": out}
+
+
+def evaluate_production_models(
+    ctx: AppContext, window: int = 60, min_ic: float = 0.0
+) -> dict[str, Any]:
+    """The `evaluation` job: IC of each production model on its latest `window` labelled
+    samples. An IC at or below `min_ic` is drift: it is reported and triggers retraining."""
+    if not ml_installed():
+        return dict(NOT_INSTALLED)
+    from qts.ml.evaluation.metrics import information_coefficient
+    from qts.services.notifications import notify_drift
+
+    report: dict[str, Any] = {}
+    for name in _production_models(ctx):
+        model, samples, _info = model_and_samples(ctx, name)
+        recent = slice(max(len(samples.X) - window, 0), None)
+        ic = information_coefficient(
+            model.score_signal(model.prepare(samples.X[recent])), samples.returns[recent]
+        )
+        drift = bool(ic <= min_ic)
+        report[name] = {"ic": ic, "samples": len(samples.X[recent]), "drift": drift}
+        if drift:
+            notify_drift(name, "ic", ic, min_ic)
+            ctx.bus.publish("system", {"type": "drift", "model": name, "ic": ic})
+    drifted = [n for n, r in report.items() if r["drift"]]
+    if drifted:
+        report["retrained"] = retrain_production_models(ctx, only=drifted)
+    return report
+
+
+def retrain_production_models(ctx: AppContext, only: list[str] | None = None) -> dict[str, Any]:
+    """The `retraining` job: train each production model again on all stored bars with its
+    training settings, register the new version and point `staging` at it (promotion to
+    production stays a person's decision, or the gate's)."""
+    if not ml_installed():
+        return dict(NOT_INSTALLED)
+    from qts.ml import pipeline
+
+    reg = registry(ctx)
+    out: dict[str, Any] = {}
+    for name in only or _production_models(ctx):
+        version = reg.version_for_alias(name, "production")
+        assert version is not None
+        params = dict(reg.client.get_run(reg._version(name, version).run_id).data.params)
+        symbols = [s for s in params.get("symbols", "").split(",") if s]
+        result = pipeline.train(
+            params["model_type"],
+            stored_bars(ctx, symbols, params.get("timeframe", "1d")),
+            timeframe=params.get("timeframe", "1d"),
+            horizon=int(params.get("horizon", 1)),
+            data_dir=None if ctx.settings.mlflow_tracking_uri else ctx.settings.ensure_data_dir(),
+            tracking_uri=ctx.settings.mlflow_tracking_uri,
+            model_name=name,
+        )
+        reg.promote(name, str(result["version"]), "staging", who="system:retraining")
+        out[name] = {"version": result["version"], "oos_ic": result["oos"].get("ic")}
+    sync_models(ctx)
+    return out
