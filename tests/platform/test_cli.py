@@ -68,3 +68,53 @@ def test_db_upgrade_is_idempotent(tmp_path: Path) -> None:
         r = runner.invoke(app, ["db", "upgrade", "--data-dir", d])
         assert r.exit_code == 0, r.output
         assert "revision" in r.output
+
+
+def test_data_commands_work_on_a_fresh_data_dir(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Import a real file and backtest it from the database, starting from nothing on disk."""
+    import json
+
+    from qts.cli import common
+    from qts.config import reset_settings_cache
+
+    sample = (
+        Path(__file__).resolve().parents[2]
+        / "src"
+        / "qts"
+        / "sample_data"
+        / "kr_daily"
+        / "005930.csv"
+    )
+    monkeypatch.setenv("QTS_DATA_DIR", str(tmp_path / "fresh"))
+    monkeypatch.delenv("QTS_DATABASE_URL", raising=False)
+    reset_settings_cache()
+    common._migrated.clear()
+    r = runner.invoke(
+        app, ["data", "import", str(sample), "--symbol", "005930", "--timeframe", "1d"]
+    )
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(
+        app,
+        [
+            "backtest",
+            "--strategy",
+            "sma_cross",
+            "--symbol",
+            "005930",
+            "--timeframe",
+            "1d",
+            "--param",
+            "fast=10",
+            "--param",
+            "slow=20",
+            "--cash",
+            "10000000",
+            "--json",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    result = json.loads(r.stdout)
+    assert result["metrics"]["bars"] == 370 and result["trades"]
+    r = runner.invoke(app, ["features", "list"])
+    assert r.exit_code == 0 and "technical" in r.output
+    reset_settings_cache()

@@ -78,11 +78,15 @@ def _load_data(
         return {symbol or data.stem: bars}
     if symbol is None or timeframe is None:
         raise ValidationError("give --data FILE.csv, or --symbol and --timeframe")
+    from qts.cli.common import open_database
     from qts.services.market_data import read_bars
 
-    return {
-        symbol: read_bars(symbol=symbol, timeframe=timeframe, start=start, end=end, exchange=None)
-    }
+    db = open_database()
+    try:
+        bars = read_bars(symbol=symbol, timeframe=timeframe, start=start, end=end, db=db)
+    finally:
+        db.dispose()
+    return {symbol: bars}
 
 
 def _build(

@@ -18,10 +18,9 @@ err_console = Console(stderr=True)
 
 
 def _database() -> Any:
-    from qts.config import get_settings
-    from qts.db import Database
+    from qts.cli.common import open_database
 
-    return Database(get_settings().effective_database_url)
+    return open_database()
 
 
 def _fail(exc: QtsError) -> None:

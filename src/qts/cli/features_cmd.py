@@ -41,6 +41,9 @@ def build(
     module: Annotated[list[str] | None, typer.Option(help="Modules with custom features")] = None,
 ) -> None:
     """Compute features for symbols from stored bars and write them to the offline store."""
+    from qts.cli.common import ensure_database
+
+    ensure_database()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from qts.core.errors import QtsError
@@ -84,6 +87,9 @@ def list_cmd(
     all_versions: Annotated[bool, typer.Option("--all", help="Show older versions too")] = False,
 ) -> None:
     """List feature definitions (name, version, group, number of columns)."""
+    from qts.cli.common import ensure_database
+
+    ensure_database()
     from rich.table import Table
 
     from qts.services.features import list_definitions
@@ -114,6 +120,9 @@ def materialize_cmd(
     module: Annotated[list[str] | None, typer.Option(help="Modules with custom features")] = None,
 ) -> None:
     """Copy the latest offline feature vectors to the online store (incremental by default)."""
+    from qts.cli.common import ensure_database
+
+    ensure_database()
     from rich.table import Table
 
     from qts.services.features import materialize_features

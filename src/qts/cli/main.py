@@ -91,20 +91,15 @@ def user_create(
 ) -> None:
     """Create a user. The password comes from stdin or a prompt, never from an argument."""
     _apply_data_dir(data_dir)
-    from qts.config import get_settings
+    from qts.cli.common import open_database
     from qts.core.errors import QtsError
-    from qts.db import Database
-    from qts.db.migrate import upgrade
     from qts.services.users import create_user
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    settings = get_settings()
-    settings.ensure_data_dir()
-    upgrade(settings.effective_database_url)
-    db = Database(settings.effective_database_url)
+    db = open_database()
     try:
         user = create_user(db, name, password, role, actor="cli")
     except QtsError as e:
@@ -122,11 +117,10 @@ def user_list(
     _apply_data_dir(data_dir)
     from rich.table import Table
 
-    from qts.config import get_settings
-    from qts.db import Database
+    from qts.cli.common import open_database
     from qts.services.users import list_users
 
-    db = Database(get_settings().effective_database_url)
+    db = open_database()
     table = Table("id", "username", "role", "active", "created")
     for u in list_users(db):
         table.add_row(str(u["id"]), u["username"], u["role"], str(u["is_active"]), u["created_at"])

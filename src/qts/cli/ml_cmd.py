@@ -35,17 +35,9 @@ def _data_dir(data_dir: Path | None) -> Path:
 
 def _context(data_dir: Path | None) -> Any:
     """The app context (settings with `data_dir` applied), with migrations run."""
-    from qts.config import get_settings, reset_settings_cache
-    from qts.db.migrate import upgrade
-    from qts.services.context import AppContext
+    from qts.cli.common import app_context
 
-    if data_dir is not None:
-        os.environ["QTS_DATA_DIR"] = str(data_dir)
-        reset_settings_cache()
-    settings = get_settings()
-    settings.ensure_data_dir()
-    upgrade(settings.effective_database_url)
-    return AppContext.from_settings(settings)
+    return app_context(data_dir)
 
 
 def _stored_bars(ctx: Any, symbols: list[str] | None, timeframe: str) -> dict[str, Any] | None:

@@ -14,14 +14,9 @@ strategy_app = typer.Typer(help="Stored strategies: list, start, stop.", no_args
 
 
 def _context():  # type: ignore[no-untyped-def]
-    from qts.config import get_settings
-    from qts.db.migrate import upgrade
-    from qts.services.context import AppContext
+    from qts.cli.common import app_context
 
-    settings = get_settings()
-    settings.ensure_data_dir()
-    upgrade(settings.effective_database_url)
-    return AppContext.from_settings(settings)
+    return app_context()
 
 
 def _parse_speed(speed: str) -> float | None:
