@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import os
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +8,7 @@ import pytest
 
 import qts.db.models  # noqa: F401 - registers every table
 from qts.db import Database
-from qts.db.base import Base
+from qts.db.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "src" / "qts" / "sample_data"
@@ -22,36 +20,17 @@ sys.path.insert(0, str(Path(__file__).parent))  # the fake servers beside the te
 
 @pytest.fixture
 def sqlite_db(tmp_path: Path) -> Iterator[Database]:
+    upgrade(f"sqlite:///{tmp_path / 'qts.db'}")
     db = Database(f"sqlite:///{tmp_path / 'qts.db'}")
-    Base.metadata.create_all(db.engine)
     yield db
     db.dispose()
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    import psycopg
-
-    name = f"qts_market_test_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect(PG_ADMIN, autocommit=True)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("QTS_TEST_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"PostgreSQL required but unreachable: {exc}")
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 unreachable: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture
 def pg_db(pg_url: str) -> Iterator[Database]:
+    """A fresh PostgreSQL schema per test (the shared `pg_url` fixture empties it afterwards)."""
+    upgrade(pg_url)
     db = Database(pg_url)
-    Base.metadata.drop_all(db.engine)
-    Base.metadata.create_all(db.engine)
     yield db
     db.dispose()
 

@@ -15,7 +15,7 @@ from conftest import DATA, SAMPLE
 from qts.cli.data_cmd import app
 from qts.config import reset_settings_cache
 from qts.db import Database
-from qts.db.base import Base
+from qts.db.migrate import upgrade
 from qts.market.synthetic import generate_bars
 from qts.services import market_data as md
 
@@ -25,8 +25,8 @@ runner = CliRunner()
 @pytest.fixture
 def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
+    upgrade(url)
     db = Database(url)
-    Base.metadata.create_all(db.engine)
     monkeypatch.setenv("QTS_DATABASE_URL", url)
     reset_settings_cache()
     yield db

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from qts.config import reset_settings_cache
 from qts.core.errors import NotFoundError, ValidationError
 from qts.db import Database
-from qts.db.base import Base
+from qts.db.migrate import upgrade
 from qts.ml.feature_store import FeatureKey, InProcessOnlineStore
 from qts.ml.features import REGISTRY, FeatureContext
 from qts.services import features as svc
@@ -29,8 +29,8 @@ def make_db(url: str) -> Database:
     import qts.db.models
     import qts.db.models.features  # noqa: F401
 
+    upgrade(url)  # the real migrations, as `qts db upgrade` applies them
     db = Database(url)
-    Base.metadata.create_all(db.engine)
     return db
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 import qts.db.models  # noqa: F401 - registers every table
 from qts.config import Settings
-from qts.db.base import Base
+from qts.db.migrate import upgrade
 from qts.db.models.jobs import JobRun
 from qts.services.context import AppContext
 
@@ -20,8 +20,8 @@ def ctx(tmp_path: Path) -> Iterator[AppContext]:
         _env_file=None, data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'qts.db'}",
         redis_url=None,
     )  # fmt: skip
+    upgrade(settings.effective_database_url)
     context = AppContext.from_settings(settings)
-    Base.metadata.create_all(context.db.engine)
     yield context
     context.close()
 

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 import qts.db.models  # noqa: F401 - registers every table
-from qts.db.base import Base
+from qts.db.migrate import upgrade
 from qts.db.models.jobs import JobRun, SystemStatus
 from tests.conftest import unavailable
 from tests.notifications.conftest import SLACK_HOOK
@@ -97,8 +97,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
     tmp = tmp_path_factory.mktemp("celery")
     db_url = f"sqlite:///{tmp / 'qts.db'}"
+    upgrade(db_url)
     engine = create_engine(db_url)
-    Base.metadata.create_all(engine)
     engine.dispose()
     prefix = f"qts-test-{uuid.uuid4().hex[:8]}:"
     slack = FakeServer("slack", SLACK_HOOK).start()

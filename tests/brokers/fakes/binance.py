@@ -37,7 +37,7 @@ def _error(code: int, msg: str, status: int = 400) -> Answer:
     return status, {}, {"code": code, "msg": msg}
 
 
-def _symbol_info(symbol: str) -> dict[str, Any]:
+def exchange_symbol(symbol: str) -> dict[str, Any]:
     base, quote = split_symbol(symbol)
     return {
         "symbol": symbol,
@@ -144,7 +144,7 @@ class FakeBinanceSpot(FakeBrokerServer):
                         }
                     ],
                     "exchangeFilters": [],
-                    "symbols": [_symbol_info(s) for s in self.ledger.prices],
+                    "symbols": [exchange_symbol(s) for s in self.ledger.prices],
                 },
             )
         if request.path == "/api/v3/time":
