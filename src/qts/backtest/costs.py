@@ -41,13 +41,29 @@ class CostModel:
         return cls(commission=commission, sell_tax=KRX_SELL_TAX_2025)
 
     def fee(self, side: Side, quantity: float, price: float) -> float:
-        if quantity == 0:
-            return 0.0
-        notional = abs(quantity) * price
-        fee = max(self.commission * notional + self.fixed_fee, self.min_fee)
-        if side is Side.SELL:
-            fee += self.sell_tax * notional
-        return fee
+        return order_fee(
+            side is Side.SELL, quantity, price,
+            self.commission, self.fixed_fee, self.min_fee, self.sell_tax,
+        )  # fmt: skip
+
+
+def order_fee(
+    is_sell: bool,
+    quantity: float,
+    price: float,
+    commission: float,
+    fixed_fee: float,
+    min_fee: float,
+    sell_tax: float,
+) -> float:
+    """The fee arithmetic, as a plain function the vectorized kernel compiles too."""
+    if quantity == 0.0:
+        return 0.0
+    notional = abs(quantity) * price
+    fee = max(commission * notional + fixed_fee, min_fee)
+    if is_sell:
+        fee += sell_tax * notional
+    return fee
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-_EPS = 1e-9
+from qts.backtest.costs import order_fee
+from qts.backtest.sizing import max_affordable, round_to_unit
 
 try:  # numba pays off (tens of x) on the per-bar loop; without it the same code runs as Python.
     import numba
@@ -31,48 +32,11 @@ except ImportError:  # pragma: no cover - exercised where numba is not installed
         return func
 
 
-@_jit
-def _fee(
-    is_sell: bool,
-    q: float,
-    p: float,
-    commission: float,
-    fixed_fee: float,
-    min_fee: float,
-    sell_tax: float,
-) -> float:
-    if q == 0.0:
-        return 0.0
-    notional = q * p
-    fee = max(commission * notional + fixed_fee, min_fee)
-    if is_sell:
-        fee += sell_tax * notional
-    return fee
-
-
-@_jit
-def _round_unit(x: float, unit: float) -> float:
-    steps = math.floor(abs(x) / unit + _EPS)
-    if steps == 0:
-        return 0.0
-    return math.copysign(steps * unit, x)
-
-
-@_jit
-def _max_affordable(
-    price: float, budget: float, unit: float, commission: float, fixed_fee: float, min_fee: float
-) -> float:
-    if price <= 0.0 or budget <= 0.0:
-        return 0.0
-    by_rate = math.floor((budget - fixed_fee) / (price * (1.0 + commission)) / unit + _EPS)
-    by_min = math.floor((budget - min_fee) / price / unit + _EPS)
-    steps = max(min(by_rate, by_min), 0)
-    for _ in range(3):
-        q = steps * unit
-        if steps <= 0 or q * price + max(commission * q * price + fixed_fee, min_fee) <= budget:
-            break
-        steps -= 1
-    return max(steps, 0) * unit
+# The cost and sizing arithmetic itself, compiled: the kernel, `CostModel` and `Sizer` share
+# one source.
+_fee = _jit(order_fee)
+_round_unit = _jit(round_to_unit)
+_max_affordable = _jit(max_affordable)
 
 
 def rebalance_kernel(
