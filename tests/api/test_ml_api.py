@@ -92,3 +92,11 @@ def test_train_promote_importance_and_jobs(client: TestClient, auth_headers) -> 
     assert all(p["ts"].startswith("2025-06-17") for p in preds)
     report = ml_jobs.evaluate_production_models(ctx, window=60, min_ic=-1.0)
     assert report["krx-lstm"]["samples"] == 60 and report["krx-lstm"]["drift"] is False
+    # An IC at or below the floor is drift: it triggers retraining into `staging`.
+    report = ml_jobs.evaluate_production_models(ctx, window=60, min_ic=1.0)
+    assert report["krx-lstm"]["drift"] is True
+    assert report["retrained"]["krx-lstm"]["version"] == 2
+    [lstm] = [
+        m for m in client.get("/api/v1/ml/models", headers=h).json() if m["name"] == "krx-lstm"
+    ]
+    assert lstm["aliases"] == {"production": 1, "staging": 2}

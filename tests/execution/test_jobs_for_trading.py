@@ -12,9 +12,8 @@ from qts.core.types import OrderType, Side
 from qts.execution.executor import OrderTicket
 from qts.execution.live import LiveExecutor
 from qts.services.context import AppContext
-from qts.services.live import make_broker
+from qts.services.live import follow_up_open_orders, make_broker
 from qts.services.order_service import OrderService
-from qts.services.orders import follow_up_open_orders
 from tests.brokers.fakes import FakeKis
 
 SAMPLE = Path(__file__).resolve().parents[2] / "src" / "qts" / "sample_data"
@@ -59,7 +58,7 @@ def test_follow_up_applies_broker_fills_to_open_orders(
         [ledger_order] = fake.ledger.orders.values()
         fake.ledger.fill(ledger_order.order_id, 4, 68_900)
         assert follow_up_open_orders(ctx) == {"open": 1, "changed": 1}
-        order = service._find("follow-0001")
+        order = service.find("follow-0001")
         assert order["status"] == "partially_filled" and order["filled_quantity"] == 4
         assert order["average_fill_price"] == 68_900
         # Running the job again applies nothing twice.

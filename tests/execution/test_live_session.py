@@ -63,7 +63,7 @@ def test_live_strategy_orders_reach_the_broker_and_positions_match(tmp_path: Pat
         )["id"]
         trading.start(sid, "test", FeedSpec("live"))
         processed = trading.step_stored_bars(sid)
-        follow_up(trading, executor)
+        follow_up(trading.orders, executor)
         assert processed == 370
         assert len(fake.ledger.orders) >= 4
         # A second run has no new bars: no new orders (the runner state was saved).

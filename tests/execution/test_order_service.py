@@ -50,7 +50,7 @@ def test_place_fill_and_position_accounting(db, bus) -> None:  # type: ignore[no
     state = service.account_state("paper")
     assert state.positions == {"AAA": 6}
     assert state.realized_pnl_today == pytest.approx(4 * (110 - 100))
-    final = service._find(sell["client_order_id"])
+    final = service.find(sell["client_order_id"])
     assert final["status"] == "filled" and final["average_fill_price"] == 110
     from qts.services.orders import get_order
 
@@ -115,7 +115,7 @@ def test_kill_switch_cancels_open_orders_and_blocks_new_ones(db, bus) -> None:  
     )
     event = service.set_kill_switch(True, "ops")
     assert event["cancelled_orders"] == 1
-    assert service._find(open_order["client_order_id"])["status"] == "cancelled"
+    assert service.find(open_order["client_order_id"])["status"] == "cancelled"
     assert executor.book.orders == []
     blocked = service.place(OrderTicket("AAA", Side.BUY, 1, reference_price=100))
     assert blocked["status"] == "rejected" and blocked["reject_rule"] == "kill_switch"

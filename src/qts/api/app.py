@@ -20,7 +20,7 @@ from qts.api.routers import auth, market, ml, orders, research, strategies, syst
 from qts.api.ws import router as ws_router
 from qts.config import Settings, get_settings
 from qts.services.context import AppContext
-from qts.services.health import check_database, check_redis
+from qts.services.health import readiness
 from qts.services.security import TokenService
 from qts.services.throttle import LoginThrottle
 from qts.services.trading import TradingService
@@ -89,10 +89,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
 
     @app.get("/ready", tags=["health"])
     def ready() -> JSONResponse:
-        checks: dict[str, Any] = {"database": check_database(ctx)}
-        redis_status = check_redis(ctx)
-        if redis_status is not None:
-            checks["redis"] = redis_status
+        checks = readiness(ctx)
         ok = all(c["ok"] for c in checks.values())
         if not ok:
             return error_response(503, "not_ready", "a component is unavailable", checks)

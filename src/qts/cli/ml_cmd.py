@@ -25,14 +25,6 @@ DataDir = Annotated[Path | None, typer.Option(help="Data directory (MLflow store
 Symbols = Annotated[str | None, typer.Option(help="Comma-separated symbols (default: all files)")]
 
 
-def _data_dir(data_dir: Path | None) -> Path:
-    if data_dir is not None:
-        return data_dir
-    from qts.config import get_settings
-
-    return Path(get_settings().data_dir)
-
-
 def _context(data_dir: Path | None) -> Any:
     """The app context (settings with `data_dir` applied), with migrations run."""
     from qts.cli.common import app_context
@@ -150,19 +142,23 @@ def tune(
     """Optuna study over MODEL's search space; the best trial is trained and registered."""
     from qts.core.errors import QtsError
     from qts.ml.tuning import tune as run_tune
+    from qts.services.ml import sync_models
 
-    if storage is None:
-        from qts.config import get_settings
-
-        storage = _optuna_url(get_settings().effective_database_url)
+    ctx = _context(data_dir)
+    uri = ctx.settings.mlflow_tracking_uri
+    storage = storage or _optuna_url(ctx.settings.effective_database_url)
     try:
+        stored = None if bars_dir is not None else _stored_bars(ctx, _symbols(symbols), timeframe)
         result = run_tune(
-            model, symbols=_symbols(symbols), timeframe=timeframe, horizon=horizon, trials=trials,
-            n_splits=folds, epochs=epochs, feature_set=features, storage=storage,
-            bars_dir=bars_dir, data_dir=_data_dir(data_dir),
+            model, stored, symbols=_symbols(symbols), timeframe=timeframe, horizon=horizon,
+            trials=trials, n_splits=folds, epochs=epochs, feature_set=features, storage=storage,
+            bars_dir=bars_dir, data_dir=None if uri else ctx.settings.data_dir, tracking_uri=uri,
         )  # fmt: skip
+        sync_models(ctx)
     except QtsError as exc:
         raise _fail(exc) from exc
+    finally:
+        ctx.close()
     if as_json:
         typer.echo(json.dumps(result, default=str))
         return

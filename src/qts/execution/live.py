@@ -50,7 +50,3 @@ class LiveExecutor:
             return report_from(self.broker.get_order(client_order_id))
         except OrderNotFoundError:
             return None
-
-    def updates(self) -> list[ExecutionReport]:
-        """Orders whose status or fills changed since the last poll."""
-        return [report_from(o) for o in self.broker.poll_updates()]

@@ -152,24 +152,3 @@ class RiskManager:
         if lim.max_orders_per_minute is not None:
             self._recent.append(now.timestamp())
         return ALLOW
-
-    def max_quantity(self, symbol: str, side: Side, price: float, state: AccountState) -> float:
-        """The largest quantity the size limits allow for an order now (inf if unlimited)."""
-        lim = self.limits
-        current = state.positions.get(symbol, 0.0)
-        caps = [math.inf]
-        if lim.max_order_notional is not None:
-            caps.append(lim.max_order_notional / price)
-        if lim.max_position_notional is not None:
-            room = lim.max_position_notional / price - side.sign * current
-            caps.append(max(room, 0.0))
-        if lim.max_gross_exposure is not None:
-            others = sum(
-                abs(q) * state.prices.get(s, 0.0) for s, q in state.positions.items() if s != symbol
-            )
-            room = (lim.max_gross_exposure - others) / price - side.sign * current
-            caps.append(max(room, 0.0))
-        # Reducing a position is always possible up to its size.
-        if current * side.sign < 0:
-            return max(min(caps), abs(current)) if min(caps) < abs(current) else min(caps)
-        return min(caps)

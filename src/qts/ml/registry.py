@@ -206,6 +206,10 @@ class ModelRegistry:
     def run_metrics(self, run_id: str) -> dict[str, float]:
         return {k: float(v) for k, v in self.client.get_run(run_id).data.metrics.items()}
 
+    def training_params(self, name: str, version: str) -> dict[str, str]:
+        """The parameters logged by the run that produced `version` (symbols, timeframe, ...)."""
+        return dict(self.client.get_run(self._version(name, version).run_id).data.params)
+
     def version_for_alias(self, name: str, alias: str) -> str | None:
         try:
             return str(self.client.get_model_version_by_alias(name, alias).version)

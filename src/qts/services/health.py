@@ -34,9 +34,17 @@ def check_redis(ctx: AppContext) -> dict[str, Any] | None:
     return _timed(client.ping)
 
 
-def component_status(ctx: AppContext) -> dict[str, Any]:
-    out: dict[str, Any] = {"database": check_database(ctx)}
+def readiness(ctx: AppContext) -> dict[str, Any]:
+    """The checks `/ready` needs: the database, and Redis when it is configured."""
+    checks: dict[str, Any] = {"database": check_database(ctx)}
     redis_status = check_redis(ctx)
-    out["redis"] = redis_status if redis_status is not None else {"ok": True, "configured": False}
+    if redis_status is not None:
+        checks["redis"] = redis_status
+    return checks
+
+
+def component_status(ctx: AppContext) -> dict[str, Any]:
+    out = readiness(ctx)
+    out.setdefault("redis", {"ok": True, "configured": False})
     out["event_bus"] = {"backend": "redis" if ctx.settings.redis_url else "in-process"}
     return out

@@ -76,12 +76,44 @@ def live_equity(
     return cash + sum(q * marks.get(s, 0.0) for s, q in positions.items())
 
 
-def follow_up(trading: Any, executor: LiveExecutor) -> int:
-    """Apply the broker's order updates (fills, cancels) to qts; returns how many changed."""
-    updates = executor.updates()
-    for report in updates:
-        trading.orders.apply_report(report)
-    return len(updates)
+def follow_up(orders: Any, executor: LiveExecutor) -> dict[str, int]:
+    """Ask the broker about every open order of its account stored in qts and apply what
+    changed (fills, cancels, rejections). Driven by the database, so it works after restarts."""
+    from sqlalchemy import select
+
+    from qts.db.models import Order
+
+    with orders.db.session() as s:
+        open_ids = s.scalars(
+            select(Order.client_order_id).where(
+                Order.account == executor.account,
+                Order.status.in_(["submitted", "partially_filled"]),
+            )
+        ).all()
+    changed = 0
+    for cid in open_ids:
+        report = executor.get(cid)
+        if report is not None:
+            before = orders.find(cid)
+            after = orders.apply_report(report)
+            changed += int(before is None or before["status"] != after["status"])
+    return {"open": len(open_ids), "changed": changed}
+
+
+def follow_up_open_orders(ctx: Any) -> dict[str, Any]:
+    """The `order_follow_up` job: follow up the configured live broker's open orders."""
+    from qts.services.trading import TradingService
+
+    broker_name = ctx.settings.live_broker
+    if not broker_name or not ctx.settings.live_trading_enabled:
+        return {"skipped": "no live broker configured"}
+    executor = LiveExecutor(make_broker(ctx.settings, broker_name), f"live:{broker_name}")
+    trading = TradingService(ctx)
+    trading.orders.executors[executor.account] = executor
+    try:
+        return follow_up(trading.orders, executor)
+    finally:
+        executor.broker.close()
 
 
 def run_live(
@@ -94,6 +126,6 @@ def run_live(
     log.info("reconciled %s: %s", executor.account, report.to_dict())
     trading.live_executor = executor
     while not stop.is_set():
-        follow_up(trading, executor)
+        follow_up(trading.orders, executor)
         trading.step_stored_bars(strategy_id)
         stop.wait(interval_s)

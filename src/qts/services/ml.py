@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -209,34 +210,48 @@ def promote(
     return record
 
 
+@dataclass(frozen=True)
+class TrainedAs:
+    """How a registered version was trained: what to feed it, and how to train it again."""
+
+    name: str
+    version: str
+    model_type: str
+    symbols: list[str]
+    timeframe: str
+    horizon: int
+    lookback: int
+    epochs: int | None  # None: the model config's default
+
+
+def trained_as(reg: Any, name: str, alias: str = "production") -> TrainedAs:
+    version = reg.version_for_alias(name, alias)
+    if version is None:
+        raise NotFoundError(f"model {name} has no {alias} version")
+    params = reg.training_params(name, version)
+    return TrainedAs(
+        name=name,
+        version=version,
+        model_type=params.get("model_type", ""),
+        symbols=[s for s in params.get("symbols", "").split(",") if s],
+        timeframe=params.get("timeframe", "1d"),
+        horizon=int(params.get("horizon", 1)),
+        lookback=int(params.get("lookback", 1)),
+        epochs=int(params["config.epochs"]) if params.get("config.epochs", "").isdigit() else None,
+    )
+
+
 def model_and_samples(
     ctx: AppContext, name: str, alias: str = "production"
-) -> tuple[Any, Any, dict[str, Any]]:
+) -> tuple[Any, Any, TrainedAs]:
     """A registered version, and samples built from stored bars the way it was trained."""
     from qts.ml.samples import build_samples
 
     reg = registry(ctx)
-    version = reg.version_for_alias(name, alias)
-    if version is None:
-        raise NotFoundError(f"model {name} has no {alias} version")
-    params = dict(reg.client.get_run(reg._version(name, version).run_id).data.params)
-    symbols = [s for s in params.get("symbols", "").split(",") if s]
-    timeframe = params.get("timeframe", "1d")
-    model = reg.load(name, version=version)
-    samples = build_samples(
-        stored_bars(ctx, symbols, timeframe),
-        int(params.get("horizon", 1)),
-        int(params.get("lookback", 1)),
-        timeframe,
-    )
-    info = {
-        "name": name,
-        "version": version,
-        "symbols": symbols,
-        "timeframe": timeframe,
-        "horizon": int(params.get("horizon", 1)),
-    }
-    return model, samples, info
+    spec = trained_as(reg, name, alias)
+    model = reg.load(name, version=spec.version)
+    bars = stored_bars(ctx, spec.symbols, spec.timeframe)
+    return model, build_samples(bars, spec.horizon, spec.lookback, spec.timeframe), spec
 
 
 def importance(
@@ -246,7 +261,7 @@ def importance(
     shuffled) on the latest fifth of the stored data for any other model."""
     from qts.ml.evaluation.importance import lightgbm_gain, permutation_importance
 
-    model, samples, info = model_and_samples(ctx, name, alias)
+    model, samples, spec = model_and_samples(ctx, name, alias)
     try:
         scores = lightgbm_gain(model, samples.feature_names)
         method = "lightgbm_gain"
@@ -256,7 +271,7 @@ def importance(
         scores = permutation_importance(model, X, y, samples.feature_names, repeats=2)
         method = "permutation_ic"
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])[:top]
-    return {**info, "method": method, "importance": {k: float(v) for k, v in ranked}}
+    return {**asdict(spec), "method": method, "importance": {k: float(v) for k, v in ranked}}
 
 
 def ml_installed() -> bool:

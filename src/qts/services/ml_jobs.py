@@ -17,6 +17,7 @@ from qts.services.ml import (
     registry,
     stored_bars,
     sync_models,
+    trained_as,
 )
 
 
@@ -35,13 +36,10 @@ def run_batch_inference(ctx: AppContext) -> dict[str, Any]:
     reg = registry(ctx)
     out: dict[str, int] = {}
     for name in _production_models(ctx):
-        version = reg.version_for_alias(name, "production")
-        assert version is not None
-        params = dict(reg.client.get_run(reg._version(name, version).run_id).data.params)
-        symbols = [s for s in params.get("symbols", "").split(",") if s]
-        timeframe, horizon = params.get("timeframe", "1d"), int(params.get("horizon", 1))
+        spec = trained_as(reg, name)
+        version, timeframe, horizon = spec.version, spec.timeframe, spec.horizon
         X, names, times = latest_windows(
-            stored_bars(ctx, symbols, timeframe), int(params.get("lookback", 1)), timeframe
+            stored_bars(ctx, spec.symbols, timeframe), spec.lookback, timeframe
         )
         if not len(X):
             out[name] = 0
@@ -127,20 +125,18 @@ def retrain_production_models(ctx: AppContext, only: list[str] | None = None) ->
     reg = registry(ctx)
     out: dict[str, Any] = {}
     for name in only or _production_models(ctx):
-        version = reg.version_for_alias(name, "production")
-        assert version is not None
-        params = dict(reg.client.get_run(reg._version(name, version).run_id).data.params)
-        symbols = [s for s in params.get("symbols", "").split(",") if s]
+        spec = trained_as(reg, name)
         result = pipeline.train(
-            params["model_type"],
-            stored_bars(ctx, symbols, params.get("timeframe", "1d")),
-            timeframe=params.get("timeframe", "1d"),
-            horizon=int(params.get("horizon", 1)),
+            spec.model_type,
+            stored_bars(ctx, spec.symbols, spec.timeframe),
+            timeframe=spec.timeframe,
+            horizon=spec.horizon,
+            epochs=spec.epochs,
             data_dir=None if ctx.settings.mlflow_tracking_uri else ctx.settings.ensure_data_dir(),
             tracking_uri=ctx.settings.mlflow_tracking_uri,
             model_name=name,
         )
         reg.promote(name, str(result["version"]), "staging", who="system:retraining")
-        out[name] = {"version": result["version"], "oos_ic": result["oos"].get("ic")}
+        out[name] = {"version": int(result["version"]), "oos_ic": result["oos"].get("ic")}
     sync_models(ctx)
     return out

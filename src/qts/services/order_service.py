@@ -93,7 +93,7 @@ class OrderService:
             raise ValidationError(f"no executor for account {req.account!r}")
         with self._lock:
             client_id = req.client_order_id or new_client_order_id()
-            existing = self._find(client_id)
+            existing = self.find(client_id)
             if existing is not None and existing["status"] != OrderStatus.NEW.value:
                 return existing  # idempotent retry
             # A stored `new` order was never answered by the executor (a crash before or while
@@ -141,7 +141,7 @@ class OrderService:
                 self.apply_fill(fill)
             if report.filled_quantity is not None:
                 self._apply_cumulative(report)
-            current = self._find(report.client_order_id)
+            current = self.find(report.client_order_id)
             assert current is not None
             target = report.status
             status = OrderStatus(current["status"])
@@ -153,13 +153,13 @@ class OrderService:
             if target != status and not status.is_terminal:
                 # Fill-driven statuses are set by apply_fill; others come from the executor.
                 if target in (OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED):
-                    return self._find(report.client_order_id) or current
+                    return self.find(report.client_order_id) or current
                 reject = ("broker", report.reason) if target is OrderStatus.REJECTED else None
                 out = self._transition(row, target, {"reason": report.reason}, reject=reject)
                 if target is OrderStatus.REJECTED:
                     self.notify("order_rejected", out)
                 return out
-            return self._find(report.client_order_id) or current
+            return self.find(report.client_order_id) or current
 
     # Fills -------------------------------------------------------------------------------------
     def apply_fill(self, fill: Fill) -> bool:
@@ -267,7 +267,7 @@ class OrderService:
     # Cancelling --------------------------------------------------------------------------------
     def cancel(self, client_order_id: str, actor: str) -> dict[str, Any]:
         with self._lock:
-            current = self._find(client_order_id)
+            current = self.find(client_order_id)
             if current is None:
                 raise NotFoundError(f"order {client_order_id} not found")
             if OrderStatus(current["status"]).is_terminal:
@@ -324,12 +324,6 @@ class OrderService:
             kill_switch=bool(kill and kill.value.get("on")),
         )
 
-    def mark_price(self, account: str, symbol: str, price: float) -> None:
-        with self.db.session() as s:
-            pos = PositionRepository(s).get(account, symbol)
-            if pos is not None:
-                pos.last_price = price
-
     # Internals ---------------------------------------------------------------------------------
     def _insert_new(self, req: OrderTicket, client_id: str, actor: str) -> int:
         try:
@@ -380,13 +374,13 @@ class OrderService:
         self.bus.publish("orders", out)
         return out
 
-    def _find(self, client_order_id: str) -> dict[str, Any] | None:
+    def find(self, client_order_id: str) -> dict[str, Any] | None:
         with self.db.session() as s:
             o = OrderRepository(s).by_client_id(client_order_id)
             return order_to_dict(o) if o else None
 
     def _find_row_id(self, client_order_id: str) -> int:
-        found = self._find(client_order_id)
+        found = self.find(client_order_id)
         if found is None:
             raise NotFoundError(f"order {client_order_id} not found")
         return int(found["id"])

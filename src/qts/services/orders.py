@@ -8,13 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from qts.core.errors import ConflictError, NotFoundError
-from qts.core.types import OrderStatus
+from qts.core.errors import NotFoundError
 from qts.db import Database
 from qts.db.models import Fill, Order, OrderEvent, Position
-from qts.db.repositories.audit import AuditRepository
 from qts.db.repositories.orders import OrderFilter, OrderRepository, PositionRepository
-from qts.events import EventBus
 
 
 def order_to_dict(o: Order) -> dict[str, Any]:
@@ -98,57 +95,6 @@ def get_order(db: Database, order_id: int) -> dict[str, Any]:
         return out
 
 
-def cancel_order(db: Database, bus: EventBus, order_id: int, actor: str) -> dict[str, Any]:
-    with db.session() as s:
-        repo = OrderRepository(s)
-        o = repo.get(order_id)
-        if o is None:
-            raise NotFoundError(f"order {order_id} not found")
-        if OrderStatus(o.status).is_terminal:
-            raise ConflictError(f"order {order_id} is already {o.status}")
-        previous = o.status
-        o.status = OrderStatus.CANCELLED.value
-        repo.add_event(o, previous, o.status, {"by": actor})
-        AuditRepository(s).record(actor, "order.cancel", o.client_order_id)
-        s.flush()
-        result = order_to_dict(o)
-    bus.publish("orders", result)
-    return result
-
-
 def list_positions(db: Database, account: str | None, include_flat: bool) -> list[dict[str, Any]]:
     with db.session() as s:
         return [position_to_dict(p) for p in PositionRepository(s).list(account, include_flat)]
-
-
-def follow_up_open_orders(ctx: Any) -> dict[str, Any]:
-    """The `order_follow_up` job: ask the configured live broker about every open live order
-    and apply what changed (fills, cancels, rejections)."""
-    from sqlalchemy import select
-
-    from qts.execution.live import LiveExecutor
-    from qts.services.live import make_broker
-    from qts.services.trading import TradingService
-
-    broker_name = ctx.settings.live_broker
-    if not broker_name or not ctx.settings.live_trading_enabled:
-        return {"skipped": "no live broker configured"}
-    executor = LiveExecutor(make_broker(ctx.settings, broker_name), f"live:{broker_name}")
-    trading = TradingService(ctx)
-    trading.orders.executors[executor.account] = executor
-    with ctx.db.session() as s:
-        open_ids = s.scalars(
-            select(Order.client_order_id).where(
-                Order.account == executor.account,
-                Order.status.in_(["submitted", "partially_filled"]),
-            )
-        ).all()
-    changed = 0
-    for cid in open_ids:
-        report = executor.get(cid)
-        if report is not None:
-            before = trading.orders._find(cid)
-            after = trading.orders.apply_report(report)
-            changed += int(before is None or before["status"] != after["status"])
-    executor.broker.close()
-    return {"open": len(open_ids), "changed": changed}

@@ -32,7 +32,6 @@ from qts.services.paper_accounts import open_paper_account, paper_config
 from qts.strategies.base import TargetStrategy
 
 log = logging.getLogger(__name__)
-SAVE_EVERY_BARS = 1  # the runner state is saved after every bar, so a restart resumes exactly
 
 
 @dataclass
@@ -41,15 +40,6 @@ class FeedSpec:
     speed: float | None = None  # None: as fast as possible
     start: str | None = None
     end: str | None = None
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FeedSpec:
-        spec = cls(**data)
-        if spec.kind not in ("replay", "live"):
-            raise ValidationError("feed kind must be replay or live")
-        if spec.speed is not None and spec.speed <= 0:
-            raise ValidationError("speed must be positive")
-        return spec
 
 
 @dataclass
@@ -330,13 +320,12 @@ class TradingService:
         return session.bars
 
     def _step(self, runner: StrategyRunner, bars: dict[str, Bar], session: Session) -> None:
-        self._sync_cancels(runner)
-        if not self._still_running(session.strategy_id):
+        # One database round trip before the bar and one after it, whatever the bar holds.
+        if not self._before_bar(runner, session.strategy_id):
             session.stop.set()  # stopped from another process (CLI, another API server)
             return
         runner.on_bars(bars)
-        for symbol, bar in bars.items():
-            self.orders.mark_price(runner.account, symbol, bar.close)
+        self._save(session.strategy_id, runner, bars)
         session.bars += 1
         if (
             session.lock is not None
@@ -345,32 +334,41 @@ class TradingService:
             if hasattr(session.lock, "reacquire"):  # a Redis lock: push its expiry out again
                 session.lock.reacquire()
             session.lock_renewed = time.monotonic()
-        if session.bars % SAVE_EVERY_BARS == 0:
-            self._save(session.strategy_id, runner)
 
-    def _still_running(self, strategy_id: int) -> bool:
-        with self.ctx.db.session() as s:
-            row = s.get(StrategyRow, strategy_id)
-            return row is not None and row.state == "running"
-
-    def _sync_cancels(self, runner: StrategyRunner) -> None:
-        """Drop from the paper book the orders cancelled elsewhere (the API, the CLI's kill
-        switch in another process), so they cannot fill on the next bar."""
-        if runner.executor is None or not runner.state.pending:
-            return
+    def _before_bar(self, runner: StrategyRunner, strategy_id: int) -> bool:
+        """Whether the strategy is still to run; drops from the paper book the orders
+        cancelled elsewhere (the API, the CLI's kill switch in another process), so they
+        cannot fill on this bar."""
         from qts.core.types import OrderStatus
         from qts.db.repositories.orders import OrderRepository
 
         with self.ctx.db.session() as s:
+            row = s.get(StrategyRow, strategy_id)
+            if row is None or row.state != "running":
+                return False
+            if runner.executor is None:
+                return True
             repo = OrderRepository(s)
             for symbol, cid in list(runner.state.pending.items()):
-                row = repo.by_client_id(cid)
-                if row is not None and OrderStatus(row.status).is_terminal:
+                order = repo.by_client_id(cid)
+                if order is not None and OrderStatus(order.status).is_terminal:
                     runner.executor.cancel(cid)
                     del runner.state.pending[symbol]
+        return True
 
-    def _save(self, strategy_id: int, runner: StrategyRunner) -> None:
+    def _save(
+        self, strategy_id: int, runner: StrategyRunner, bars: dict[str, Bar] | None = None
+    ) -> None:
+        """Keep the runner state after every bar (a restart resumes exactly there) and mark
+        the account's positions at the bars' closes."""
+        from qts.db.repositories.orders import PositionRepository
+
         with self.ctx.db.session() as s:
+            positions = PositionRepository(s)
+            for symbol, bar in (bars or {}).items():
+                pos = positions.get(runner.account, symbol)
+                if pos is not None:
+                    pos.last_price = bar.close
             row = s.get(StrategyRow, strategy_id)
             if row is not None:
                 row.runtime_state = {

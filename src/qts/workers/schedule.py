@@ -114,7 +114,7 @@ DEFAULT_JOBS: tuple[JobSpec, ...] = (
     JobSpec("strategies", "qts.services.strategies.run_started_strategies", "strategy",
             Interval(60), soft_time_limit=50, time_limit=55, max_retries=0, idempotent=False,
             description="run started strategies on new bars"),
-    JobSpec("order_follow_up", "qts.services.orders.follow_up_open_orders", "orders",
+    JobSpec("order_follow_up", "qts.services.live.follow_up_open_orders", "orders",
             Interval(15), soft_time_limit=12, time_limit=14, max_retries=0, idempotent=False,
             description="poll venues for open orders' fills and status"),
     JobSpec("features", "qts.services.features.compute_online_features", "features",
