@@ -132,7 +132,7 @@ def test_flow_on_postgresql_with_migrations(pg_server: tuple[str, dict[str, str]
 
     engine = sa.create_engine(env["QTS_DATABASE_URL"])
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        assert conn.execute(sa.text("SELECT version_num FROM qts_schema_version")).scalar()
         assert conn.execute(sa.text("SELECT count(*) FROM users")).scalar() == 2
     engine.dispose()
 

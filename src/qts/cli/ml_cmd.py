@@ -141,20 +141,14 @@ def tune(
 ) -> None:
     """Optuna study over MODEL's search space; the best trial is trained and registered."""
     from qts.core.errors import QtsError
-    from qts.ml.tuning import tune as run_tune
-    from qts.services.ml import sync_models
+    from qts.services.ml import run_tuning
 
     ctx = _context(data_dir)
-    uri = ctx.settings.mlflow_tracking_uri
-    storage = storage or _optuna_url(ctx.settings.effective_database_url)
     try:
-        stored = None if bars_dir is not None else _stored_bars(ctx, _symbols(symbols), timeframe)
-        result = run_tune(
-            model, stored, symbols=_symbols(symbols), timeframe=timeframe, horizon=horizon,
-            trials=trials, n_splits=folds, epochs=epochs, feature_set=features, storage=storage,
-            bars_dir=bars_dir, data_dir=None if uri else ctx.settings.data_dir, tracking_uri=uri,
+        result = run_tuning(
+            ctx, model, _symbols(symbols), timeframe, horizon, trials, n_splits=folds,
+            epochs=epochs, feature_set=features, storage=storage, bars_dir=bars_dir,
         )  # fmt: skip
-        sync_models(ctx)
     except QtsError as exc:
         raise _fail(exc) from exc
     finally:
@@ -168,15 +162,6 @@ def tune(
     )
     if result.get("version"):
         console.print(f"registered {result['model_name']} v{result['version']}")
-
-
-def _optuna_url(url: str) -> str:
-    """Optuna uses plain SQLAlchemy URLs; psycopg 3 needs its driver named."""
-    return (
-        url.replace("postgresql://", "postgresql+psycopg://", 1)
-        if url.startswith("postgresql://")
-        else url
-    )
 
 
 @models_app.command("list")

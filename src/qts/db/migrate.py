@@ -12,6 +12,8 @@ from alembic.script import ScriptDirectory
 from qts.db.engine import make_engine, normalize_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Not Alembic's default name: Optuna keeps its own `alembic_version` in the same database.
+VERSION_TABLE = "qts_schema_version"
 
 
 def alembic_config(url: str) -> Config:
@@ -34,7 +36,9 @@ def current_revision(url: str) -> str | None:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            return MigrationContext.configure(
+                conn, opts={"version_table": VERSION_TABLE}
+            ).get_current_revision()
     finally:
         engine.dispose()
 

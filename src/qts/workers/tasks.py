@@ -97,3 +97,15 @@ def train_model(run_id: str) -> dict[str, Any]:
 
     result = run_training(worker_context(), run_id)
     return {"run_id": run_id, "version": result.get("version")}
+
+
+@shared_task(name="qts.tune_model", acks_late=True, reject_on_worker_lost=True)
+def tune_model(
+    model: str, symbols: list[str], timeframe: str = "1d", horizon: int = 1, trials: int = 10
+) -> dict[str, Any]:
+    """An Optuna study on the `ml` queue; the study lives in the qts database, so another
+    worker (or a retry) continues it."""
+    from qts.services.ml import run_tuning
+
+    result = run_tuning(worker_context(), model, symbols, timeframe, horizon, trials)
+    return {k: result.get(k) for k in ("study", "trials", "best_value", "best_params", "version")}

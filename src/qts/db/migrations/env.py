@@ -8,6 +8,7 @@ from sqlalchemy import pool
 import qts.db.models  # noqa: F401 - registers every table
 from qts.db.base import Base
 from qts.db.engine import make_engine, normalize_url
+from qts.db.migrate import VERSION_TABLE
 
 config = context.config
 configured = config.get_main_option("sqlalchemy.url")
@@ -19,7 +20,9 @@ url: str = normalize_url(configured)
 
 
 def run_offline() -> None:
-    context.configure(url=url, target_metadata=Base.metadata, render_as_batch=True)
+    context.configure(
+        url=url, target_metadata=Base.metadata, render_as_batch=True, version_table=VERSION_TABLE
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -37,7 +40,12 @@ def run_online() -> None:
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
     # Batch mode lets the same migrations ALTER tables on SQLite.
-    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=True,
+        version_table=VERSION_TABLE,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
