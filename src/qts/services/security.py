@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from functools import lru_cache
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -16,8 +17,13 @@ from qts.core.errors import AuthenticationError
 ALGORITHM = "HS256"
 ROLES = ("admin", "trader", "viewer")
 _hasher = PasswordHasher()
-# Verified against when the user does not exist, so timing does not reveal valid usernames.
-_DUMMY_HASH = _hasher.hash("qts-dummy-password")
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so timing does not reveal valid
+    usernames. Made on first use: hashing is slow by design and start-up should not wait."""
+    return _hasher.hash("qts-dummy-password")
 
 TokenKind = Literal["access", "refresh"]
 
@@ -28,7 +34,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
