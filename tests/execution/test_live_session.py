@@ -154,3 +154,64 @@ def test_a_session_runs_in_one_process_only(tmp_path: Path, redis_url: str, monk
     b.stop(sid, "test")
     first.close()
     second.close()
+
+
+def test_paper_session_on_live_bars_matches_the_backtest(tmp_path: Path) -> None:
+    """`qts paper --live`: closed bars fetched from a (fake) Binance as they come are traded by
+    the paper account exactly as the backtest trades the same bars."""
+    import sys
+    import threading
+
+    import numpy as np
+    import pandas as pd
+    from sqlalchemy import select
+
+    from qts.backtest.engine import run_backtest
+    from qts.db.models import Fill
+    from qts.market.files import load_bars_file
+    from qts.services.live import BarSource, run_live
+    from qts.services.paper_accounts import paper_config
+    from qts.strategies.registry import create_strategy as make
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "market"))
+    from fake_binance import FakeBinance
+
+    bars = load_bars_file(SAMPLE / "crypto_1h" / "BTC_USDT.csv").iloc[-600:]
+    ctx = _ctx(tmp_path)
+    trading = TradingService(ctx)
+    params = {"fast": 5, "slow": 20}
+    sid = create_strategy(
+        ctx.db,
+        {
+            "name": "btc-live",
+            "strategy_class": "sma_cross",
+            "parameters": params,
+            "symbols": ["BTC/USDT"],
+            "timeframe": "1h",
+        },
+        actor="test",
+    )["id"]
+    trading.start(sid, "test", FeedSpec("live"))
+    with FakeBinance({"BTCUSDT": bars}) as fake:
+        # Reach back far enough (from today) to cover the 600 stored test bars.
+        source = BarSource(
+            "ccxt",
+            "binance",
+            warmup_bars=20_000,
+            options={"base_url": fake.url, "sleep": lambda s: None},
+        )
+        assert run_live(trading, sid, 0.0, threading.Event(), source=source, cycles=1) == 600
+        assert run_live(trading, sid, 0.0, threading.Event(), source=source, cycles=1) == 0
+    config = paper_config(ctx.settings)
+    expected = run_backtest(make("sma_cross", params), {"BTC/USDT": bars}, config).fills
+    with ctx.db.session() as s:
+        rows = s.execute(
+            select(Fill.ts, Fill.side, Fill.quantity, Fill.price).order_by(Fill.id)
+        ).all()
+    assert len(rows) == len(expected) > 4
+    assert [pd.Timestamp(r.ts) for r in rows] == list(expected["ts"])
+    np.testing.assert_allclose(
+        [(1 if r.side == "buy" else -1) * r.quantity for r in rows], expected["quantity"]
+    )
+    np.testing.assert_allclose([r.price for r in rows], expected["price"])
+    ctx.close()

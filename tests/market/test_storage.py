@@ -175,3 +175,12 @@ def test_news_and_fundamentals_known_at(db: Database, tmp_path: Path) -> None:
     per = next(r for r in rows if r["metric"] == "per")
     assert len(rows) == 6 and per["value"] == 14.2
     assert per["known_at"] == "2024-06-29T00:00:00+00:00"
+
+
+def test_time_bounds_accept_epoch_ms_and_timestamps_alike() -> None:
+    from qts.db.repositories.market import to_epoch_ms
+
+    ms = 1_771_462_800_000  # 2026-02-19T01:00Z
+    assert to_epoch_ms(ms) == ms
+    assert to_epoch_ms(pd.Timestamp(ms, unit="ms", tz="UTC")) == ms
+    assert to_epoch_ms("2026-02-19T01:00:00Z") == ms

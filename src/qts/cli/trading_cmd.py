@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -33,66 +34,94 @@ def _parse_speed(speed: str) -> float | None:
 
 def paper(
     strategy: Annotated[str, typer.Option(help="Registered name or path.py:Class")],
-    symbol: Annotated[list[str], typer.Option(help="Symbol(s) with stored bars")],
+    symbol: Annotated[list[str], typer.Option(help="Symbol(s)")],
     timeframe: Annotated[str, typer.Option(help="Bar timeframe, e.g. 1d, 1h")] = "1d",
     param: Annotated[list[str] | None, typer.Option(help="Strategy parameter k=v")] = None,
     replay: Annotated[bool, typer.Option("--replay", help="Replay stored bars")] = False,
-    live: Annotated[bool, typer.Option("--live", help="Live bars (not available yet)")] = False,
+    live: Annotated[bool, typer.Option("--live", help="Trade new bars as they close")] = False,
     speed: Annotated[
         str, typer.Option(help="Replay speed: a multiple of real time, or max")
     ] = "max",
-    start: Annotated[str | None, typer.Option(help="First bar time")] = None,
-    end: Annotated[str | None, typer.Option(help="Last bar time")] = None,
+    start: Annotated[str | None, typer.Option(help="First bar time (replay)")] = None,
+    end: Annotated[str | None, typer.Option(help="Last bar time (replay)")] = None,
+    provider: Annotated[
+        str | None,
+        typer.Option(help="Live bars from: ccxt, yahoo, krx (else the market data jobs)"),
+    ] = None,
+    exchange: Annotated[str | None, typer.Option(help="Exchange of the live bars")] = None,
+    interval: Annotated[float, typer.Option(help="Seconds between checks for new bars")] = 30.0,
+    cycles: Annotated[
+        int | None, typer.Option(help="Stop after this many checks (default: until Ctrl-C)")
+    ] = None,
     name: Annotated[str | None, typer.Option(help="Session name (stored strategy name)")] = None,
 ) -> None:
-    """Run a paper-trading session in the foreground and keep it (orders, fills, positions)."""
+    """Run a paper-trading session in the foreground and keep it (orders, fills, positions):
+    a replay of stored bars, or live bars as they close."""
     from qts.core.errors import QtsError
-    from qts.services.strategies import create_strategy, list_strategies
     from qts.services.trading import FeedSpec, TradingService
-    from qts.strategies.params import parse_param_pairs
 
     if replay == live:
         raise typer.BadParameter("choose exactly one of --replay or --live")
-    if live:
-        console.print("[red]live bar feeds for paper sessions are not available yet[/]")
-        raise typer.Exit(2)
     ctx = _context()
     trading = TradingService(ctx)
     session_name = name or f"paper-{strategy}-{'-'.join(symbol)}-{timeframe}".replace("/", "_")
+    processed = 0
+    error = ""
     try:
-        existing = [
-            s for s in list_strategies(ctx.db, 500, 0, None)["items"] if s["name"] == session_name
-        ]
-        if existing:
-            sid = existing[0]["id"]
+        sid = _stored_strategy(ctx, session_name, strategy, param, symbol, timeframe)
+        if live:
+            from qts.services.live import BarSource, run_live
+
+            trading.start(sid, "cli", FeedSpec("live"))
+            source = None
+            if provider:
+                source = BarSource(provider, exchange)
+            console.print(f"paper session {session_name}: live {timeframe} bars; Ctrl-C stops it")
+            processed = run_live(
+                trading, sid, interval, threading.Event(), source=source, cycles=cycles
+            )
         else:
-            sid = create_strategy(
-                ctx.db,
-                {
-                    "name": session_name,
-                    "strategy_class": strategy,
-                    "parameters": dict(parse_param_pairs(param or [])),
-                    "symbols": list(symbol),
-                    "timeframe": timeframe,
-                },
-                actor="cli",
-            )["id"]
-        trading.start(sid, "cli", FeedSpec("replay", _parse_speed(speed), start, end))
-        session = trading.sessions[sid]
-        with console.status("replaying...") as status:
-            while session.thread.is_alive():
-                status.update(f"replaying: {session.bars} bars")
-                time.sleep(0.2)
+            trading.start(sid, "cli", FeedSpec("replay", _parse_speed(speed), start, end))
+            session = trading.sessions[sid]
+            with console.status("replaying...") as status:
+                while session.thread.is_alive():
+                    status.update(f"replaying: {session.bars} bars")
+                    time.sleep(0.2)
+            processed, error = session.bars, session.error
     except QtsError as e:
         console.print(f"[red]error:[/] {e.message}")
         raise typer.Exit(1) from e
     except KeyboardInterrupt:
-        trading.stop(sid, "cli")
+        pass
+    finally:
+        if live:
+            trading.stop(sid, "cli")
+    console.print(f"{processed} bar times processed")
     _summary(ctx, sid, session_name)
     ctx.close()
-    if session.error:
-        console.print(f"[red]session failed:[/] {session.error}")
+    if error:
+        console.print(f"[red]session failed:[/] {error}")
         raise typer.Exit(1)
+
+
+def _stored_strategy(
+    ctx: Any, name: str, spec: str, param: list[str] | None, symbols: list[str], timeframe: str
+) -> int:
+    """The id of the stored strategy called `name`, created on first use."""
+    from qts.services.strategies import create_strategy, list_strategies
+    from qts.strategies.params import parse_param_pairs
+
+    for s in list_strategies(ctx.db, 500, 0, None)["items"]:
+        if s["name"] == name:
+            return int(s["id"])
+    data = {
+        "name": name,
+        "strategy_class": spec,
+        "parameters": dict(parse_param_pairs(param or [])),
+        "symbols": list(symbols),
+        "timeframe": timeframe,
+    }
+    return int(create_strategy(ctx.db, data, actor="cli")["id"])
 
 
 def _summary(ctx, sid: int, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -207,15 +236,18 @@ def live(
         bool, typer.Option("--confirm-live", help="Confirm that real orders may be sent")
     ] = False,
     interval: Annotated[float, typer.Option(help="Seconds between checks for new bars")] = 30.0,
+    provider: Annotated[
+        str | None,
+        typer.Option(help="Live bars from: ccxt, yahoo, krx (else the market data jobs)"),
+    ] = None,
+    exchange: Annotated[str | None, typer.Option(help="Exchange of the live bars")] = None,
 ) -> None:
     """Trade a stored strategy live through a broker. Refuses unless live trading is enabled in
     configuration, the risk limits are set, and --confirm-live is given."""
-    import threading
-
     from qts.config import get_settings
     from qts.core.errors import QtsError
     from qts.execution.live import LiveExecutor
-    from qts.services.live import check_live_guards, make_broker, run_live
+    from qts.services.live import BarSource, check_live_guards, make_broker, run_live
     from qts.services.strategies import update_strategy
     from qts.services.trading import FeedSpec, TradingService
 
@@ -230,9 +262,10 @@ def live(
         console.print(f"[red]error:[/] {e.message}")
         raise typer.Exit(1) from e
     stop = threading.Event()
+    source = BarSource(provider, exchange) if provider else None
     console.print(f"[bold red]LIVE[/] strategy {strategy_id} on {broker}; Ctrl-C stops it")
     try:
-        run_live(trading, strategy_id, executor, interval, stop)
+        run_live(trading, strategy_id, interval, stop, executor=executor, source=source)
     except KeyboardInterrupt:
         stop.set()
     finally:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from qts.core.errors import ConfigurationError
@@ -116,16 +118,70 @@ def follow_up_open_orders(ctx: Any) -> dict[str, Any]:
         executor.broker.close()
 
 
+@dataclass
+class BarSource:
+    """Where a live session gets its bars: a provider fetch of the closed bars since the last
+    stored one (None: the `market_data_*` jobs collect them, see QTS_LIVE_SYMBOLS)."""
+
+    provider: str
+    exchange: str | None = None  # None: guessed from each symbol (KRX code, BASE/QUOTE, ...)
+    warmup_bars: int = 300  # history fetched on a first run, for the indicators
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def collect(self, ctx: Any, symbols: list[str], timeframe: str) -> int:
+        """Store the bars closed since the last stored one; returns how many were new."""
+        from qts.market.frames import timeframe_ms
+        from qts.services.market_data import fetch, guess_exchange
+
+        step = timeframe_ms(timeframe)
+        last_closed = (
+            int(time.time() * 1000) // step - 1
+        ) * step  # open time of the last closed bar
+        # `fetch` resumes after the last stored bar by itself; this only bounds a first run.
+        since = last_closed - self.warmup_bars * step
+        new = 0
+        for symbol in symbols:
+            exchange = self.exchange or guess_exchange(symbol)
+            out = fetch(
+                self.provider, exchange, symbol, timeframe, since, until=last_closed,
+                db=ctx.db, provider_options=self.options,
+            )  # fmt: skip
+            new += int(out.get("inserted", 0))
+        return new
+
+
 def run_live(
-    trading: Any, strategy_id: int, executor: LiveExecutor, interval_s: float, stop: threading.Event
-) -> None:
-    """Until `stop`: follow up open orders and run the strategy on newly stored bars."""
+    trading: Any,
+    strategy_id: int,
+    interval_s: float,
+    stop: threading.Event,
+    executor: LiveExecutor | None = None,
+    source: BarSource | None = None,
+    cycles: int | None = None,
+) -> int:
+    """Until `stop` (or `cycles` rounds): collect new bars when a source is given, follow up
+    the broker's open orders (live), and run the strategy on the newly stored bars. Without an
+    executor the strategy trades its paper account: the same loop, paper fills. Returns the
+    bar times processed."""
     from qts.services.reconcile import reconcile
 
-    report = reconcile(trading.orders, executor, "live:start")
-    log.info("reconciled %s: %s", executor.account, report.to_dict())
-    trading.live_executor = executor
-    while not stop.is_set():
-        follow_up(trading.orders, executor)
-        trading.step_stored_bars(strategy_id)
-        stop.wait(interval_s)
+    if executor is not None:
+        report = reconcile(trading.orders, executor, "live:start")
+        log.info("reconciled %s: %s", executor.account, report.to_dict())
+        trading.live_executor = executor
+    with trading.ctx.db.session() as s:
+        from qts.db.models import Strategy
+
+        row = s.get(Strategy, strategy_id)
+        symbols, timeframe = (list(row.symbols), row.timeframe) if row is not None else ([], "1d")
+    processed, rounds = 0, 0
+    while not stop.is_set() and (cycles is None or rounds < cycles):
+        if source is not None:
+            source.collect(trading.ctx, symbols, timeframe)
+        if executor is not None:
+            follow_up(trading.orders, executor)
+        processed += trading.step_stored_bars(strategy_id)
+        rounds += 1
+        if cycles is None or rounds < cycles:
+            stop.wait(interval_s)
+    return processed

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from functools import lru_cache
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 
 import jwt
@@ -25,6 +25,7 @@ def _dummy_hash() -> str:
     usernames. Made on first use: hashing is slow by design and start-up should not wait."""
     return _hasher.hash("qts-dummy-password")
 
+
 TokenKind = Literal["access", "refresh"]
 
 
@@ -34,7 +35,9 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        return (
+            _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        )
     except (VerificationError, InvalidHashError):
         return False
 

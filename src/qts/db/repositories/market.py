@@ -28,7 +28,10 @@ SYMBOL_FIELDS = ("name", "asset_class", "currency", "lot_size", "tick_size", "qu
 
 
 def to_epoch_ms(value: Any) -> int:
-    """Epoch ms UTC of a datetime/date/ISO string/Timestamp (naive values are taken as UTC)."""
+    """Epoch ms UTC of a datetime/date/ISO string/Timestamp (naive values are taken as UTC);
+    a bare number is already epoch ms, the unit bars are stored in."""
+    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
+        return int(value)
     ts = pd.Timestamp(value)
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
     return int(ts.value // 1_000_000)
