@@ -90,6 +90,14 @@ def test_unknown_class_or_bad_parameters_are_rejected(client: TestClient, auth_h
     h = auth_headers("trader")
     r = client.post("/api/v1/strategies", headers=h, json={**BODY, "strategy_class": "nope"})
     assert r.status_code == 422 and "unknown strategy" in r.json()["error"]["message"]
+    # No loading of arbitrary files on the server through the API.
+    r = client.post(
+        "/api/v1/strategies", headers=h, json={**BODY, "strategy_class": "/tmp/evil.py:Evil"}
+    )
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["loc"] == [
+        "body",
+        "strategy_class",
+    ]
     r = client.post(
         "/api/v1/strategies", headers=h, json={**BODY, "parameters": {"fast": "ten", "slow": 30}}
     )

@@ -5,16 +5,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from qts.api.deps import Ctx, CurrentUser, Trader
-from qts.api.schemas import TIMEFRAME_PATTERN, StrictModel
+from qts.api.schemas import STRATEGY_PATTERN, TIMEFRAME_PATTERN, StrictModel, no_strategy_file
 
 router = APIRouter(tags=["research"])
 
 
 class BacktestBody(StrictModel):
-    strategy: str = Field(min_length=1, max_length=255)
+    _no_file = field_validator("strategy")(no_strategy_file)
+
+    strategy: str = Field(min_length=1, max_length=255, pattern=STRATEGY_PATTERN)
     params: dict[str, Any] = Field(default_factory=dict)
     symbols: list[str] = Field(min_length=1, max_length=100)
     timeframe: str = Field(default="1d", pattern=TIMEFRAME_PATTERN)
