@@ -165,7 +165,7 @@ def main() -> None:
     try:
         import redis
 
-        from qts.services.feature_store_redis import RedisOnlineStore
+        from qts.adapters.feature_store_redis import RedisOnlineStore
 
         client = redis.Redis.from_url(args.redis)
         client.ping()

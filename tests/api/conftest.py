@@ -11,7 +11,7 @@ from qts.api.app import create_app
 from qts.config import Settings
 from qts.db import Database
 from qts.db.migrate import upgrade
-from qts.services.users import create_user
+from qts.services.auth.users import create_user
 
 PASSWORDS = {"admin": "admin-pass-1", "trader": "trader-pass-1", "viewer": "viewer-pass-1"}
 

@@ -11,7 +11,7 @@ import pandas as pd
 from fastapi.testclient import TestClient
 
 from qts.backtest.engine import run_backtest
-from qts.services.paper_accounts import paper_config
+from qts.services.trading.paper_accounts import paper_config
 from qts.strategies.registry import create_strategy
 from tests.api.conftest import login
 
@@ -57,7 +57,7 @@ def test_manual_orders_and_kill_switch(client: TestClient, auth_headers) -> None
 def test_replayed_paper_session_streams_and_matches_the_backtest(
     client: TestClient, auth_headers
 ) -> None:  # type: ignore[no-untyped-def]
-    from qts.services.market_data import import_file
+    from qts.services.data.market_data import import_file
 
     ctx = client.app.state.ctx  # type: ignore[attr-defined]
     import_file(ctx.db, SAMPLE / "kr_daily" / "005930.csv", "005930", "1d")
@@ -127,7 +127,7 @@ def test_replayed_paper_session_streams_and_matches_the_backtest(
 
 
 def test_market_endpoints_serve_imported_bars(client: TestClient, auth_headers) -> None:  # type: ignore[no-untyped-def]
-    from qts.services.market_data import import_file
+    from qts.services.data.market_data import import_file
 
     ctx = client.app.state.ctx  # type: ignore[attr-defined]
     h = auth_headers("viewer")
@@ -158,7 +158,7 @@ def test_market_endpoints_serve_imported_bars(client: TestClient, auth_headers) 
 def test_backtest_api_runs_in_the_background_and_stores_the_result(
     client: TestClient, auth_headers
 ) -> None:  # type: ignore[no-untyped-def]
-    from qts.services.market_data import import_file
+    from qts.services.data.market_data import import_file
 
     ctx = client.app.state.ctx  # type: ignore[attr-defined]
     import_file(ctx.db, SAMPLE / "kr_daily" / "005930.csv", "005930", "1d")

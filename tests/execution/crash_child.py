@@ -14,8 +14,8 @@ from qts.events import InProcessEventBus
 from qts.execution.brokers import JsonlOrderIdStore, KisBroker, RetryPolicy
 from qts.execution.executor import OrderTicket
 from qts.execution.live import LiveExecutor
-from qts.services.order_service import OrderService
-from qts.services.reconcile import reconcile
+from qts.services.trading.order_service import OrderService
+from qts.services.trading.reconcile import reconcile
 
 APP_KEY, APP_SECRET, ACCOUNT = "PSfakeAppKey0001", "fake-app-secret-value", "50012345-01"
 SYMBOLS = ("005930", "000660")

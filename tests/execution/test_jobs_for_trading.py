@@ -12,8 +12,8 @@ from qts.core.types import OrderType, Side
 from qts.execution.executor import OrderTicket
 from qts.execution.live import LiveExecutor
 from qts.services.context import AppContext
-from qts.services.live import follow_up_open_orders, make_broker
-from qts.services.order_service import OrderService
+from qts.services.trading.live import follow_up_open_orders, make_broker
+from qts.services.trading.order_service import OrderService
 from tests.brokers.fakes import FakeKis
 
 SAMPLE = Path(__file__).resolve().parents[2] / "src" / "qts" / "sample_data"
@@ -71,8 +71,8 @@ def test_follow_up_applies_broker_fills_to_open_orders(
 def test_features_job_fills_the_online_store_for_live_symbols(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from qts.services.features import compute_online_features, latest_vector, reset_caches
-    from qts.services.market_data import import_file
+    from qts.services.data.market_data import import_file
+    from qts.services.ml.features import compute_online_features, latest_vector, reset_caches
 
     ctx = _ctx(tmp_path)
     import_file(ctx.db, SAMPLE / "kr_daily" / "005930.csv", "005930", "1d")

@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 from qts.cli.main import app
 from qts.config import Settings
 from qts.core.errors import ConfigurationError
-from qts.services.live import check_live_guards
+from qts.services.trading.live import check_live_guards
 
 LIMITS = {"max_position_notional": 1e6, "max_order_notional": 1e5, "daily_loss_limit": 5e4}
 

@@ -9,11 +9,11 @@ from qts.config import Settings
 from qts.execution.brokers import KisBroker, RetryPolicy
 from qts.execution.live import LiveExecutor
 from qts.services.context import AppContext
-from qts.services.live import follow_up
-from qts.services.market_data import import_file
-from qts.services.reconcile import reconcile
-from qts.services.strategies import create_strategy
-from qts.services.trading import FeedSpec, TradingService
+from qts.services.data.market_data import import_file
+from qts.services.trading.live import follow_up
+from qts.services.trading.reconcile import reconcile
+from qts.services.trading.sessions import FeedSpec, TradingService
+from qts.services.trading.strategies import create_strategy
 from tests.brokers.fakes import FakeKis
 
 SAMPLE = Path(__file__).resolve().parents[2] / "src" / "qts" / "sample_data"
@@ -103,7 +103,7 @@ def test_kill_switch_stops_a_running_strategy_at_the_next_bar(tmp_path: Path) ->
 
     frames = pd.read_csv(SAMPLE / "kr_daily" / "005930.csv")
     cut = pd.Timestamp(frames["timestamp"].iloc[185], tz="UTC")
-    import qts.services.market_data as md
+    import qts.services.data.market_data as md
 
     full = md.read_bars("005930", "1d", db=ctx.db)
     original = md.read_bars
@@ -169,8 +169,8 @@ def test_paper_session_on_live_bars_matches_the_backtest(tmp_path: Path) -> None
     from qts.backtest.engine import run_backtest
     from qts.db.models import Fill
     from qts.market.files import load_bars_file
-    from qts.services.live import BarSource, run_live
-    from qts.services.paper_accounts import paper_config
+    from qts.services.trading.live import BarSource, run_live
+    from qts.services.trading.paper_accounts import paper_config
     from qts.strategies.registry import create_strategy as make
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "market"))

@@ -11,7 +11,7 @@ from qts.core.types import Bar, OrderType, Side
 from qts.execution.executor import OrderTicket
 from qts.execution.paper import PaperExecutor
 from qts.execution.risk import RiskLimits, RiskManager
-from qts.services.order_service import OrderService
+from qts.services.trading.order_service import OrderService
 
 T0 = datetime(2025, 1, 6, tzinfo=UTC)
 
@@ -52,7 +52,7 @@ def test_place_fill_and_position_accounting(db, bus) -> None:  # type: ignore[no
     assert state.realized_pnl_today == pytest.approx(4 * (110 - 100))
     final = service.find(sell["client_order_id"])
     assert final["status"] == "filled" and final["average_fill_price"] == 110
-    from qts.services.orders import get_order
+    from qts.services.trading.orders import get_order
 
     detail = get_order(db, final["id"])
     assert [e["to_status"] for e in detail["events"]] == ["new", "submitted", "filled"]
@@ -84,7 +84,7 @@ def test_risk_rejection_records_the_rule_and_notifies(db, bus) -> None:  # type:
     assert out["status"] == "rejected" and out["reject_rule"] == "max_order_notional"
     assert executor.book.orders == []
     assert notes[-1][0] == "order_rejected"
-    from qts.services.orders import get_order
+    from qts.services.trading.orders import get_order
 
     assert get_order(db, out["id"])["events"][-1]["details"]["rule"] == "max_order_notional"
 
@@ -102,7 +102,7 @@ def test_invalid_orders_are_refused_before_anything_is_stored(db, bus) -> None: 
     with pytest.raises(ValidationError):
         service.place(OrderTicket("AAA", Side.BUY, 1, account="live-nowhere"))
     from qts.db.repositories.orders import OrderFilter
-    from qts.services.orders import list_orders
+    from qts.services.trading.orders import list_orders
 
     assert list_orders(db, OrderFilter(), 10, 0)["total"] == 0
 

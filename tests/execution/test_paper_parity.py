@@ -15,7 +15,7 @@ from qts.core.types import Bar
 from qts.db.models import Fill, Order
 from qts.execution.paper import PaperExecutor
 from qts.execution.runner import StrategyRunner
-from qts.services.order_service import OrderService
+from qts.services.trading.order_service import OrderService
 from qts.strategies.registry import create_strategy
 from tests.execution.conftest import sample_bars
 

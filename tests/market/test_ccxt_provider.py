@@ -11,7 +11,7 @@ from qts.core.errors import RateLimitedError, ValidationError
 from qts.db import Database
 from qts.market.crypto import CcxtProvider
 from qts.market.files import load_bars_file
-from qts.services import market_data as md
+from qts.services.data import market_data as md
 
 BTC = load_bars_file(SAMPLE / "crypto_1h" / "BTC_USDT.csv").iloc[:2600]
 START_MS = int(BTC.index[0].value // 1_000_000)

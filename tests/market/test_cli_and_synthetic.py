@@ -17,7 +17,7 @@ from qts.config import reset_settings_cache
 from qts.db import Database
 from qts.db.migrate import upgrade
 from qts.market.synthetic import generate_bars
-from qts.services import market_data as md
+from qts.services.data import market_data as md
 
 runner = CliRunner()
 

@@ -19,7 +19,7 @@ from qts.market.binance_stream import BinanceKlineStream
 from qts.market.feeds import BarFeed, bar_to_event
 from qts.market.files import load_bars_file
 from qts.market.replay import ReplayFeed
-from qts.services import market_data as md
+from qts.services.data import market_data as md
 
 BTC = load_bars_file(SAMPLE / "crypto_1h" / "BTC_USDT.csv").iloc[:30]
 ETH = load_bars_file(SAMPLE / "crypto_1h" / "ETH_USDT.csv").iloc[:30]

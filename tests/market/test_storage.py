@@ -13,7 +13,7 @@ from qts.db import Database
 from qts.db.repositories.market import MarketRepository
 from qts.market.files import load_bars_file
 from qts.market.synthetic import generate_bars
-from qts.services import market_data as md
+from qts.services.data import market_data as md
 
 SAMSUNG = SAMPLE / "kr_daily" / "005930.csv"
 BTC = SAMPLE / "crypto_1h" / "BTC_USDT.csv"

@@ -11,14 +11,14 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from qts.adapters.feature_store_sql import SqlOfflineStore
 from qts.config import reset_settings_cache
 from qts.core.errors import NotFoundError, ValidationError
 from qts.db import Database
 from qts.db.migrate import upgrade
 from qts.ml.feature_store import FeatureKey, InProcessOnlineStore
 from qts.ml.features import REGISTRY, FeatureContext
-from qts.services import features as svc
-from qts.services.feature_store_sql import SqlOfflineStore
+from qts.services.ml.model_service import features as svc
 
 from .conftest import SAMPLE_DIR
 
@@ -35,7 +35,7 @@ def make_db(url: str) -> Database:
 
 
 def import_samples(db: Database, folder: str, symbols: list[str], timeframe: str) -> None:
-    from qts.services.market_data import import_file
+    from qts.services.data.market_data import import_file
 
     for symbol in symbols:
         name = symbol.replace("/", "_")
@@ -74,7 +74,7 @@ def test_build_materialize_and_serve(db_url) -> None:
         vector = svc.latest_vector("005930", "1d", db=db, online=online)
         # The served vector equals the last row computed directly from the same bars (those
         # the build loaded: 120 days of warm-up before the start; EMAs depend on their seed).
-        from qts.services.market_data import read_bars
+        from qts.services.data.market_data import read_bars
 
         warm_start = pd.Timestamp("2024-06-01", tz="UTC") - pd.Timedelta(days=120)
         bars = read_bars("005930", "1d", start=warm_start, db=db)
@@ -105,7 +105,7 @@ def test_build_materialize_and_serve(db_url) -> None:
 @pytest.mark.skipif(not (SHARED_DATA / "kr_daily").is_dir(), reason="../shared/data is absent")
 def test_shared_real_data_builds_and_serves(tmp_path) -> None:
     """The larger real data set: a few Korean stocks and crypto pairs, end to end."""
-    from qts.services.market_data import import_file
+    from qts.services.data.market_data import import_file
 
     db = make_db(f"sqlite:///{tmp_path / 'shared.db'}")
     try:

@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from qts.adapters.feature_store_redis import RedisOnlineStore
+from qts.adapters.feature_store_sql import SqlOfflineStore
 from qts.core.errors import ValidationError
 from qts.db import Database
 from qts.ml.feature_store import (
@@ -19,8 +21,6 @@ from qts.ml.feature_store import (
     write_feature_frame,
 )
 from qts.ml.features import REGISTRY, FeatureContext
-from qts.services.feature_store_redis import RedisOnlineStore
-from qts.services.feature_store_sql import SqlOfflineStore
 
 from .conftest import make_fundamentals, make_news
 

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from qts.api.metrics_middleware import mount_metrics
-from qts.services import metrics
-from qts.services.logging_setup import JsonFormatter
+from qts.observability import metrics
+from qts.observability.logging_setup import JsonFormatter
 
 
 def test_schedule_list_shows_jobs_next_runs_and_unavailable_targets(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -95,7 +95,7 @@ def test_metrics_endpoint_records_latency_by_route_template() -> None:
 
 
 def test_json_logs_carry_extras_and_hide_registered_secrets() -> None:
-    from qts.services.notifications.channels import REDACTOR
+    from qts.observability.redaction import REDACTOR
 
     REDACTOR.add("super-secret-token-123")
     record = logging.LogRecord("qts.test", logging.INFO, __file__, 1, "sent %s", ("ok",), None)

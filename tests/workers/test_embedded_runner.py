@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 from pydantic import SecretStr
 
-from qts.services.jobs import NOT_AVAILABLE, run_job
 from qts.services.notifications import NotificationSettings, build_notifier, reset_notifier
+from qts.services.ops.jobs import NOT_AVAILABLE, run_job
 from qts.workers.embedded import EmbeddedRunner
 from qts.workers.schedule import Interval, JobSpec, Schedule
 from tests.notifications.conftest import SLACK_HOOK
@@ -139,7 +139,7 @@ def test_manual_trigger_runs_a_job_at_once(ctx) -> None:  # type: ignore[no-unty
 
 
 def test_runner_writes_a_heartbeat_the_monitor_sees(ctx) -> None:  # type: ignore[no-untyped-def]
-    from qts.services.system_monitor import read_system_status, run_system_monitor
+    from qts.services.ops.system_monitor import read_system_status, run_system_monitor
 
     runner = EmbeddedRunner(ctx, Schedule([]), tick=0.02)
     runner.start()
@@ -157,7 +157,7 @@ def test_runner_writes_a_heartbeat_the_monitor_sees(ctx) -> None:  # type: ignor
 
 
 def test_live_collection_does_nothing_by_default_and_fails_per_symbol(ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    target = "qts.services.live_collection.collect_live_bars"
+    target = "qts.services.data.live_collection.collect_live_bars"
     monkeypatch.delenv("QTS_LIVE_SYMBOLS", raising=False)
     idle = run_job(ctx, "market_data_crypto", target, {"calendar": "24/7"})
     assert idle.outcome == "success" and idle.result["symbols"] == 0

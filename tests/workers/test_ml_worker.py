@@ -28,8 +28,8 @@ def test_ml_queue_worker_trains_and_tunes(tmp_path: Path) -> None:
         from tests.conftest import unavailable
 
         unavailable("Redis", exc)
-    from qts.services import ml
-    from qts.services.market_data import import_file
+    from qts.services.data.market_data import import_file
+    from qts.services.ml.model_service import model_service as ml
     from qts.workers.celery_app import create_celery_app
     from qts.workers.schedule import Schedule
     from qts.workers.settings import WorkerSettings

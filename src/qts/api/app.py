@@ -14,17 +14,17 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 import qts
+from qts.adapters.login_throttle import LoginThrottle
 from qts.api.errors import error_response, install_error_handlers
 from qts.api.metrics_middleware import mount_metrics
 from qts.api.routers import auth, market, ml, orders, research, strategies, system, trading, users
 from qts.api.ws import router as ws_router
 from qts.config import Settings, get_settings
+from qts.services.auth.security import TokenService
+from qts.services.auth.users import AuthService
 from qts.services.context import AppContext
-from qts.services.health import readiness
-from qts.services.security import TokenService
-from qts.services.throttle import LoginThrottle
-from qts.services.trading import TradingService
-from qts.services.users import AuthService
+from qts.services.ops.health import readiness
+from qts.services.trading.sessions import TradingService
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"

@@ -9,8 +9,8 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from qts.core.errors import AuthenticationError, PermissionDeniedError
+from qts.services.auth.users import AuthService
 from qts.services.context import AppContext
-from qts.services.users import AuthService
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
 ROLE_RANK = {"viewer": 0, "trader": 1, "admin": 2}

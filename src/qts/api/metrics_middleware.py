@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from qts.services import metrics
+from qts.observability import metrics
 
 UNMATCHED = "<unmatched>"
 

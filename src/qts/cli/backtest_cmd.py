@@ -79,7 +79,7 @@ def _load_data(
     if symbol is None or timeframe is None:
         raise ValidationError("give --data FILE.csv, or --symbol and --timeframe")
     from qts.cli.common import open_database
-    from qts.services.market_data import read_bars
+    from qts.services.data.market_data import read_bars
 
     db = open_database()
     try:

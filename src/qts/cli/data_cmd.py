@@ -55,7 +55,7 @@ def import_cmd(
     as_json: bool = typer.Option(False, "--json", help="print the full report as JSON"),
 ) -> None:
     """Validate a bar file and store it; a bad file is rejected whole with a row-level report."""
-    from qts.services.market_data import import_file
+    from qts.services.data.market_data import import_file
 
     try:
         result = import_file(_database(), file, symbol, timeframe, exchange, repair)
@@ -97,7 +97,7 @@ def fetch_cmd(
     """Download history into the database (resumes after the last stored bar)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from qts.services.market_data import fetch
+    from qts.services.data.market_data import fetch
 
     options = {"base_url": base_url} if base_url else {}
     with Progress(
@@ -144,7 +144,7 @@ def synth_cmd(
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Generate seeded synthetic bars (correlated symbols, regimes, jumps) under exchange SYNTH."""
-    from qts.services.market_data import synth
+    from qts.services.data.market_data import synth
 
     try:
         result = synth(_database(), symbols, bars, timeframe, start=start, seed=seed)
@@ -158,7 +158,7 @@ def synth_cmd(
 @app.command("list")
 def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
     """Stored datasets with bar counts and time ranges."""
-    from qts.services.market_data import list_datasets
+    from qts.services.data.market_data import list_datasets
 
     rows = list_datasets(_database())
     if as_json:

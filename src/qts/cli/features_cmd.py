@@ -47,7 +47,7 @@ def build(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from qts.core.errors import QtsError
-    from qts.services.features import build_features
+    from qts.services.ml.features import build_features
 
     _load_modules(module)
     names = _split(features) or None
@@ -92,7 +92,7 @@ def list_cmd(
     ensure_database()
     from rich.table import Table
 
-    from qts.services.features import list_definitions
+    from qts.services.ml.features import list_definitions
 
     _load_modules(module)
     table = Table("name", "version", "group", "columns", "current", "description")
@@ -125,7 +125,7 @@ def materialize_cmd(
     ensure_database()
     from rich.table import Table
 
-    from qts.services.features import materialize_features
+    from qts.services.ml.features import materialize_features
 
     _load_modules(module)
     results = materialize_features(timeframe, names=_split(features) or None, incremental=not full)

@@ -93,7 +93,7 @@ def user_create(
     _apply_data_dir(data_dir)
     from qts.cli.common import open_database
     from qts.core.errors import QtsError
-    from qts.services.users import create_user
+    from qts.services.auth.users import create_user
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -118,7 +118,7 @@ def user_list(
     from rich.table import Table
 
     from qts.cli.common import open_database
-    from qts.services.users import list_users
+    from qts.services.auth.users import list_users
 
     db = open_database()
     table = Table("id", "username", "role", "active", "created")
@@ -140,7 +140,7 @@ def up(
 ) -> None:
     """Start the API server and (embedded mode) the in-process job runner."""
     _apply_data_dir(data_dir)
-    from qts.services.server import serve
+    from qts.api.server import serve
 
     serve(host=host, port=port, run_scheduler=scheduler, console=console)
 

@@ -35,7 +35,7 @@ def _context(data_dir: Path | None) -> Any:
 def _stored_bars(ctx: Any, symbols: list[str] | None, timeframe: str) -> dict[str, Any] | None:
     """Bars from the qts database when every symbol is stored there, else None (files)."""
     from qts.core.errors import NotFoundError
-    from qts.services.market_data import read_bars
+    from qts.services.data.market_data import read_bars
 
     if not symbols:
         return None
@@ -79,7 +79,7 @@ def train(
     (or the sample files shipped with qts)."""
     from qts.core.errors import QtsError
     from qts.ml.pipeline import train as run_train
-    from qts.services.ml import sync_models
+    from qts.services.ml.model_service import sync_models
 
     ctx = _context(data_dir)
     uri = ctx.settings.mlflow_tracking_uri
@@ -141,7 +141,7 @@ def tune(
 ) -> None:
     """Optuna study over MODEL's search space; the best trial is trained and registered."""
     from qts.core.errors import QtsError
-    from qts.services.ml import run_tuning
+    from qts.services.ml.model_service import run_tuning
 
     ctx = _context(data_dir)
     try:
@@ -170,7 +170,7 @@ def list_models(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Registered models with their versions, aliases and OOS metrics."""
-    from qts.services.ml import sync_models
+    from qts.services.ml.model_service import sync_models
 
     ctx = _context(data_dir)
     models = sync_models(ctx)
@@ -203,7 +203,7 @@ def promote(
 ) -> None:
     """Point ALIAS at VERSION of NAME (optionally gated on out-of-sample figures)."""
     from qts.core.errors import QtsError
-    from qts.services.ml import promote as promote_model
+    from qts.services.ml.model_service import promote as promote_model
 
     ctx = _context(data_dir)
     try:

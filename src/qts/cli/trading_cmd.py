@@ -58,7 +58,7 @@ def paper(
     """Run a paper-trading session in the foreground and keep it (orders, fills, positions):
     a replay of stored bars, or live bars as they close."""
     from qts.core.errors import QtsError
-    from qts.services.trading import FeedSpec, TradingService
+    from qts.services.trading.sessions import FeedSpec, TradingService
 
     if replay == live:
         raise typer.BadParameter("choose exactly one of --replay or --live")
@@ -70,7 +70,7 @@ def paper(
     try:
         sid = _stored_strategy(ctx, session_name, strategy, param, symbol, timeframe)
         if live:
-            from qts.services.live import BarSource, run_live
+            from qts.services.trading.live import BarSource, run_live
 
             trading.start(sid, "cli", FeedSpec("live"))
             source = None
@@ -108,7 +108,7 @@ def _stored_strategy(
     ctx: Any, name: str, spec: str, param: list[str] | None, symbols: list[str], timeframe: str
 ) -> int:
     """The id of the stored strategy called `name`, created on first use."""
-    from qts.services.strategies import create_strategy, list_strategies
+    from qts.services.trading.strategies import create_strategy, list_strategies
     from qts.strategies.params import parse_param_pairs
 
     for s in list_strategies(ctx.db, 500, 0, None)["items"]:
@@ -126,7 +126,7 @@ def _stored_strategy(
 
 def _summary(ctx, sid: int, name: str) -> None:  # type: ignore[no-untyped-def]
     from qts.db.repositories.orders import OrderFilter
-    from qts.services.orders import list_orders, list_positions
+    from qts.services.trading.orders import list_orders, list_positions
 
     orders = list_orders(ctx.db, OrderFilter(strategy_id=sid), 500, 0)
     table = Table(
@@ -155,7 +155,7 @@ def kill_switch(
     state: Annotated[str, typer.Argument(help="on or off")],
 ) -> None:
     """Turn the kill switch on (cancel open orders, block new ones) or off."""
-    from qts.services.trading import TradingService
+    from qts.services.trading.sessions import TradingService
 
     if state not in ("on", "off"):
         raise typer.BadParameter("state is on or off")
@@ -170,7 +170,7 @@ def kill_switch(
 @strategy_app.command("list")
 def strategy_list() -> None:
     """List stored strategies."""
-    from qts.services.strategies import list_strategies
+    from qts.services.trading.strategies import list_strategies
 
     ctx = _context()
     table = Table("id", "name", "class", "symbols", "timeframe", "mode", "state")
@@ -199,7 +199,7 @@ def strategy_start(
 ) -> None:
     """Run a stored strategy's paper session on a replay, in the foreground."""
     from qts.core.errors import QtsError
-    from qts.services.trading import FeedSpec, TradingService
+    from qts.services.trading.sessions import FeedSpec, TradingService
 
     ctx = _context()
     trading = TradingService(ctx)
@@ -221,7 +221,7 @@ def strategy_start(
 @strategy_app.command("stop")
 def strategy_stop(strategy_id: int) -> None:
     """Mark a strategy stopped; a running `qts up` stops its session at the next bar."""
-    from qts.services.trading import TradingService
+    from qts.services.trading.sessions import TradingService
 
     ctx = _context()
     TradingService(ctx).stop(strategy_id, "cli")
@@ -247,9 +247,9 @@ def live(
     from qts.config import get_settings
     from qts.core.errors import QtsError
     from qts.execution.live import LiveExecutor
-    from qts.services.live import BarSource, check_live_guards, make_broker, run_live
-    from qts.services.strategies import update_strategy
-    from qts.services.trading import FeedSpec, TradingService
+    from qts.services.trading.live import BarSource, check_live_guards, make_broker, run_live
+    from qts.services.trading.sessions import FeedSpec, TradingService
+    from qts.services.trading.strategies import update_strategy
 
     try:
         check_live_guards(get_settings(), confirm_live)
@@ -282,9 +282,9 @@ def reconcile_cmd(
 
     from qts.core.errors import QtsError
     from qts.execution.live import LiveExecutor
-    from qts.services.live import make_broker
-    from qts.services.reconcile import reconcile
-    from qts.services.trading import TradingService
+    from qts.services.trading.live import make_broker
+    from qts.services.trading.reconcile import reconcile
+    from qts.services.trading.sessions import TradingService
 
     ctx = _context()
     try:

@@ -20,7 +20,7 @@ console = Console()
 
 def _prepare(role: str) -> None:
     from qts.config import get_settings
-    from qts.services.logging_setup import configure_logging
+    from qts.observability.logging_setup import configure_logging
     from qts.workers.settings import WorkerSettings
 
     settings = get_settings()
@@ -75,13 +75,13 @@ def beat(loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "INFO") ->
 @schedule_app.command("list")
 def list_jobs() -> None:
     """Every job with its queue, trigger, target availability, last outcome and next run."""
-    from qts.services.jobs import target_available
+    from qts.services.ops.jobs import target_available
     from qts.workers.schedule import get_schedule, next_run_time
 
     last_runs: dict[str, dict[str, object]] = {}
     try:
         from qts.services.context import AppContext
-        from qts.services.jobs import last_run_per_job
+        from qts.services.ops.jobs import last_run_per_job
 
         ctx = AppContext.from_settings()
         last_runs = last_run_per_job(ctx)
@@ -116,7 +116,7 @@ def run_now(name: Annotated[str, typer.Argument(help="Job name")]) -> None:
     """Run one job now in this process and record it (useful to test a job)."""
     from qts.core.errors import NotFoundError
     from qts.services.context import AppContext
-    from qts.services.jobs import run_job
+    from qts.services.ops.jobs import run_job
     from qts.workers.schedule import get_schedule
 
     try:

@@ -146,7 +146,7 @@ class _Heartbeat:
         self.name: str | None = None
 
     def start(self, role: str, name: str | None, **info: Any) -> None:
-        from qts.services.system_monitor import write_heartbeat
+        from qts.services.ops.system_monitor import write_heartbeat
         from qts.workers.tasks import worker_context
 
         self.role, self.name = role, name
@@ -165,7 +165,7 @@ class _Heartbeat:
         self.thread.start()
 
     def end(self) -> None:
-        from qts.services.system_monitor import remove_heartbeat
+        from qts.services.ops.system_monitor import remove_heartbeat
         from qts.workers.tasks import worker_context
 
         self.stop.set()
@@ -210,7 +210,7 @@ def _on_child_start(**_: Any) -> None:
 def _on_setup_logging(loglevel: Any = None, **_: Any) -> None:
     """Workers and beat log like `qts up`: JSON when QTS_LOG_JSON is set, else readable."""
     from qts.config import get_settings
-    from qts.services.logging_setup import configure_logging
+    from qts.observability.logging_setup import configure_logging
 
     settings = get_settings()
     level = loglevel if isinstance(loglevel, str) else logging.getLevelName(loglevel or 20)

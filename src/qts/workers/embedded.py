@@ -5,7 +5,7 @@ hands them to a small thread pool. A job never overlaps itself: it is not submit
 its previous run is in flight, and `run_job` holds its lock as well. Failed attempts of
 idempotent jobs are retried with exponential backoff (`retry_backoff` x 2^(attempt-1)
 seconds, at most 5 minutes) up to the job's `max_retries`, like the Celery tasks. Every run is
-recorded in `job_runs` by `qts.services.jobs.run_job`.
+recorded in `job_runs` by `qts.services.ops.jobs.run_job`.
 
 Python threads cannot be killed, so time limits are not enforced here (Celery enforces them in
 scale-out); `stop()` waits up to its timeout for running jobs and leaves the rest to finish.
@@ -23,8 +23,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from qts.services.context import AppContext
-from qts.services.jobs import JobOutcome, run_job
-from qts.services.system_monitor import remove_heartbeat, write_heartbeat
+from qts.services.ops.jobs import JobOutcome, run_job
+from qts.services.ops.system_monitor import remove_heartbeat, write_heartbeat
 from qts.workers.schedule import JobSpec, Schedule, get_schedule, next_run_time
 
 log = logging.getLogger(__name__)

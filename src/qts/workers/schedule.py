@@ -1,7 +1,7 @@
 """The one schedule of background jobs, read by Celery beat and by the embedded runner.
 
 Each job is data: a name, the dotted path of the service function it runs (called as
-`fn(ctx, **kwargs)`, see `qts.services.jobs`), the Celery queue it goes to, its trigger and its
+`fn(ctx, **kwargs)`, see `qts.services.ops.jobs`), the Celery queue it goes to, its trigger and its
 limits. `DEFAULT_JOBS` holds the defaults; `load_schedule()` applies the configuration overrides
 (`qts.workers.settings`) and `get_schedule()` keeps the result once per process, so beat's
 entries and the embedded runner's jobs are the same objects. `next_run_time` is the only place
@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from qts.core.errors import ConfigurationError, NotFoundError, ValidationError
-from qts.services.system_monitor import CELERY_QUEUES
+from qts.services.ops.system_monitor import CELERY_QUEUES
 from qts.workers.cron import CronSpec
 from qts.workers.settings import JobOverride, WorkerSettings
 
@@ -99,34 +99,34 @@ class JobSpec:
 
 
 DEFAULT_JOBS: tuple[JobSpec, ...] = (
-    JobSpec("system_monitor", "qts.services.system_monitor.run_system_monitor", "system",
+    JobSpec("system_monitor", "qts.services.ops.system_monitor.run_system_monitor", "system",
             Interval(30), soft_time_limit=20, time_limit=25, max_retries=0,
             description="health of database, Redis, workers, disk; writes the status record"),
-    JobSpec("market_data_xkrx", "qts.services.live_collection.collect_live_bars", "market",
+    JobSpec("market_data_xkrx", "qts.services.data.live_collection.collect_live_bars", "market",
             InSession("XKRX", 60), {"calendar": "XKRX"}, soft_time_limit=50, time_limit=55,
             description="new bars for live symbols traded on KRX"),
-    JobSpec("market_data_xnys", "qts.services.live_collection.collect_live_bars", "market",
+    JobSpec("market_data_xnys", "qts.services.data.live_collection.collect_live_bars", "market",
             InSession("XNYS", 60), {"calendar": "XNYS"}, soft_time_limit=50, time_limit=55,
             description="new bars for live symbols traded on NYSE/NASDAQ"),
-    JobSpec("market_data_crypto", "qts.services.live_collection.collect_live_bars", "market",
+    JobSpec("market_data_crypto", "qts.services.data.live_collection.collect_live_bars", "market",
             InSession(ALWAYS_OPEN, 60), {"calendar": ALWAYS_OPEN}, soft_time_limit=50,
             time_limit=55, description="new bars for live crypto symbols"),
-    JobSpec("strategies", "qts.services.strategies.run_started_strategies", "strategy",
+    JobSpec("strategies", "qts.services.trading.strategies.run_started_strategies", "strategy",
             Interval(60), soft_time_limit=50, time_limit=55, max_retries=0, idempotent=False,
             description="run started strategies on new bars"),
-    JobSpec("order_follow_up", "qts.services.live.follow_up_open_orders", "orders",
+    JobSpec("order_follow_up", "qts.services.trading.live.follow_up_open_orders", "orders",
             Interval(15), soft_time_limit=12, time_limit=14, max_retries=0, idempotent=False,
             description="poll venues for open orders' fills and status"),
-    JobSpec("features", "qts.services.features.compute_online_features", "features",
+    JobSpec("features", "qts.services.ml.features.compute_online_features", "features",
             Interval(60), soft_time_limit=50, time_limit=55,
             description="compute the latest features into the online store"),
-    JobSpec("batch_inference", "qts.services.ml_jobs.run_batch_inference", "ml",
+    JobSpec("batch_inference", "qts.services.ml.ml_jobs.run_batch_inference", "ml",
             Interval(300), soft_time_limit=240, time_limit=280,
             description="predictions of production models for all symbols"),
-    JobSpec("retraining", "qts.services.ml_jobs.retrain_production_models", "ml",
+    JobSpec("retraining", "qts.services.ml.ml_jobs.retrain_production_models", "ml",
             AfterClose("XKRX", 60), soft_time_limit=3 * 3600, time_limit=3 * 3600 + 300,
             max_retries=1, description="daily retraining after the market closes"),
-    JobSpec("evaluation", "qts.services.ml_jobs.evaluate_production_models", "ml",
+    JobSpec("evaluation", "qts.services.ml.ml_jobs.evaluate_production_models", "ml",
             Cron("0 2 * * 6"), soft_time_limit=3600, time_limit=3900,
             description="weekly model evaluation and drift check"),
 )  # fmt: skip

@@ -1,4 +1,4 @@
-"""Celery tasks: thin wrappers over `qts.services.jobs.run_job`.
+"""Celery tasks: thin wrappers over `qts.services.ops.jobs.run_job`.
 
 `qts.run_job(job_name)` runs any job of the schedule by name (beat sends it with the job's
 queue and time limits; `qts.workers.dispatch.trigger_job` sends it on demand). A failed attempt
@@ -18,7 +18,7 @@ from celery import shared_task
 
 from qts.core.errors import QtsError
 from qts.services.context import AppContext
-from qts.services.jobs import run_job
+from qts.services.ops.jobs import run_job
 from qts.workers.schedule import get_schedule
 
 _ctx: AppContext | None = None
@@ -93,7 +93,7 @@ def ping() -> dict[str, str]:
 def train_model(run_id: str) -> dict[str, Any]:
     """A training run requested through the API, on the `ml` queue (a GPU host takes only it).
     Not retried: a run that fails is kept with its error for the user to look at."""
-    from qts.services.ml import run_training
+    from qts.services.ml.model_service import run_training
 
     result = run_training(worker_context(), run_id)
     return {"run_id": run_id, "version": result.get("version")}
@@ -105,7 +105,7 @@ def tune_model(
 ) -> dict[str, Any]:
     """An Optuna study on the `ml` queue; the study lives in the qts database, so another
     worker (or a retry) continues it."""
-    from qts.services.ml import run_tuning
+    from qts.services.ml.model_service import run_tuning
 
     result = run_tuning(worker_context(), model, symbols, timeframe, horizon, trials)
     return {k: result.get(k) for k in ("study", "trials", "best_value", "best_params", "version")}

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from qts.api.deps import Ctx, CurrentUser
 from qts.api.schemas import TIMEFRAME_PATTERN
-from qts.services import market_data
+from qts.services.data import market_data
 
 router = APIRouter(prefix="/market", tags=["market"])
 

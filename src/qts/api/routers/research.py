@@ -38,7 +38,7 @@ def strategy_catalog(_user: CurrentUser) -> list[dict[str, Any]]:
 @router.post("/backtests", status_code=status.HTTP_202_ACCEPTED)
 def create_backtest(ctx: Ctx, user: Trader, body: BacktestBody) -> dict[str, Any]:
     """Run a backtest on stored bars in the background; poll `GET /backtests/{id}`."""
-    from qts.services import backtests
+    from qts.services.research import backtests
 
     return backtests.submit(ctx.db, ctx.bus, body.model_dump(), user["username"])
 
@@ -50,7 +50,7 @@ def list_backtests(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
-    from qts.services import backtests
+    from qts.services.research import backtests
 
     return backtests.list_runs(ctx.db, limit, offset)
 
@@ -58,7 +58,7 @@ def list_backtests(
 @router.get("/backtests/{run_id}")
 def get_backtest(ctx: Ctx, _user: CurrentUser, run_id: str) -> dict[str, Any]:
     """Status, and when done the metrics, equity curve and trades."""
-    from qts.services import backtests
+    from qts.services.research import backtests
 
     return backtests.get(ctx.db, run_id)
 
@@ -66,7 +66,7 @@ def get_backtest(ctx: Ctx, _user: CurrentUser, run_id: str) -> dict[str, Any]:
 @router.get("/features")
 def feature_definitions(ctx: Ctx, _user: CurrentUser) -> list[dict[str, Any]]:
     """Registered feature definitions: name, version, group, parameters, columns."""
-    from qts.services.features import list_definitions
+    from qts.services.ml.features import list_definitions
 
     return list_definitions(db=ctx.db)
 
@@ -79,6 +79,6 @@ def feature_vector(
     timeframe: Annotated[str, Query(pattern=TIMEFRAME_PATTERN)] = "1d",
 ) -> dict[str, Any]:
     """The latest online feature vector of a symbol."""
-    from qts.services.features import latest_vector
+    from qts.services.ml.features import latest_vector
 
     return latest_vector(symbol, timeframe, db=ctx.db)

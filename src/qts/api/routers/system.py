@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 
 import qts
 from qts.api.deps import Ctx, CurrentUser, Trader
-from qts.services.health import component_status
+from qts.services.ops.health import component_status
 
 router = APIRouter(prefix="/system", tags=["system"])
 
@@ -30,7 +30,7 @@ def status(ctx: Ctx, _user: CurrentUser) -> dict[str, Any]:
 @router.get("/monitor")
 def monitor(ctx: Ctx, _user: CurrentUser) -> dict[str, Any]:
     """The system monitor's last report: database, Redis, workers' heartbeats, disk, queues."""
-    from qts.services.system_monitor import read_system_status
+    from qts.services.ops.system_monitor import read_system_status
 
     return read_system_status(ctx)
 
@@ -47,7 +47,7 @@ def jobs(
     """Job runs, newest first (page with `before_id`), each job's last run, and the schedule."""
     from datetime import UTC, datetime
 
-    from qts.services.jobs import last_run_per_job, list_job_runs, target_available
+    from qts.services.ops.jobs import last_run_per_job, list_job_runs, target_available
     from qts.workers.schedule import get_schedule, next_run_time
 
     now = datetime.now(UTC)

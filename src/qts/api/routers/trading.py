@@ -11,7 +11,7 @@ from qts.api.deps import Ctx, CurrentUser, Trader
 from qts.api.schemas import StrictModel
 from qts.core.types import OrderType, Side, TimeInForce
 from qts.execution.executor import OrderTicket
-from qts.services.trading import FeedSpec, TradingService
+from qts.services.trading.sessions import FeedSpec, TradingService
 
 router = APIRouter(tags=["trading"])
 
@@ -56,7 +56,7 @@ def place_order(request: Request, user: Trader, body: OrderBody) -> dict[str, An
 
 @router.post("/orders/{order_id}/cancel")
 def cancel_order(request: Request, ctx: Ctx, user: Trader, order_id: int) -> dict[str, Any]:
-    from qts.services.orders import get_order
+    from qts.services.trading.orders import get_order
 
     order = get_order(ctx.db, order_id)
     return trading(request).orders.cancel(order["client_order_id"], user["username"])

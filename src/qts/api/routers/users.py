@@ -6,7 +6,7 @@ from fastapi import APIRouter, status
 
 from qts.api.deps import Admin, Ctx
 from qts.api.schemas import UserCreate, UserOut, UserUpdate
-from qts.services import users as svc
+from qts.services.auth import users as svc
 
 router = APIRouter(prefix="/users", tags=["users"])
 

@@ -21,7 +21,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from qts.services import metrics
+from qts.observability import metrics
 from qts.services.notifications.channels import (
     Channel,
     PermanentError,

@@ -107,7 +107,7 @@ def delete_strategy(db: Database, strategy_id: int, actor: str) -> None:
 
 def run_started_strategies(ctx: Any) -> dict[str, Any]:
     """The `strategies` job: run every started live-feed strategy on its newly stored bars."""
-    from qts.services.trading import TradingService
+    from qts.services.trading.sessions import TradingService
 
     trading = TradingService(ctx)
     with ctx.db.session() as s:

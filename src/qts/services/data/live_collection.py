@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 class LiveSymbol(BaseModel):
-    provider: str  # ccxt | yahoo | krx (see qts.services.market_data.fetch)
+    provider: str  # ccxt | yahoo | krx (see qts.services.data.market_data.fetch)
     exchange: str  # binance, XKRX, XNYS, ...: also picks the calendar, hence the job
     symbol: str
     timeframe: str = "1m"
@@ -39,7 +39,7 @@ def collect_live_bars(ctx: AppContext, calendar: str) -> dict[str, Any]:
     the run fails (and is retried) if any symbol failed."""
     from qts.market.calendars import calendar_name
     from qts.market.frames import timeframe_ms
-    from qts.services import market_data
+    from qts.services.data import market_data
 
     settings = LiveCollectionSettings()
     wanted = calendar_name(calendar)

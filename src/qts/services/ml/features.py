@@ -56,7 +56,7 @@ def reset_caches() -> None:
 
 
 def offline_store(db: Database | None = None) -> OfflineStore:
-    from qts.services.feature_store_sql import SqlOfflineStore
+    from qts.adapters.feature_store_sql import SqlOfflineStore
 
     return SqlOfflineStore(_database(db))
 
@@ -68,7 +68,7 @@ def online_store(redis_url: str | None = None) -> OnlineStore:
         key = url or "in-process"
         if key not in _online:
             if url:
-                from qts.services.feature_store_redis import RedisOnlineStore
+                from qts.adapters.feature_store_redis import RedisOnlineStore
 
                 _online[key] = RedisOnlineStore(url)
             else:
@@ -88,7 +88,7 @@ def _parse_time(value: datetime | str | None) -> pd.Timestamp | None:
 
 def _stored_bars_loader(exchange: str | None, db: Database | None) -> BarsLoader:
     def load(symbol: str, timeframe: str, start: Any, end: Any) -> pd.DataFrame:
-        from qts.services.market_data import read_bars
+        from qts.services.data.market_data import read_bars
 
         return read_bars(
             symbol=symbol, timeframe=timeframe, start=start, end=end, exchange=exchange, db=db
@@ -315,8 +315,8 @@ def latest_vector(
 def compute_online_features(ctx: Any, recent_bars: int = 5) -> dict[str, Any]:
     """The `features` job: for every live-collected symbol, compute the features of its newest
     stored bars into the offline store and materialise them to the online store."""
-    from qts.services.live_collection import LiveCollectionSettings
-    from qts.services.market_data import list_datasets
+    from qts.services.data.live_collection import LiveCollectionSettings
+    from qts.services.data.market_data import list_datasets
 
     last_bar = {(d["symbol"], d["timeframe"]): d["last"] for d in list_datasets(ctx.db)}
     out: dict[str, Any] = {}

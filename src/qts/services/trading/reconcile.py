@@ -15,7 +15,7 @@ from qts.db.repositories.audit import AuditRepository
 from qts.db.repositories.orders import PositionRepository
 from qts.execution.executor import ExecutionReport
 from qts.execution.live import LiveExecutor
-from qts.services.order_service import OrderService
+from qts.services.trading.order_service import OrderService
 
 log = logging.getLogger(__name__)
 OPEN = [OrderStatus.NEW.value, OrderStatus.SUBMITTED.value, OrderStatus.PARTIALLY_FILLED.value]

@@ -31,7 +31,7 @@ def registry(ctx: AppContext) -> Any:
 
 
 def stored_bars(ctx: AppContext, symbols: list[str], timeframe: str) -> dict[str, Any]:
-    from qts.services.market_data import read_bars
+    from qts.services.data.market_data import read_bars
 
     return {s: read_bars(s, timeframe, db=ctx.db) for s in symbols}
 

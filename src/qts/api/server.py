@@ -19,7 +19,7 @@ def prepare(settings: Any) -> None:
     upgrade(settings.effective_database_url)
     if settings.load_sample_data:
         from qts.db import Database
-        from qts.services.market_data import load_sample_data
+        from qts.services.data.market_data import load_sample_data
 
         db = Database(settings.effective_database_url)
         try:
@@ -39,7 +39,7 @@ def serve(
     import uvicorn
 
     from qts.api.app import create_app
-    from qts.services.logging_setup import configure_logging
+    from qts.observability.logging_setup import configure_logging
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)

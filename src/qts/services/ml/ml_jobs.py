@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from qts.db.models import Prediction
 from qts.services.context import AppContext
-from qts.services.ml import (
+from qts.services.ml.model_service import (
     NOT_INSTALLED,
     ml_installed,
     model_and_samples,

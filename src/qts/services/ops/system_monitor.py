@@ -19,12 +19,12 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from qts.adapters.job_locks import key_prefix
 from qts.db.base import utcnow
 from qts.db.models.jobs import SystemStatus
-from qts.services import metrics
+from qts.observability import metrics
 from qts.services.context import AppContext
-from qts.services.health import check_database, check_redis
-from qts.services.jobs import key_prefix
+from qts.services.ops.health import check_database, check_redis
 
 log = logging.getLogger(__name__)
 

@@ -25,10 +25,10 @@ from qts.execution.paper import PaperExecutor
 from qts.execution.risk import RiskLimits, RiskManager
 from qts.execution.runner import RunnerState, StrategyRunner
 from qts.services.context import AppContext
-from qts.services.market_data import symbol_in_session
-from qts.services.order_notifications import notify_and_count
-from qts.services.order_service import OrderService
-from qts.services.paper_accounts import open_paper_account, paper_config
+from qts.services.data.market_data import symbol_in_session
+from qts.services.trading.order_notifications import notify_and_count
+from qts.services.trading.order_service import OrderService
+from qts.services.trading.paper_accounts import open_paper_account, paper_config
 from qts.strategies.base import TargetStrategy
 
 log = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ class TradingService:
 
     # Internals ---------------------------------------------------------------------------------
     def _locks(self) -> Any:
-        from qts.services.jobs import job_locks
+        from qts.services.ops.jobs import job_locks
 
         return job_locks(self.ctx)
 
@@ -233,7 +233,7 @@ class TradingService:
         state: RunnerState,
         history: dict[str, pd.DataFrame],
     ) -> StrategyRunner:
-        from qts.services.live import live_equity
+        from qts.services.trading.live import live_equity
 
         live = self.live_executor
         if live is None:
@@ -261,7 +261,7 @@ class TradingService:
     async def _run(self, session: Session, spec: tuple[Any, ...], feed: FeedSpec) -> None:
         from qts.market.feeds import bar_to_event
         from qts.market.replay import ReplayFeed
-        from qts.services.market_data import read_bars
+        from qts.services.data.market_data import read_bars
 
         symbols, timeframe = spec[2], spec[3]
         frames = {
@@ -287,7 +287,7 @@ class TradingService:
         """Run a strategy on the bars stored since it last ran (the live feed: bars collected
         by the market data jobs). Returns the number of bar times processed."""
         from qts.market.feeds import bar_to_event, make_bar
-        from qts.services.market_data import read_bars
+        from qts.services.data.market_data import read_bars
 
         with self.ctx.db.session() as s:
             row = s.get(StrategyRow, strategy_id)

@@ -8,7 +8,8 @@ from typing import Any
 
 def notify_and_count(kind: str, data: dict[str, Any]) -> None:
     """Order-service events to notifications (Slack/Telegram, when configured) and metrics."""
-    from qts.services import metrics, notifications
+    from qts.observability import metrics
+    from qts.services import notifications
 
     if kind == "order_submitted":
         metrics.record_order_submitted(data["account"], data["side"])

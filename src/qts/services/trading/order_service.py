@@ -36,7 +36,7 @@ from qts.events import EventBus
 from qts.execution.executor import ExecutionReport, Executor, OrderTicket
 from qts.execution.order_states import check_transition, status_after_fill
 from qts.execution.risk import AccountState, RiskLimits, RiskManager
-from qts.services.orders import order_to_dict, position_to_dict
+from qts.services.trading.orders import order_to_dict, position_to_dict
 
 log = logging.getLogger(__name__)
 KILL_SWITCH_KEY = "kill_switch"

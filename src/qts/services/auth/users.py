@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from qts.adapters.login_throttle import LoginThrottle
 from qts.core.errors import (
     AuthenticationError,
     ConflictError,
@@ -16,8 +17,7 @@ from qts.db import Database
 from qts.db.models import User
 from qts.db.repositories.audit import AuditRepository
 from qts.db.repositories.users import UserRepository
-from qts.services.security import ROLES, TokenService, hash_password, verify_password
-from qts.services.throttle import LoginThrottle
+from qts.services.auth.security import ROLES, TokenService, hash_password, verify_password
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 MIN_PASSWORD_LENGTH = 8

@@ -14,6 +14,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from qts.observability.redaction import REDACTOR
+
 # Attributes every LogRecord has; anything else came from `extra=` and is worth printing.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 HUMAN_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
@@ -55,8 +57,6 @@ class HumanFormatter(logging.Formatter):
 
 def configure_logging(level: str = "INFO", json_logs: bool = False) -> logging.Handler:
     """Replace the root logger's handlers with one stderr handler in the chosen format."""
-    from qts.services.notifications.channels import REDACTOR
-
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if json_logs else HumanFormatter())
     handler.addFilter(REDACTOR)

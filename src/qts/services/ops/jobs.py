@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import socket
-import threading
 import time
 import traceback
 import uuid
@@ -28,9 +27,10 @@ from typing import Any, Literal
 
 from sqlalchemy import select
 
+from qts.adapters.job_locks import InProcessJobLocks, RedisJobLocks, key_prefix
 from qts.db.base import utcnow
 from qts.db.models.jobs import JobRun
-from qts.services import metrics
+from qts.observability import metrics
 from qts.services.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -92,57 +92,6 @@ def target_available(path: str) -> bool:
         return resolve_target(path)[0] is not None
     except Exception:
         return False
-
-
-# Locks ------------------------------------------------------------------------------------------
-class InProcessJobLocks:
-    """Embedded mode: one process runs the schedule, a set of held names is enough."""
-
-    def __init__(self) -> None:
-        self._held: set[str] = set()
-        self._mutex = threading.Lock()
-
-    def acquire(self, name: str, ttl_seconds: float) -> object | None:
-        with self._mutex:
-            if name in self._held:
-                return None
-            self._held.add(name)
-            return name
-
-    def release(self, name: str, token: object) -> None:
-        with self._mutex:
-            self._held.discard(name)
-
-
-class RedisJobLocks:
-    """Scale-out: a Redis lock per job shared by every worker; the TTL frees the lock of a
-    worker that died mid-run."""
-
-    def __init__(self, client: Any, prefix: str) -> None:
-        self._client = client
-        self._prefix = prefix
-
-    def key(self, name: str) -> str:
-        return f"{self._prefix}job-lock:{name}"
-
-    def acquire(self, name: str, ttl_seconds: float) -> object | None:
-        lock = self._client.lock(
-            self.key(name), timeout=max(ttl_seconds, 1.0), blocking=False, thread_local=False
-        )
-        return lock if lock.acquire() else None
-
-    def release(self, name: str, token: object) -> None:
-        from redis.exceptions import LockError
-
-        try:
-            token.release()  # type: ignore[attr-defined]
-        except LockError:  # expired while running: another worker may hold it now
-            log.warning("job lock for %s expired before the run finished", name)
-
-
-def key_prefix() -> str:
-    """Prefix of every Redis key the workers write (tests set their own to stay isolated)."""
-    return os.environ.get("QTS_WORKERS_KEY_PREFIX", "qts:")
 
 
 def job_locks(ctx: AppContext) -> InProcessJobLocks | RedisJobLocks:

@@ -12,7 +12,7 @@ from qts.backtest.costs import CostModel, SlippageModel
 from qts.db.models import Strategy as StrategyRow
 from qts.execution.paper import PaperExecutor
 from qts.services.context import AppContext
-from qts.services.order_service import OrderService
+from qts.services.trading.order_service import OrderService
 
 
 def paper_config(settings: Any, cash: float | None = None) -> BacktestConfig:

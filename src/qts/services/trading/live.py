@@ -104,7 +104,7 @@ def follow_up(orders: Any, executor: LiveExecutor) -> dict[str, int]:
 
 def follow_up_open_orders(ctx: Any) -> dict[str, Any]:
     """The `order_follow_up` job: follow up the configured live broker's open orders."""
-    from qts.services.trading import TradingService
+    from qts.services.trading.sessions import TradingService
 
     broker_name = ctx.settings.live_broker
     if not broker_name or not ctx.settings.live_trading_enabled:
@@ -131,7 +131,7 @@ class BarSource:
     def collect(self, ctx: Any, symbols: list[str], timeframe: str) -> int:
         """Store the bars closed since the last stored one; returns how many were new."""
         from qts.market.frames import timeframe_ms
-        from qts.services.market_data import fetch, guess_exchange
+        from qts.services.data.market_data import fetch, guess_exchange
 
         step = timeframe_ms(timeframe)
         last_closed = (
@@ -163,7 +163,7 @@ def run_live(
     the broker's open orders (live), and run the strategy on the newly stored bars. Without an
     executor the strategy trades its paper account: the same loop, paper fills. Returns the
     bar times processed."""
-    from qts.services.reconcile import reconcile
+    from qts.services.trading.reconcile import reconcile
 
     if executor is not None:
         report = reconcile(trading.orders, executor, "live:start")

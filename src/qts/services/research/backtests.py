@@ -77,7 +77,7 @@ def _run(
     from qts.backtest.config import BacktestConfig
     from qts.backtest.costs import CostModel, SlippageModel
     from qts.backtest.engine import run_backtest
-    from qts.services.market_data import read_bars
+    from qts.services.data.market_data import read_bars
     from qts.strategies.registry import create_strategy
 
     _set(db, run_id, status="running")

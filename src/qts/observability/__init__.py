@@ -1,0 +1,1 @@
+"""Logging set-up, Prometheus metrics and secret redaction."""

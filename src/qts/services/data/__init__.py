@@ -1,0 +1,1 @@
+"""Market data: storage, providers, sample data, live collection."""

@@ -1,0 +1,1 @@
+"""Training runs, the model catalogue, features and the ML jobs."""

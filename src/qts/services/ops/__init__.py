@@ -1,0 +1,1 @@
+"""Scheduled job runs, health checks and the system monitor."""

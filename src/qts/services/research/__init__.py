@@ -1,0 +1,1 @@
+"""Backtests run and stored for the API and CLI."""

@@ -1,0 +1,1 @@
+"""Orders, positions, paper and live sessions, stored strategies, reconciliation."""
