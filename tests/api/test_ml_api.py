@@ -17,7 +17,7 @@ SYMBOLS = ["005930", "000660", "005380"]
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_train_promote_importance_and_jobs(client: TestClient, auth_headers) -> None:  # type: ignore[no-untyped-def]
     from qts.services.data.market_data import import_file
-    from qts.services.ml.model_service import ml_jobs
+    from qts.services.ml import ml_jobs
 
     ctx = client.app.state.ctx  # type: ignore[attr-defined]
     for s in SYMBOLS:

@@ -18,7 +18,7 @@ from qts.db import Database
 from qts.db.migrate import upgrade
 from qts.ml.feature_store import FeatureKey, InProcessOnlineStore
 from qts.ml.features import REGISTRY, FeatureContext
-from qts.services.ml.model_service import features as svc
+from qts.services.ml import features as svc
 
 from .conftest import SAMPLE_DIR
 

@@ -29,7 +29,7 @@ def test_ml_queue_worker_trains_and_tunes(tmp_path: Path) -> None:
 
         unavailable("Redis", exc)
     from qts.services.data.market_data import import_file
-    from qts.services.ml.model_service import model_service as ml
+    from qts.services.ml import model_service as ml
     from qts.workers.celery_app import create_celery_app
     from qts.workers.schedule import Schedule
     from qts.workers.settings import WorkerSettings

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from qts.api.deps import Admin, Ctx, CurrentUser, Trader
 from qts.api.schemas import TIMEFRAME_PATTERN, StrictModel
-from qts.services.ml.model_service import model_service as ml
+from qts.services.ml import model_service as ml
 
 router = APIRouter(prefix="/ml", tags=["ml"])
 ModelType = Literal[

@@ -9,7 +9,7 @@ from qts.api.deps import Ctx, CurrentUser
 from qts.api.schemas import Page
 from qts.core.types import OrderStatus
 from qts.db.repositories.orders import OrderFilter
-from qts.services.trading.sessions import orders as svc
+from qts.services.trading import orders as svc
 
 router = APIRouter(tags=["orders"])
 

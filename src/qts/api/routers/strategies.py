@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, status
 
 from qts.api.deps import Ctx, CurrentUser, Trader
 from qts.api.schemas import Page, StrategyCreate, StrategyOut, StrategyUpdate
-from qts.services.trading.sessions import strategies as svc
+from qts.services.trading import strategies as svc
 
 router = APIRouter(prefix="/strategies", tags=["strategies"])
 
