@@ -22,7 +22,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _child(base_url: str, db_url: str, journal: Path, n: int) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
     return subprocess.Popen(
         [
             sys.executable,
