@@ -19,6 +19,7 @@ import pandas as pd
 from qts.core.errors import NotFoundError, ValidationError
 from qts.db import Database
 from qts.db.repositories.market import MarketRepository, to_epoch_ms
+from qts.market.calendars import guess_exchange
 from qts.market.files import load_bars_with_report
 from qts.market.frames import infer_timeframe, timeframe_ms
 from qts.market.validation import validate_frame
@@ -39,15 +40,6 @@ def _db(db: Database | None) -> Database:
     from qts.config import get_settings
 
     return Database(get_settings().effective_database_url)
-
-
-def guess_exchange(symbol: str) -> str:
-    """KRX 6-digit codes -> XKRX; BASE/QUOTE pairs -> binance; anything else -> XNYS."""
-    if re.fullmatch(r"\d{6}", symbol):
-        return "XKRX"
-    if "/" in symbol:
-        return "binance"
-    return "XNYS"
 
 
 def symbol_defaults(exchange: str, symbol: str) -> dict[str, Any]:
