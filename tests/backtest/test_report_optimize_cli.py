@@ -125,8 +125,8 @@ def test_cli_backtest_json_on_sample_csv(tmp_path: Path) -> None:
     # Same numbers as calling the engine directly.
     direct = run_backtest(
         SmaCross(fast=10, slow=20),
-        load_sample(KR),
-        BacktestConfig(cash=1e7, commission=0.002, sell_tax=0.0),
+        {"005930": load_sample(KR)},
+        BacktestConfig(cash=1e7, commission=0.002),
     )
     assert payload["metrics"]["final_equity"] == pytest.approx(direct.metrics["final_equity"])
 

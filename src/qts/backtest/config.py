@@ -89,7 +89,9 @@ class BacktestConfig:
     @property
     def resolved(self) -> bool:
         return self.market != "auto" and all(
-            getattr(self, n) is not None for n in PRESET_FIELDS if n != "sell_tax"
+            getattr(self, n) is not None
+            for n in PRESET_FIELDS
+            if n not in ("sell_tax", "allow_short")  # both have a meaning when None
         )
 
     def resolve(
@@ -116,9 +118,10 @@ class BacktestConfig:
         }
         if self.sell_tax is None and not isinstance(preset.sell_tax, SellTaxSchedule):
             values["sell_tax"] = preset.sell_tax
-        if self.allow_short is None:
-            wants = (strategy_params or {}).get("allow_short") is True
-            values["allow_short"] = wants or preset.allow_short
+        if self.allow_short is None and strategy_params is not None:
+            # The one place shorting is decided: the run's option, else the strategy's own
+            # allow_short=True (its explicit opt-in), else the preset.
+            values["allow_short"] = strategy_params.get("allow_short") is True or preset.allow_short
         return replace(self, market=market, currency=currency, **values)
 
     # The engines' models (of a resolved spec) ---------------------------------------------------
@@ -167,7 +170,11 @@ class BacktestConfig:
             lot_size=num("lot_size", 1.0),
             fractional=bool(self.fractional),
             qty_step=num("qty_step", 1.0),
-            allow_short=bool(self.allow_short),
+            allow_short=bool(
+                PRESETS[self.market].allow_short
+                if self.allow_short is None and self.market != "auto"
+                else self.allow_short
+            ),
             leverage=num("leverage", 1.0),
             lot_sizes=dict(self.lot_sizes),
         )
