@@ -71,7 +71,7 @@ PRESETS: dict[str, MarketPreset] = {
         slippage_vol_mult=0.0,
         lot_size=1.0,
         fractional=False,
-        qty_step=1.0,
+        qty_step=1e-8,  # used only when fractional
         leverage=1.0,
         allow_short=False,
     ),
@@ -87,7 +87,7 @@ PRESETS: dict[str, MarketPreset] = {
         slippage_vol_mult=0.0,
         lot_size=1.0,
         fractional=False,
-        qty_step=1.0,
+        qty_step=1e-8,  # used only when fractional
         leverage=1.0,
         allow_short=False,
     ),
