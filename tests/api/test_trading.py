@@ -199,7 +199,8 @@ def test_backtest_api_runs_in_the_background_and_stores_the_result(
     expected = run_backtest(
         create_strategy("sma_cross", {"fast": 10, "slow": 20}),
         {"005930": frame.astype(float)},
-        BacktestConfig(cash=10_000_000, commission=0.002, sell_tax=0.0, timeframe="1d"),
+        # The request left the sell tax to the KRX preset (dated).
+        BacktestConfig(cash=10_000_000, commission=0.002, timeframe="1d"),
     )
     assert run["metrics"]["final_equity"] == expected.metrics["final_equity"]
     assert len(run["result"]["trades"]) == len(expected.trades)

@@ -145,6 +145,8 @@ def resolve_market(
     else:
         by_symbol = {s: market for s in symbols}
     money = {s: currencies.get(s) or currency or symbol_currency(s, by_symbol[s]) for s in symbols}
+    if currency is not None:
+        money["(the run's currency)"] = currency
     if len(set(money.values())) > 1:
         raise ValidationError(
             "mixed-currency runs need FX conversion, not built yet: "
