@@ -126,6 +126,12 @@ class BacktestConfig:
 
     # The engines' models (of a resolved spec) ---------------------------------------------------
     @property
+    def initial_cash(self) -> float:
+        if self.cash is None:
+            raise ValidationError("the run spec is not resolved: call resolve(symbols) first")
+        return float(self.cash)
+
+    @property
     def costs(self) -> CostModel:
         return self._parts()[0]
 

@@ -94,7 +94,7 @@ def run_vectorized(
         np.ascontiguousarray(plan.flag),
         np.ascontiguousarray(plan.slip),
         units,
-        float(config.cash),
+        config.initial_cash,
         costs.commission,
         costs.fixed_fee,
         costs.min_fee,

@@ -89,7 +89,7 @@ def backtest_positions(
     returns = result.equity.pct_change().fillna(0.0)
     if not np.any(returns.to_numpy()):  # never invested: no risk, no return, Sharpe 0
         out["sharpe"] = out["sortino"] = 0.0
-    out["costs_paid"] = float(m.get("fees", 0.0)) / float(result.config.cash or 1.0)
+    out["costs_paid"] = float(m.get("fees", 0.0)) / result.config.initial_cash
     out["bars"] = float(len(result.equity))
     return out
 

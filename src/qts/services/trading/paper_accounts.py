@@ -66,7 +66,7 @@ def open_paper_account(
         params = dict(create_strategy(row.strategy_class, row.parameters or {}).p)
         cash = (row.runtime_state or {}).get("cash")
     config = paper_config(ctx.settings, symbols, params, ctx.db)
-    executor = PaperExecutor(config.fill_model, float(config.cash or 0.0), account)
+    executor = PaperExecutor(config.fill_model, config.initial_cash, account)
     with ctx.db.session() as s:
         for p in PositionRepository(s).list(account):
             executor.portfolio.positions[p.symbol] = Position(

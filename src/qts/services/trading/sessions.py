@@ -61,7 +61,7 @@ class TradingService:
         self.ctx = ctx
         settings = ctx.settings
         shared = paper_config(settings, symbols=[])
-        self.paper = PaperExecutor(shared.fill_model, float(shared.cash or 0.0))
+        self.paper = PaperExecutor(shared.fill_model, shared.initial_cash)
         limits = RiskLimits.from_dict(settings.risk_limits)
         self.orders = OrderService(
             ctx.db,
