@@ -69,11 +69,11 @@ Trades = list[tuple[pd.Timestamp, pd.Timestamp, float]]
 
 
 def run_qts(bars: pd.DataFrame, cash: float) -> Trades:
-    from qts.backtest import BacktestConfig, CostModel, run_backtest
+    from qts.backtest import BacktestConfig, run_backtest
     from qts.strategies import create_strategy
 
     strategy = create_strategy("sma_cross", {"fast": FAST, "slow": SLOW})
-    result = run_backtest(strategy, bars, BacktestConfig(cash=cash, costs=CostModel(FEE)))
+    result = run_backtest(strategy, bars, BacktestConfig(cash=cash, commission=FEE, sell_tax=0.0))
     t = result.trades[result.trades["status"] == "closed"]
     return list(zip(t["entry_time"], t["exit_time"], t["size"].astype(float), strict=True))
 

@@ -195,12 +195,12 @@ def test_backtest_api_runs_in_the_background_and_stores_the_result(
     frame = pd.read_csv(SAMPLE / "kr_daily" / "005930.csv", index_col=0)
     frame.index = pd.to_datetime(frame.index, utc=True)
     from qts.backtest.config import BacktestConfig
-    from qts.backtest.costs import CostModel
 
     expected = run_backtest(
         create_strategy("sma_cross", {"fast": 10, "slow": 20}),
         {"005930": frame.astype(float)},
-        BacktestConfig(cash=10_000_000, costs=CostModel(commission=0.002), timeframe="1d"),
+        # The request left the sell tax to the KRX preset (dated).
+        BacktestConfig(cash=10_000_000, commission=0.002, timeframe="1d"),
     )
     assert run["metrics"]["final_equity"] == expected.metrics["final_equity"]
     assert len(run["result"]["trades"]) == len(expected.trades)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from qts.backtest.config import BacktestConfig
 from qts.backtest.costs import CostModel, SlippageModel
 from qts.backtest.sizing import Sizer, max_affordable
 from qts.core.errors import ValidationError
@@ -20,8 +21,11 @@ def test_fee_commission_fixed_minimum_and_sell_tax() -> None:
     # ... plus 0.18% tax = 18 on a sell.
     assert costs.fee(Side.SELL, 100, 100.0) == pytest.approx(30.0)
     assert costs.fee(Side.SELL, 0, 100.0) == 0.0
-    krx = CostModel.krx()
-    assert krx.fee(Side.SELL, 10, 70_000.0) == pytest.approx(700_000 * (0.00015 + 0.0018))
+    krx = BacktestConfig(market="krx").resolve(["005930"]).costs
+    # A 2024 sell pays the KRX preset's 0.015% commission and that year's 0.18% sell tax.
+    assert krx.fee(Side.SELL, 10, 70_000.0, "2024-05-02") == pytest.approx(
+        700_000 * (0.00015 + 0.0018)
+    )
 
 
 def test_bad_costs_are_rejected() -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from qts.backtest import BacktestConfig, CostModel, Sizer, SlippageModel
+from qts.backtest import BacktestConfig
 from qts.backtest.engine import RawRun, run_backtest, run_vectorized
 from qts.backtest.kernel import HAS_NUMBA, python_kernels
 from qts.backtest.market import MarketArrays, plan_execution
@@ -27,17 +28,22 @@ STRATEGIES = [
 CONFIGS = {
     "open_costs": BacktestConfig(
         cash=10_000_000,
-        costs=CostModel(0.0015, 100.0, 500.0, 0.0018),
-        slippage=SlippageModel(bps=5, vol_mult=0.2),
+        commission=0.0015,
+        fixed_fee=100.0,
+        min_fee=500.0,
+        sell_tax=0.0018,
+        slippage_bps=5,
+        slippage_vol_mult=0.2,
     ),
     "close_lots": BacktestConfig(
         cash=10_000_000,
-        costs=CostModel(commission=0.002),
-        sizer=Sizer(lot_size=10),
+        commission=0.002,
+        sell_tax=0.0,
+        lot_size=10,
         fill_at="close",
     ),
     "every_bar": BacktestConfig(
-        cash=10_000_000, costs=CostModel(commission=0.001), rebalance="every_bar"
+        cash=10_000_000, commission=0.001, sell_tax=0.0, rebalance="every_bar"
     ),
 }
 
@@ -58,15 +64,7 @@ def test_vectorized_equals_event_driven_on_real_data(name, params, config_name) 
     slow = run_backtest(
         strategy,
         bars,
-        BacktestConfig(
-            **{
-                **config.to_dict(),
-                "costs": config.costs,
-                "slippage": config.slippage,
-                "sizer": config.sizer,
-                "engine": "event",
-            }
-        ),
+        replace(config, engine="event"),
     )
     assert len(fast.fills) >= 4
     assert_same_run(fast, slow)
@@ -86,21 +84,18 @@ def test_vectorized_equals_event_driven_multi_symbol_with_missing_bars() -> None
     strategy = create_strategy("sma_cross", {"fast": 3, "slow": 10, "allow_short": True})
     config = BacktestConfig(
         cash=100_000,
-        costs=CostModel(commission=0.001, min_fee=1.0),
-        sizer=Sizer(fractional=True, qty_step=0.0001),
-        slippage=SlippageModel(bps=3),
+        commission=0.001,
+        min_fee=1.0,
+        sell_tax=0.0,
+        fractional=True,
+        qty_step=0.0001,
+        slippage_bps=3,
     )
     fast = run_backtest(strategy, universe, config)
     slow = run_backtest(
         strategy,
         universe,
-        BacktestConfig(
-            cash=100_000,
-            costs=config.costs,
-            sizer=config.sizer,
-            slippage=config.slippage,
-            engine="event",
-        ),
+        replace(config, engine="event"),
     )
     assert set(fast.fills["symbol"]) == {"ETH", "STK"}
     assert_same_run(fast, slow)
@@ -109,15 +104,21 @@ def test_vectorized_equals_event_driven_multi_symbol_with_missing_bars() -> None
 def test_compiled_kernel_equals_python_kernel() -> None:
     if not HAS_NUMBA:
         pytest.skip("numba is not installed: only the Python kernel exists")
-    bars = random_bars(3000, seed=5, vol=0.02)
+    bars = random_bars(3000, seed=5, start="2024-10-01", vol=0.02)
     strategy = create_strategy("rsi_reversion", {"allow_short": True, "period": 6})
+    # KRX's dated sell tax, over bars that cross 2024 -> 2025 (0.18% -> 0.15%).
     config = BacktestConfig(
+        market="krx",
         cash=50_000,
-        costs=CostModel(0.001, 1.0, 3.0, 0.002),
-        slippage=SlippageModel(bps=2),
-        sizer=Sizer(allow_short=True),
-    )
+        commission=0.001,
+        fixed_fee=1.0,
+        min_fee=3.0,
+        slippage_bps=2,
+        allow_short=True,
+    ).resolve(["A"])
     market = MarketArrays.from_universe({"A": bars})
+    taxes = config.costs.sell_taxes(market.index)
+    assert set(taxes) == {0.0018, 0.0015}
     targets = strategy.target_positions({"A": bars})
     compiled = run_vectorized(targets, market, config)
     plan = plan_execution(targets, market, config)
@@ -143,7 +144,7 @@ def test_compiled_kernel_equals_python_kernel() -> None:
         0.001,
         1.0,
         3.0,
-        0.002,
+        taxes,
         True,
         1.0,
         qty,
@@ -185,7 +186,7 @@ def test_signal_at_t_fills_at_next_open_by_hand() -> None:
     Scripted.script = [0, 1, 1, 0, 0]
     bars = frame([10, 11, 12, 13, 14], [10.5, 11.5, 12.5, 13.5, 14.5])
     result = run_backtest(
-        Scripted(), bars, BacktestConfig(cash=1000, costs=CostModel(commission=0.01))
+        Scripted(), bars, BacktestConfig(cash=1000, commission=0.01, sell_tax=0.0)
     )
     # Decided at bar 1 -> bought at bar 2's open (12): floor(1000 / (12 * 1.01)) = 82 units.
     # Decided at bar 3 -> sold at bar 4's open (14).
@@ -229,8 +230,11 @@ def test_cash_never_negative_with_costs_minimum_fees_and_shorts() -> None:
         strategy = create_strategy("rsi_reversion", {"period": 5, "allow_short": True})
         config = BacktestConfig(
             cash=1_000,
-            costs=CostModel(0.003, 2.0, 7.0, 0.002),
-            slippage=SlippageModel(bps=20),
+            commission=0.003,
+            fixed_fee=2.0,
+            min_fee=7.0,
+            sell_tax=0.002,
+            slippage_bps=20,
             rebalance="every_bar",
         )
         result = run_backtest(strategy, bars, config)
@@ -242,7 +246,7 @@ def test_cash_never_negative_with_costs_minimum_fees_and_shorts() -> None:
 def test_leverage_allows_borrowing() -> None:
     Scripted.script = [2.0] * 5  # clipped to 1 per symbol, but leverage lets it cost more
     bars = frame([10] * 5, [10] * 5)
-    result = run_backtest(Scripted(), bars, BacktestConfig(cash=1000, sizer=Sizer(leverage=2)))
+    result = run_backtest(Scripted(), bars, BacktestConfig(cash=1000, leverage=2))
     assert result.fills["quantity"].tolist() == [100]
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qts.backtest import BacktestConfig, CostModel, run_backtest
+from qts.backtest import BacktestConfig, run_backtest
 from qts.backtest.metrics import max_drawdown_duration, periods_per_year
 from qts.strategies import create_strategy
 from tests.strategies.sample import load_sample
@@ -20,7 +20,7 @@ empyrical = pytest.importorskip("empyrical", reason="empyrical-reloaded (dev) is
 def test_figures_match_empyrical(rel: str, ppy: float) -> None:
     bars = load_sample(rel, rows=3000)
     strategy = create_strategy("sma_cross", {"fast": 10, "slow": 30, "allow_short": True})
-    result = run_backtest(strategy, bars, BacktestConfig(cash=1e8, costs=CostModel(0.001)))
+    result = run_backtest(strategy, bars, BacktestConfig(cash=1e8, commission=0.001, sell_tax=0.0))
     m = result.metrics
     assert m["periods_per_year"] == ppy
     equity = result.equity
@@ -47,7 +47,7 @@ def test_trade_statistics_by_hand() -> None:
     result = run_backtest(
         create_strategy("sma_cross", {"fast": 5, "slow": 20}),
         bars,
-        BacktestConfig(cash=1e7, costs=CostModel(0.002)),
+        BacktestConfig(cash=1e7, commission=0.002, sell_tax=0.0),
     )
     closed = result.trades[result.trades["status"] == "closed"]
     pnl = closed["pnl"]

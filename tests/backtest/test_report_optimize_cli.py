@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from qts.backtest import BacktestConfig, CostModel, run_backtest
+from qts.backtest import BacktestConfig, run_backtest
 from qts.backtest.optimize import grid_search, walk_forward
 from qts.backtest.report import write_html_report
 from qts.strategies import create_strategy
@@ -46,7 +46,7 @@ def test_html_report_is_self_contained(tmp_path: Path) -> None:
 
 def test_grid_search_ranks_by_the_objective() -> None:
     bars = load_sample(KR)
-    config = BacktestConfig(cash=1e7, costs=CostModel(0.001))
+    config = BacktestConfig(cash=1e7, commission=0.001, sell_tax=0.0)
     search = grid_search(
         SmaCross, bars, config, {"fast": [5, 10, 30], "slow": [20, 30]}, objective="total_return"
     )
@@ -59,7 +59,7 @@ def test_grid_search_ranks_by_the_objective() -> None:
 
 def test_walk_forward_reports_out_of_sample_windows() -> None:
     bars = load_sample("us_index_daily/GSPC.csv")
-    config = BacktestConfig(cash=1e6, costs=CostModel(0.0005))
+    config = BacktestConfig(cash=1e6, commission=0.0005, sell_tax=0.0)
     grid = {"fast": [10, 20], "slow": [50, 100]}
     wf = walk_forward(SmaCross, bars, config, folds=3, grid=grid)
     assert len(wf.folds) == 3
@@ -125,8 +125,8 @@ def test_cli_backtest_json_on_sample_csv(tmp_path: Path) -> None:
     # Same numbers as calling the engine directly.
     direct = run_backtest(
         SmaCross(fast=10, slow=20),
-        load_sample(KR),
-        BacktestConfig(cash=1e7, costs=CostModel(0.002)),
+        {"005930": load_sample(KR)},
+        BacktestConfig(cash=1e7, commission=0.002),
     )
     assert payload["metrics"]["final_equity"] == pytest.approx(direct.metrics["final_equity"])
 

@@ -16,7 +16,7 @@ import warnings
 import pytest
 import talib
 
-from qts.backtest import BacktestConfig, CostModel, run_backtest
+from qts.backtest import BacktestConfig, run_backtest
 from qts.strategies import create_strategy
 from tests.strategies.sample import load_sample
 
@@ -61,7 +61,7 @@ def test_trade_list_matches_backtesting_py(rel: str, cash: float) -> None:
     ours = run_backtest(
         create_strategy("sma_cross", {"fast": 10, "slow": 20}),
         bars,
-        BacktestConfig(cash=cash, costs=CostModel(commission=fee)),
+        BacktestConfig(cash=cash, commission=fee, sell_tax=0.0),
     ).trades
     ours = ours[ours["status"] == "closed"]
     assert len(theirs) >= 5

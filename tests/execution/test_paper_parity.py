@@ -8,9 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from qts.backtest.config import BacktestConfig
-from qts.backtest.costs import CostModel, SlippageModel
 from qts.backtest.engine import run_backtest
-from qts.backtest.sizing import Sizer
 from qts.core.types import Bar
 from qts.db.models import Fill, Order
 from qts.execution.paper import PaperExecutor
@@ -21,6 +19,7 @@ from tests.execution.conftest import sample_bars
 
 
 def _paper(db, bus, strategy, frame: pd.DataFrame, config: BacktestConfig, symbol: str):  # type: ignore[no-untyped-def]
+    config = config.resolve([symbol], strategy_params=strategy.p)
     executor = PaperExecutor(config.fill_model, config.cash)
     service = OrderService(db, bus, {"paper": executor})
     runner = StrategyRunner(strategy, [symbol], service, config, executor, tag="parity")
@@ -45,7 +44,7 @@ def _paper(db, bus, strategy, frame: pd.DataFrame, config: BacktestConfig, symbo
             "kr_daily/005930.csv",
             "sma_cross",
             {"fast": 5, "slow": 20},
-            BacktestConfig(cash=10_000_000, costs=CostModel.krx(), slippage=SlippageModel(bps=5)),
+            BacktestConfig(cash=10_000_000, slippage_bps=5),
         ),
         (
             "crypto_1h/BTC_USDT.csv",
@@ -53,8 +52,10 @@ def _paper(db, bus, strategy, frame: pd.DataFrame, config: BacktestConfig, symbo
             {},
             BacktestConfig(
                 cash=10_000,
-                costs=CostModel(commission=0.001),
-                sizer=Sizer(fractional=True, qty_step=0.0001),
+                commission=0.001,
+                sell_tax=0.0,
+                fractional=True,
+                qty_step=0.0001,
                 asset_class="crypto",
             ),
         ),

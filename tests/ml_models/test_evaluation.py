@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from qts.backtest.config import BacktestConfig
 from qts.ml.evaluation import (
     backtest_positions,
     classification_metrics,
@@ -20,7 +21,6 @@ from qts.ml.evaluation import (
     rank_ic,
     walk_forward_evaluate,
 )
-from qts.ml.evaluation.backtest import SignalCosts
 from qts.ml.models import create_model
 
 from .conftest import TINY
@@ -54,7 +54,9 @@ def test_buy_and_hold_backtest_is_the_price_path_less_costs(
     bars = {"005930": krx_bars["005930"]}
     index = bars["005930"].index[100:200]
     targets = pd.DataFrame(1.0, index=index, columns=["005930"])
-    costs = SignalCosts(commission=0.001, sell_tax=0.0, slippage=0.0)
+    costs = BacktestConfig(
+        cash=1_000_000, commission=0.001, sell_tax=0.0, slippage_bps=0.0, fractional=True
+    )
     out = backtest_positions(bars, targets, costs, start=index[0], end=index[-1])
     b = bars["005930"].loc[index]
     # Decided at the first close, bought at the second bar's open with all the cash (the fee

@@ -1,24 +1,36 @@
-"""Settings of one backtest run."""
+"""The run spec: cash, costs, sizing and fill timing of one run, shared by every entry point.
+
+The CLI, the API, paper accounts and ML evaluation all build a `BacktestConfig`. Options left
+None take the preset of the run's market (`qts.backtest.presets`), resolved from the symbols'
+exchanges by `resolve()`; the engines run on a resolved spec. Explicit options always win.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from qts.backtest.costs import CostModel, SlippageModel
+from qts.backtest.costs import CostModel, SellTaxSchedule, SlippageModel
 from qts.backtest.fills import FillModel
+from qts.backtest.presets import MARKETS, PRESET_FIELDS, PRESETS, resolve_market
 from qts.backtest.sizing import Sizer
 from qts.core.errors import ValidationError
 
 FILL_AT = ("next_open", "close")
 REBALANCE = ("on_change", "every_bar")
 ASSET_CLASSES = ("auto", "stock", "crypto")
+ENGINES = ("auto", "vectorized", "event")
 
 
 @dataclass(frozen=True, slots=True)
 class BacktestConfig:
-    """`fill_at`: "next_open" (decided at t, filled at t+1's open) or "close" (t's close).
+    """One run's options; None means "the market preset's value".
 
+    `market`: "auto" (from the symbols' exchanges) or krx, us, crypto. `currency`: the run's
+    base currency (all symbols must trade in it). `sell_tax` None: the market's (dated) tax.
+    `fill_at`: "next_open" (decided at t, filled at t+1's open) or "close" (t's close).
     `rebalance`: "on_change" trades a symbol only when its target changes; "every_bar" trades
     back to the target fraction at every bar.
     `asset_class`/`timeframe`/`periods_per_year` drive annualization (inferred when not given).
@@ -26,10 +38,22 @@ class BacktestConfig:
     "vectorized" or "event".
     """
 
-    cash: float = 10_000.0
-    costs: CostModel = field(default_factory=CostModel)
-    slippage: SlippageModel = field(default_factory=SlippageModel)
-    sizer: Sizer = field(default_factory=Sizer)
+    market: str = "auto"
+    currency: str | None = None
+    cash: float | None = None
+    commission: float | None = None
+    fixed_fee: float | None = None
+    min_fee: float | None = None
+    sell_tax: float | None = None
+    slippage_bps: float | None = None
+    slippage_vol_mult: float | None = None
+    slippage_vol_window: int = 20
+    lot_size: float | None = None
+    lot_sizes: dict[str, float] = field(default_factory=dict)  # per-symbol lot overrides
+    fractional: bool | None = None
+    qty_step: float | None = None
+    leverage: float | None = None
+    allow_short: bool | None = None
     fill_at: str = "next_open"
     rebalance: str = "on_change"
     asset_class: str = "auto"
@@ -38,7 +62,16 @@ class BacktestConfig:
     engine: str = "auto"
 
     def __post_init__(self) -> None:
-        if not self.cash > 0:
+        if self.market not in ("auto", *MARKETS):
+            raise ValidationError(
+                f"unknown market {self.market!r}; use auto or one of {MARKETS}",
+                details={"market": self.market},
+            )
+        if self.currency is not None and not re.fullmatch(r"[A-Z]{3,5}", self.currency):
+            raise ValidationError(
+                f"currency must be a code like KRW or USDT, got {self.currency!r}"
+            )
+        if self.cash is not None and not self.cash > 0:
             raise ValidationError(f"cash must be > 0, got {self.cash}")
         if self.fill_at not in FILL_AT:
             raise ValidationError(f"fill_at must be one of {FILL_AT}, got {self.fill_at!r}")
@@ -46,14 +79,131 @@ class BacktestConfig:
             raise ValidationError(f"rebalance must be one of {REBALANCE}")
         if self.asset_class not in ASSET_CLASSES:
             raise ValidationError(f"asset_class must be one of {ASSET_CLASSES}")
-        if self.engine not in ("auto", "vectorized", "event"):
+        if self.engine not in ENGINES:
             raise ValidationError("engine must be auto, vectorized or event")
         if self.periods_per_year is not None and not self.periods_per_year > 0:
             raise ValidationError("periods_per_year must be > 0")
+        self._parts(partial=True)  # the cost, slippage and sizing models check their values
+
+    # Resolution ---------------------------------------------------------------------------------
+    @property
+    def resolved(self) -> bool:
+        return self.market != "auto" and all(
+            getattr(self, n) is not None
+            for n in PRESET_FIELDS
+            if n not in ("sell_tax", "allow_short")  # both have a meaning when None
+        )
+
+    def resolve(
+        self,
+        symbols: list[str],
+        exchanges: Mapping[str, str] | None = None,
+        currencies: Mapping[str, str] | None = None,
+        strategy_params: Mapping[str, Any] | None = None,
+    ) -> BacktestConfig:
+        """This spec with every unset option taken from the symbols' market preset.
+
+        `exchanges`/`currencies` give what stored data knows per symbol (else guessed from the
+        name); a strategy declaring `allow_short=True` opts into shorting unless the run says
+        otherwise. Refuses symbols of different currencies or markets.
+        """
+        market, currency = resolve_market(
+            list(symbols), self.market, self.currency, dict(exchanges or {}), dict(currencies or {})
+        )
+        preset = PRESETS[market]
+        values: dict[str, Any] = {
+            name: getattr(preset, name) if getattr(self, name) is None else getattr(self, name)
+            for name in PRESET_FIELDS
+            if name not in ("currency", "sell_tax", "allow_short")
+        }
+        if self.sell_tax is None and not isinstance(preset.sell_tax, SellTaxSchedule):
+            values["sell_tax"] = preset.sell_tax
+        if self.allow_short is None and strategy_params is not None:
+            # The one place shorting is decided: the run's option, else the strategy's own
+            # allow_short=True (its explicit opt-in), else the preset.
+            values["allow_short"] = strategy_params.get("allow_short") is True or preset.allow_short
+        return replace(self, market=market, currency=currency, **values)
+
+    # The engines' models (of a resolved spec) ---------------------------------------------------
+    @property
+    def initial_cash(self) -> float:
+        if self.cash is None:
+            raise ValidationError("the run spec is not resolved: call resolve(symbols) first")
+        return float(self.cash)
+
+    @property
+    def costs(self) -> CostModel:
+        return self._parts()[0]
+
+    @property
+    def slippage(self) -> SlippageModel:
+        return self._parts()[1]
+
+    @property
+    def sizer(self) -> Sizer:
+        return self._parts()[2]
 
     @property
     def fill_model(self) -> FillModel:
-        return FillModel(costs=self.costs, slippage=self.slippage, sizer=self.sizer)
+        costs, slippage, sizer = self._parts()
+        return FillModel(costs=costs, slippage=slippage, sizer=sizer)
+
+    def _parts(self, partial: bool = False) -> tuple[CostModel, SlippageModel, Sizer]:
+        if not partial and not self.resolved:
+            raise ValidationError("the run spec is not resolved: call resolve(symbols) first")
+
+        def num(name: str, blank: float = 0.0) -> float:
+            value = getattr(self, name)
+            return blank if value is None else float(value)
+
+        schedule = None
+        if self.sell_tax is None and self.market != "auto":
+            preset_tax = PRESETS[self.market].sell_tax
+            schedule = preset_tax if isinstance(preset_tax, SellTaxSchedule) else None
+        costs = CostModel(
+            commission=num("commission"),
+            fixed_fee=num("fixed_fee"),
+            min_fee=num("min_fee"),
+            sell_tax=num("sell_tax"),
+            sell_tax_schedule=schedule,
+        )
+        slippage = SlippageModel(
+            bps=num("slippage_bps"),
+            vol_mult=num("slippage_vol_mult"),
+            vol_window=self.slippage_vol_window,
+        )
+        sizer = Sizer(
+            lot_size=num("lot_size", 1.0),
+            fractional=bool(self.fractional),
+            qty_step=num("qty_step", 1.0),
+            allow_short=bool(
+                PRESETS[self.market].allow_short
+                if self.allow_short is None and self.market != "auto"
+                else self.allow_short
+            ),
+            leverage=num("leverage", 1.0),
+            lot_sizes=dict(self.lot_sizes),
+        )
+        return costs, slippage, sizer
+
+    @classmethod
+    def defaults_table(cls) -> str:
+        """Every option's default by market, as the README documents them."""
+        from dataclasses import fields
+
+        from qts.backtest.presets import defaults_table
+
+        common = {
+            f.name: f.default
+            for f in fields(cls)
+            if f.name not in PRESET_FIELDS and f.name != "lot_sizes"
+        }
+        return defaults_table(common)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if self.sell_tax is None and self.market != "auto":
+            tax = PRESETS[self.market].sell_tax
+            if isinstance(tax, SellTaxSchedule):
+                out["sell_tax_schedule"] = [[d.isoformat(), r] for d, r in tax.steps]
+        return out

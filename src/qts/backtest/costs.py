@@ -7,6 +7,8 @@ backtester (both engines) and in paper trading.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,36 +16,88 @@ import pandas as pd
 from qts.core.errors import ValidationError
 from qts.core.types import Side
 
-# KRX securities transaction tax (KOSPI: 0.03% tax + 0.15% rural tax in 2025) charged on sells.
-KRX_SELL_TAX_2025 = 0.0018
+
+@dataclass(frozen=True, slots=True)
+class SellTaxSchedule:
+    """A sell-side tax rate that changes by date: `steps` are (effective from, rate), ascending.
+
+    A fill's rate is the one in force on its date in `timezone` (the market's local date).
+    """
+
+    steps: tuple[tuple[date, float], ...]
+    timezone: str = "UTC"
+
+    def __post_init__(self) -> None:
+        if not self.steps:
+            raise ValidationError("a sell tax schedule needs at least one step")
+        days = [day for day, _ in self.steps]
+        if days != sorted(days) or len(set(days)) != len(days):
+            raise ValidationError("sell tax schedule dates must be strictly ascending")
+        for _, rate in self.steps:
+            _check_rate("sell_tax", rate)
+
+    def rate_at(self, when: Any) -> float:
+        """The rate on `when`'s local date (the first step's rate before the first date)."""
+        return float(self.rates(pd.DatetimeIndex([pd.Timestamp(when)]))[0])
+
+    def rates(self, index: pd.DatetimeIndex) -> np.ndarray:
+        """The rate in force at each time of `index` (vectorized, for the kernel)."""
+        local = index.tz_convert(self.timezone) if index.tz is not None else index
+        days = local.tz_localize(None).normalize() if local.tz is not None else local.normalize()
+        starts = pd.DatetimeIndex([pd.Timestamp(day) for day, _ in self.steps])
+        pos = np.searchsorted(starts.to_numpy(), days.to_numpy(), side="right") - 1
+        values = np.array([rate for _, rate in self.steps], dtype=np.float64)
+        return values[np.clip(pos, 0, None)]
+
+
+def _check_rate(name: str, value: float) -> None:
+    if not np.isfinite(value) or value < 0:
+        raise ValidationError(f"{name} must be a finite number >= 0, got {value}")
+    if value >= 0.1:
+        raise ValidationError(f"{name} is a fraction and must be < 0.1 (10%), got {value}")
 
 
 @dataclass(frozen=True, slots=True)
 class CostModel:
-    """fee = max(commission * notional + fixed_fee, min_fee) + sell_tax * notional (sells only)."""
+    """fee = max(commission * notional + fixed_fee, min_fee) + sell_tax * notional (sells only).
+
+    The sell tax is `sell_tax_schedule`'s rate on the fill's date when a schedule is given (KRX),
+    else the flat `sell_tax`.
+    """
 
     commission: float = 0.0
     fixed_fee: float = 0.0
     min_fee: float = 0.0
     sell_tax: float = 0.0
+    sell_tax_schedule: SellTaxSchedule | None = None
 
     def __post_init__(self) -> None:
-        for name in ("commission", "fixed_fee", "min_fee", "sell_tax"):
+        for name in ("fixed_fee", "min_fee"):
             value = getattr(self, name)
             if not np.isfinite(value) or value < 0:
                 raise ValidationError(f"{name} must be a finite number >= 0, got {value}")
-        if self.commission >= 0.1 or self.sell_tax >= 0.1:
-            raise ValidationError("commission and sell_tax are fractions and must be < 0.1 (10%)")
+        _check_rate("commission", self.commission)
+        _check_rate("sell_tax", self.sell_tax)
 
-    @classmethod
-    def krx(cls, commission: float = 0.00015) -> CostModel:
-        """Typical Korean retail stock costs: broker commission plus the sell-side tax."""
-        return cls(commission=commission, sell_tax=KRX_SELL_TAX_2025)
+    def sell_tax_at(self, when: Any = None) -> float:
+        if self.sell_tax_schedule is None:
+            return self.sell_tax
+        if when is None:
+            raise ValidationError("a dated sell tax needs the fill's time")
+        return self.sell_tax_schedule.rate_at(when)
 
-    def fee(self, side: Side, quantity: float, price: float) -> float:
+    def sell_taxes(self, index: pd.DatetimeIndex) -> np.ndarray:
+        """The sell tax rate at each bar of `index`."""
+        if self.sell_tax_schedule is None:
+            return np.full(len(index), self.sell_tax)
+        return self.sell_tax_schedule.rates(index)
+
+    def fee(self, side: Side, quantity: float, price: float, when: Any = None) -> float:
+        """The fee of a fill; `when` (the fill's time) picks a dated sell tax."""
+        tax = self.sell_tax_at(when) if side is Side.SELL else 0.0
         return order_fee(
             side is Side.SELL, quantity, price,
-            self.commission, self.fixed_fee, self.min_fee, self.sell_tax,
+            self.commission, self.fixed_fee, self.min_fee, tax,
         )  # fmt: skip
 
 

@@ -8,7 +8,7 @@ then gives the same fills as the vectorized path.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -44,15 +44,16 @@ def run_backtest(
 ) -> BacktestResult:
     """Backtest `strategy` on `data` (one frame or a symbol->frame mapping).
 
+    `config` options left unset take the preset of the symbols' market (from their names here;
+    services resolve the spec against stored exchanges first).
+
     `trade_start`: bars before it only warm indicators up; trading and the reported equity
     curve start there (used by walk-forward out-of-sample evaluation).
     """
-    config = config or BacktestConfig()
-    if strategy.p.get("allow_short") is True and not config.sizer.allow_short:
-        # A strategy declaring allow_short=true is the explicit opt-in to shorting.
-        config = replace(config, sizer=replace(config.sizer, allow_short=True))
     if isinstance(data, pd.DataFrame):
         data = {symbol: data}
+    # Unset options take the market preset of the symbols (a resolved spec stays as it is).
+    config = (config or BacktestConfig()).resolve(sorted(data), strategy_params=strategy.p)
     market = MarketArrays.from_universe(data)
     start_row = _start_row(market.index, trade_start)
     use_event = isinstance(strategy, OrderStrategy) or config.engine == "event"
@@ -93,11 +94,11 @@ def run_vectorized(
         np.ascontiguousarray(plan.flag),
         np.ascontiguousarray(plan.slip),
         units,
-        float(config.cash),
+        config.initial_cash,
         costs.commission,
         costs.fixed_fee,
         costs.min_fee,
-        costs.sell_tax,
+        np.ascontiguousarray(costs.sell_taxes(market.index)),
         bool(sizer.allow_short),
         float(sizer.leverage),
         qty,

@@ -106,7 +106,7 @@ def run_event(
     symbols = market.symbols
     index = {s: j for j, s in enumerate(symbols)}
     book = OrderBook(config.fill_model)
-    portfolio = Portfolio(cash=float(config.cash))
+    portfolio = Portfolio(cash=config.initial_cash)
     ctx = BacktestContext(data, market, book, portfolio)
     plan = plan_execution(
         targets if targets is not None else pd.DataFrame(0.0, index=market.index, columns=symbols),

@@ -81,7 +81,7 @@ class FillModel:
         raise ValidationError(f"unsupported order type {order.type}")
 
     def make_fill(self, order: Order, quantity: float, price: float, ts: object) -> Fill:
-        fee = self.costs.fee(order.side, quantity, price)
+        fee = self.costs.fee(order.side, quantity, price, ts)
         return Fill(
             client_order_id=order.client_order_id,
             symbol=order.symbol,
@@ -243,7 +243,7 @@ class OrderBook:
             quantity = min(
                 quantity, sizer.max_buy(price, portfolio.cash, equity_ref, costs, order.symbol)
             )
-        elif portfolio.cash + quantity * price - costs.fee(Side.SELL, quantity, price) < -(
+        elif portfolio.cash + quantity * price - costs.fee(Side.SELL, quantity, price, bar.ts) < -(
             sizer.leverage - 1.0
         ) * max(equity_ref, 0.0):
             quantity = 0.0  # fees would overdraw the account

@@ -50,7 +50,7 @@ def rebalance_kernel(
     commission: float,
     fixed_fee: float,
     min_fee: float,
-    sell_tax: float,
+    sell_tax: np.ndarray,  # (n,) sell tax rate in force at bar i (dated schedules)
     allow_short: bool,
     leverage: float,
     out_qty: np.ndarray,  # (n, k) position after bar i
@@ -107,7 +107,7 @@ def rebalance_kernel(
                         q = -d
                         if not allow_short:
                             q = min(q, max(qty[s], 0.0))
-                        fee = _fee(True, q, pe, commission, fixed_fee, min_fee, sell_tax)
+                        fee = _fee(True, q, pe, commission, fixed_fee, min_fee, sell_tax[i])
                         if q <= 0.0 or cash + q * pe - fee < -margin:
                             continue
                         cash += q * pe - fee
@@ -123,7 +123,7 @@ def rebalance_kernel(
                         )
                         if q <= 0.0:
                             continue
-                        fee = _fee(False, q, pe, commission, fixed_fee, min_fee, sell_tax)
+                        fee = _fee(False, q, pe, commission, fixed_fee, min_fee, 0.0)
                         cash -= q * pe + fee
                         qty[s] += q
                         signed = q

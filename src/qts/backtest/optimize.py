@@ -214,7 +214,7 @@ def walk_forward(
             raise ValidationError(f"fold {f}: no valid parameter combination")
         oos = run_backtest(cls(**search.best_params), test, config, trade_start=test_start)
         equity = oos.equity
-        oos_returns.append(equity / np.r_[config.cash, equity.to_numpy()[:-1]] - 1.0)
+        oos_returns.append(equity / np.r_[oos.config.initial_cash, equity.to_numpy()[:-1]] - 1.0)
         fold_rows.append(
             {
                 "fold": f,

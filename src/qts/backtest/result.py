@@ -126,7 +126,7 @@ def build_result(
     equity_all = raw.cash + (raw.qty * marks).sum(axis=1)
     index = market.index[start_row:]
     equity = pd.Series(equity_all[start_row:], index=index, name="equity")
-    prev = np.r_[config.cash, equity.to_numpy()[:-1]]
+    prev = np.r_[config.initial_cash, equity.to_numpy()[:-1]]
     returns = pd.Series(equity.to_numpy() / prev - 1.0, index=index)
     with np.errstate(invalid="ignore", divide="ignore"):
         step = market.mark[1:] / market.mark[:-1] - 1.0
@@ -134,14 +134,16 @@ def build_result(
     bench_r = bench_r[start_row:].copy()
     if len(bench_r):
         bench_r[0] = 0.0
-    benchmark = pd.Series(config.cash * np.cumprod(1.0 + bench_r), index=index, name="benchmark")
+    benchmark = pd.Series(
+        config.initial_cash * np.cumprod(1.0 + bench_r), index=index, name="benchmark"
+    )
 
     ppy = config.periods_per_year or periods_per_year(
         market.index, config.timeframe, config.asset_class
     )
     trades = _trades_frame(trade_arrays(raw, k), market, raw)
     metrics: dict[str, Any] = {
-        "initial_cash": float(config.cash),
+        "initial_cash": config.initial_cash,
         "final_equity": float(equity.iloc[-1]),
     }
     metrics.update(return_metrics(returns, ppy, pd.Series(bench_r, index=index)))

@@ -61,11 +61,11 @@ def _load_data(
     timeframe: str | None,
     start: str | None,
     end: str | None,
-) -> dict[str, pd.DataFrame]:
+) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict[str, str]]:
+    """The bars by symbol, and each symbol's stored exchange and currency (none for a file,
+    whose symbol is `--symbol` or the file's name)."""
     from qts.core.errors import ValidationError
 
-    if data is not None and symbol is not None:
-        raise ValidationError("give either --data or --symbol/--timeframe, not both")
     if data is not None:
         try:
             from qts.market.files import load_bars_file
@@ -75,62 +75,68 @@ def _load_data(
             bars = load_bars_file(data)
         if start or end:
             bars = bars.loc[start:end]  # type: ignore[misc]
-        return {symbol or data.stem: bars}
+        return {symbol or data.stem: bars}, {}, {}
     if symbol is None or timeframe is None:
         raise ValidationError("give --data FILE.csv, or --symbol and --timeframe")
     from qts.cli.common import open_database
-    from qts.services.data.market_data import read_bars
+    from qts.services.data.market_data import read_bars, stored_markets
 
     db = open_database()
     try:
         bars = read_bars(symbol=symbol, timeframe=timeframe, start=start, end=end, db=db)
+        exchanges, currencies = stored_markets(db, [symbol], timeframe)
     finally:
         db.dispose()
-    return {symbol: bars}
+    return {symbol: bars}, exchanges, currencies
 
 
-def _build(
+def _prepare(
     strategy_spec: str,
     params: list[str],
-    cash: float,
-    commission: float,
-    slippage_bps: float,
-    fill_at: str,
-    allow_short: bool,
-    lot_size: float,
-    fractional: bool,
-    qty_step: float,
-    fixed_fee: float,
-    min_fee: float,
-    sell_tax: float,
-    timeframe: str | None,
-    asset_class: str,
-) -> tuple[type[Strategy], dict[str, str], BacktestConfig]:
-    from qts.backtest.config import BacktestConfig
-    from qts.backtest.costs import CostModel, SlippageModel
-    from qts.backtest.sizing import Sizer
+    options: dict[str, Any],
+    source: tuple[Path | None, str | None, str | None, str | None, str | None],
+) -> tuple[type[Strategy], dict[str, str], BacktestConfig, dict[str, pd.DataFrame]]:
+    """The strategy class, its raw parameters, the run spec resolved against the data's market
+    (options left None take the preset), and the data."""
+    from qts.services.research.backtest_types import run_options
     from qts.strategies import get_strategy_class, parse_param_pairs
 
     cls = get_strategy_class(strategy_spec)
     given = parse_param_pairs(params)
-    wants_short = str(given.get("allow_short", "")).lower() in ("1", "true", "yes", "on")
-    config = BacktestConfig(
-        cash=cash,
-        costs=CostModel(
-            commission=commission, fixed_fee=fixed_fee, min_fee=min_fee, sell_tax=sell_tax
-        ),
-        slippage=SlippageModel(bps=slippage_bps),
-        sizer=Sizer(
-            lot_size=lot_size,
-            fractional=fractional,
-            qty_step=qty_step,
-            allow_short=allow_short or wants_short,
-        ),
-        fill_at=fill_at,
-        timeframe=timeframe,
-        asset_class=asset_class,
-    )
-    return cls, given, config
+    config = run_options({**options, "timeframe": source[2]})
+    universe, exchanges, currencies = _load_data(*source)
+    # Shorting is settled per run by the engine (a strategy's allow_short=true opts in).
+    return cls, given, config.resolve(sorted(universe), exchanges, currencies), universe
+
+
+RUN_OPTIONS = frozenset(
+    {
+        "cash", "commission", "fixed_fee", "min_fee", "sell_tax", "slippage_bps",
+        "slippage_vol_mult", "lot_size", "fractional", "qty_step", "leverage", "allow_short",
+        "market", "currency", "fill_at", "rebalance", "asset_class", "engine",
+    }
+)  # fmt: skip
+
+
+# Run options shared by `qts backtest` and `qts optimize`; None = the market preset's value.
+CASH = typer.Option(None, "--cash", help="Starting cash (default: the market preset's)")
+COMMISSION = typer.Option(None, "--commission", help="Fraction of traded value")
+FIXED_FEE = typer.Option(None, "--fixed-fee", help="Fee per order")
+MIN_FEE = typer.Option(None, "--min-fee", help="Minimum fee per order")
+SELL_TAX = typer.Option(None, "--sell-tax", help="Flat sell-side tax (KRX preset: dated tax)")
+SLIPPAGE_BPS = typer.Option(None, "--slippage-bps", help="Adverse slippage in bps")
+SLIPPAGE_VOL = typer.Option(None, "--slippage-vol-mult", help="Slippage per unit of volatility")
+LOT_SIZE = typer.Option(None, "--lot-size", help="Whole-unit lot size")
+FRACTIONAL = typer.Option(None, "--fractional/--whole-units", help="Fractional quantities")
+QTY_STEP = typer.Option(None, "--qty-step", help="Quantity step when fractional")
+LEVERAGE = typer.Option(None, "--leverage", help="Gross exposure limit (1: cash only)")
+ALLOW_SHORT = typer.Option(None, "--allow-short/--no-short", help="Permit short positions")
+MARKET = typer.Option("auto", "--market", help="auto (from the symbols), krx, us or crypto")
+CURRENCY = typer.Option(None, "--currency", help="The run's currency (checked against data)")
+FILL_AT = typer.Option("next_open", "--fill-at", help="next_open or close")
+REBALANCE = typer.Option("on_change", "--rebalance", help="on_change or every_bar")
+ASSET_CLASS = typer.Option("auto", "--asset-class", help="auto, stock or crypto")
+ENGINE = typer.Option("auto", "--engine", help="auto, vectorized or event")
 
 
 def _print_summary(result: Any) -> None:
@@ -176,52 +182,44 @@ def _print_summary(result: Any) -> None:
 
 def backtest(
     strategy: str = typer.Option(..., "--strategy", help=STRATEGY_HELP),
-    symbol: str | None = typer.Option(None, "--symbol", help="Symbol in the database"),
+    symbol: str | None = typer.Option(None, "--symbol", help="Stored symbol, or the file's"),
     timeframe: str | None = typer.Option(None, "--timeframe", help="e.g. 1d, 1h, 1m"),
     start: str | None = typer.Option(None, "--start", help="First bar (date or ISO time)"),
     end: str | None = typer.Option(None, "--end", help="Last bar (date or ISO time)"),
     data: Path | None = typer.Option(None, "--data", help="CSV file of OHLCV bars"),
     param: list[str] = typer.Option([], "--param", help="Strategy parameter k=v (repeatable)"),
-    cash: float = typer.Option(10_000.0, "--cash", help="Starting cash"),
-    commission: float = typer.Option(0.0, "--commission", help="Fraction of traded value"),
-    slippage_bps: float = typer.Option(0.0, "--slippage-bps", help="Adverse slippage in bps"),
-    fixed_fee: float = typer.Option(0.0, "--fixed-fee", help="Fee per order"),
-    min_fee: float = typer.Option(0.0, "--min-fee", help="Minimum fee per order"),
-    sell_tax: float = typer.Option(0.0, "--sell-tax", help="Sell-side tax fraction (KRX)"),
-    fill_at: str = typer.Option("next_open", "--fill-at", help="next_open or close"),
-    allow_short: bool = typer.Option(False, "--allow-short", help="Permit short positions"),
-    lot_size: float = typer.Option(1.0, "--lot-size", help="Whole-unit lot size"),
-    fractional: bool = typer.Option(False, "--fractional", help="Fractional quantities"),
-    qty_step: float = typer.Option(1e-8, "--qty-step", help="Quantity step when fractional"),
-    asset_class: str = typer.Option("auto", "--asset-class", help="auto, stock or crypto"),
+    cash: float | None = CASH,
+    commission: float | None = COMMISSION,
+    fixed_fee: float | None = FIXED_FEE,
+    min_fee: float | None = MIN_FEE,
+    sell_tax: float | None = SELL_TAX,
+    slippage_bps: float | None = SLIPPAGE_BPS,
+    slippage_vol_mult: float | None = SLIPPAGE_VOL,
+    lot_size: float | None = LOT_SIZE,
+    fractional: bool | None = FRACTIONAL,
+    qty_step: float | None = QTY_STEP,
+    leverage: float | None = LEVERAGE,
+    allow_short: bool | None = ALLOW_SHORT,
+    market: str = MARKET,
+    currency: str | None = CURRENCY,
+    fill_at: str = FILL_AT,
+    rebalance: str = REBALANCE,
+    asset_class: str = ASSET_CLASS,
+    engine: str = ENGINE,
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
     report: Path | None = typer.Option(None, "--report", help="Write an HTML report here"),
 ) -> None:
     """Backtest a strategy on a CSV file or on bars stored in the database."""
     from qts.core.errors import QtsError
 
+    options = {k: v for k, v in locals().items() if k in RUN_OPTIONS}
     try:
         from qts.backtest.engine import run_backtest
         from qts.backtest.report import write_html_report
 
-        cls, given, config = _build(
-            strategy,
-            param,
-            cash,
-            commission,
-            slippage_bps,
-            fill_at,
-            allow_short,
-            lot_size,
-            fractional,
-            qty_step,
-            fixed_fee,
-            min_fee,
-            sell_tax,
-            timeframe,
-            asset_class,
+        cls, given, config, universe = _prepare(
+            strategy, param, options, (data, symbol, timeframe, start, end)
         )
-        universe = _load_data(data, symbol, timeframe, start, end)
         result = run_backtest(cls(**given), universe, config)
         if report is not None:
             write_html_report(result, report)
@@ -237,7 +235,7 @@ def backtest(
 
 def optimize(
     strategy: str = typer.Option(..., "--strategy", help=STRATEGY_HELP),
-    symbol: str | None = typer.Option(None, "--symbol"),
+    symbol: str | None = typer.Option(None, "--symbol", help="Stored symbol, or the file's"),
     timeframe: str | None = typer.Option(None, "--timeframe"),
     start: str | None = typer.Option(None, "--start"),
     end: str | None = typer.Option(None, "--end"),
@@ -248,38 +246,38 @@ def optimize(
     trials: int = typer.Option(30, "--trials", help="Optuna trials per fold"),
     objective: str = typer.Option("sharpe", "--objective", help="Metric to maximise"),
     folds: int = typer.Option(3, "--folds", help="Walk-forward folds (0: in-sample only)"),
-    cash: float = typer.Option(10_000.0, "--cash"),
-    commission: float = typer.Option(0.0, "--commission"),
-    slippage_bps: float = typer.Option(0.0, "--slippage-bps"),
-    fill_at: str = typer.Option("next_open", "--fill-at"),
-    allow_short: bool = typer.Option(False, "--allow-short"),
-    lot_size: float = typer.Option(1.0, "--lot-size"),
-    fractional: bool = typer.Option(False, "--fractional"),
+    cash: float | None = CASH,
+    commission: float | None = COMMISSION,
+    fixed_fee: float | None = FIXED_FEE,
+    min_fee: float | None = MIN_FEE,
+    sell_tax: float | None = SELL_TAX,
+    slippage_bps: float | None = SLIPPAGE_BPS,
+    slippage_vol_mult: float | None = SLIPPAGE_VOL,
+    lot_size: float | None = LOT_SIZE,
+    fractional: bool | None = FRACTIONAL,
+    qty_step: float | None = QTY_STEP,
+    leverage: float | None = LEVERAGE,
+    allow_short: bool | None = ALLOW_SHORT,
+    market: str = MARKET,
+    currency: str | None = CURRENCY,
+    fill_at: str = FILL_AT,
+    rebalance: str = REBALANCE,
+    asset_class: str = ASSET_CLASS,
+    engine: str = ENGINE,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Search a strategy's parameters (grid or Optuna) with walk-forward out-of-sample results."""
     from qts.core.errors import QtsError, ValidationError
 
+    options = {k: v for k, v in locals().items() if k in RUN_OPTIONS}
     try:
         from qts.backtest import optimize as opt
         from qts.strategies import parse_param_pairs
 
-        cls, fixed_raw, config = _build(
-            strategy,
-            param,
-            cash,
-            commission,
-            slippage_bps,
-            fill_at,
-            allow_short,
-            lot_size,
-            fractional,
-            1e-8,
-            0.0,
-            0.0,
-            0.0,
-            timeframe,
-            "auto",
+        if method not in ("grid", "optuna"):
+            raise ValidationError("--method must be grid or optuna")
+        cls, fixed_raw, config, universe = _prepare(
+            strategy, param, options, (data, symbol, timeframe, start, end)
         )
         declared = {p.name: p for p in cls.params}
         fixed = {}
@@ -288,9 +286,6 @@ def optimize(
                 raise ValidationError(f"unknown parameter {k!r}")
             fixed[k] = declared[k].coerce(v)
         grid_values = {k: v.split(",") for k, v in parse_param_pairs(grid).items()} or None
-        if method not in ("grid", "optuna"):
-            raise ValidationError("--method must be grid or optuna")
-        universe = _load_data(data, symbol, timeframe, start, end)
         out: dict[str, Any]
         if folds > 0:
             wf = opt.walk_forward(

@@ -115,9 +115,12 @@ class Settings(ProfileSettings):
     broker_base_url: str | None = None  # override the broker's API address (tests, proxies)
     # Risk limits enforced before any order leaves the process (see qts.execution.risk).
     risk_limits: dict[str, Any] = Field(default_factory=dict)
-    paper_cash: float = 100_000.0
-    paper_commission: float = 0.001
-    paper_slippage_bps: float = 0.0
+    # Paper accounts: each unset value takes the market preset (README "Run options and market
+    # presets"); paper_market also names the shared manual-order account's market.
+    paper_market: str | None = None
+    paper_cash: float | None = None
+    paper_commission: float | None = None
+    paper_slippage_bps: float | None = None
     credentials_key: SecretStr | None = None  # Fernet key for stored broker credentials
 
     @field_validator("data_dir")

@@ -8,6 +8,7 @@ start before its first session.
 
 from __future__ import annotations
 
+import re
 import threading
 import warnings
 from datetime import date, datetime
@@ -62,6 +63,9 @@ CRYPTO_EXCHANGES = frozenset(
     }
 )
 
+# Quote currencies that mark "BASE_QUOTE" / "BASE-QUOTE" names (a file stem) as crypto pairs.
+CRYPTO_QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "DAI", "BTC", "ETH", "BNB", "EUR", "KRW")
+
 _cache: dict[tuple[str, int | None], Any] = {}
 _lock = threading.Lock()
 
@@ -78,6 +82,26 @@ def calendar_name(exchange: str | None) -> str | None:
     import exchange_calendars as xc
 
     return key.upper() if key.upper() in xc.get_calendar_names() else None
+
+
+def guess_exchange(symbol: str) -> str:
+    """KRX 6-digit codes -> XKRX; BASE/QUOTE pairs (or BASE_QUOTE with a crypto quote such as
+    USDT) -> binance; anything else -> XNYS."""
+    if re.fullmatch(r"\d{6}", symbol):
+        return "XKRX"
+    if "/" in symbol or crypto_quote(symbol) is not None:
+        return "binance"
+    return "XNYS"
+
+
+def crypto_quote(symbol: str) -> str | None:
+    """The quote currency of a pair name (BTC/USDT, BTC_USDT, BTC-USDT), or None."""
+    if "/" in symbol:
+        return symbol.rsplit("/", 1)[1].split(":")[0].upper() or None
+    match = re.fullmatch(r"[A-Za-z0-9]+[_-]([A-Za-z]+)", symbol)
+    if match and match.group(1).upper() in CRYPTO_QUOTES:
+        return match.group(1).upper()
+    return None
 
 
 def get_calendar(name: str, start: pd.Timestamp | None = None) -> Any:

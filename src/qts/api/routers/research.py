@@ -8,23 +8,19 @@ from fastapi import APIRouter, Query, status
 from pydantic import Field, field_validator
 
 from qts.api.deps import Ctx, CurrentUser, Trader
-from qts.api.schemas import STRATEGY_PATTERN, TIMEFRAME_PATTERN, StrictModel, no_strategy_file
+from qts.api.schemas import STRATEGY_PATTERN, TIMEFRAME_PATTERN, no_strategy_file
+from qts.services.research.backtest_types import BacktestRequest, BacktestRunOut, BacktestRunPage
 
 router = APIRouter(tags=["research"])
 
 
-class BacktestBody(StrictModel):
+class BacktestBody(BacktestRequest):
+    """The backtest request with every run option (None: the market preset); through the API a
+    strategy is a registered name or an installed class, never a file on the server."""
+
     _no_file = field_validator("strategy")(no_strategy_file)
 
     strategy: str = Field(min_length=1, max_length=255, pattern=STRATEGY_PATTERN)
-    params: dict[str, Any] = Field(default_factory=dict)
-    symbols: list[str] = Field(min_length=1, max_length=100)
-    timeframe: str = Field(default="1d", pattern=TIMEFRAME_PATTERN)
-    start: str | None = None
-    end: str | None = None
-    cash: float = Field(default=10_000.0, gt=0, allow_inf_nan=False)
-    commission: float = Field(default=0.001, ge=0, le=0.1)
-    slippage_bps: float = Field(default=0.0, ge=0, le=1000)
 
 
 @router.get("/strategies-catalog")
@@ -36,11 +32,11 @@ def strategy_catalog(_user: CurrentUser) -> list[dict[str, Any]]:
 
 
 @router.post("/backtests", status_code=status.HTTP_202_ACCEPTED)
-def create_backtest(ctx: Ctx, user: Trader, body: BacktestBody) -> dict[str, Any]:
+def create_backtest(ctx: Ctx, user: Trader, body: BacktestBody) -> BacktestRunOut:
     """Run a backtest on stored bars in the background; poll `GET /backtests/{id}`."""
     from qts.services.research import backtests
 
-    return backtests.submit(ctx.db, ctx.bus, body.model_dump(), user["username"])
+    return backtests.submit(ctx.db, ctx.bus, body, user["username"])
 
 
 @router.get("/backtests")
@@ -49,14 +45,14 @@ def list_backtests(
     _user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, Any]:
+) -> BacktestRunPage:
     from qts.services.research import backtests
 
     return backtests.list_runs(ctx.db, limit, offset)
 
 
 @router.get("/backtests/{run_id}")
-def get_backtest(ctx: Ctx, _user: CurrentUser, run_id: str) -> dict[str, Any]:
+def get_backtest(ctx: Ctx, _user: CurrentUser, run_id: str) -> BacktestRunOut:
     """Status, and when done the metrics, equity curve and trades."""
     from qts.services.research import backtests
 

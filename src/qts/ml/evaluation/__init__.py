@@ -1,7 +1,6 @@
 """Out-of-sample evaluation: metrics, purged walk-forward driver, signal backtest, importance."""
 
 from qts.ml.evaluation.backtest import (
-    SignalCosts,
     backtest_positions,
     compare_with_baselines,
     signal_positions,
@@ -26,7 +25,6 @@ from qts.ml.evaluation.walk_forward import (
 
 __all__ = [
     "SampleSet",
-    "SignalCosts",
     "WalkForwardResult",
     "backtest_positions",
     "classification_metrics",

@@ -4,37 +4,20 @@ baseline.
 `signal_positions` turns scores into target fractions (the engine's convention: each symbol gets
 1/n of equity; the target decided at bar t's close is filled at bar t+1's open).
 `backtest_positions` prices targets through the backtest engine (`qts.backtest.engine`) with
-proportional costs (commission, sell tax, slippage), the same fills as any strategy backtest.
+the run spec (`BacktestConfig`: the market preset's costs unless given), the same fills as any
+strategy backtest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from qts.backtest.config import BacktestConfig
 from qts.core.errors import ValidationError
 from qts.strategies.base import TargetStrategy
-
-
-@dataclass(frozen=True)
-class SignalCosts:
-    """Proportional costs per traded notional (fractions)."""
-
-    commission: float = 0.00015
-    sell_tax: float = 0.0
-    slippage: float = 0.0005
-
-    @classmethod
-    def for_index(cls, index: pd.DatetimeIndex) -> SignalCosts:
-        """KRX-like costs for stock calendars, Binance-like for 24/7 crypto."""
-        from qts.backtest.metrics import infer_asset_class
-
-        if infer_asset_class(index) == "crypto":
-            return cls(commission=0.001, sell_tax=0.0, slippage=0.0005)
-        return cls(commission=0.00015, sell_tax=0.0018, slippage=0.0005)
 
 
 def signal_positions(
@@ -65,18 +48,18 @@ class _FixedTargets(TargetStrategy):
 def backtest_positions(
     bars_by_symbol: Mapping[str, pd.DataFrame],
     targets: pd.DataFrame,
-    costs: SignalCosts | None = None,
+    config: BacktestConfig | None = None,
     start: pd.Timestamp | None = None,
     end: pd.Timestamp | None = None,
     timeframe: str | None = None,
 ) -> dict[str, float]:
     """Net-of-cost performance of `targets` between `start` and `end` (inclusive), run through
-    the backtest engine: decided at bar t's close, filled at t+1's open, fractional sizing so
-    the figure measures the signal rather than share rounding."""
-    from qts.backtest.config import BacktestConfig
-    from qts.backtest.costs import CostModel, SlippageModel
+    the backtest engine: decided at bar t's close, filled at t+1's open. Without `config`, the
+    market preset's costs with fractional sizing, so the figure measures the signal rather
+    than share rounding."""
+    from dataclasses import replace
+
     from qts.backtest.engine import run_backtest
-    from qts.backtest.sizing import Sizer
 
     symbols = list(targets.columns)
     if not symbols:
@@ -94,14 +77,9 @@ def backtest_positions(
     lo = start if start is not None else index[0]
     if int(((index >= lo) & (index <= hi)).sum()) < 3:
         raise ValidationError("the backtest period holds fewer than 3 bars")
-    costs = costs or SignalCosts.for_index(index)
-    config = BacktestConfig(
-        cash=1_000_000.0,
-        costs=CostModel(commission=costs.commission, sell_tax=costs.sell_tax),
-        slippage=SlippageModel(bps=costs.slippage * 1e4),
-        sizer=Sizer(fractional=True, qty_step=1e-8),
-        timeframe=timeframe,
-    )
+    config = config or BacktestConfig(fractional=True)
+    if timeframe is not None and config.timeframe is None:
+        config = replace(config, timeframe=timeframe)
     frame = targets.reindex(index).fillna(0.0)
     result = run_backtest(_FixedTargets(frame), data, config, trade_start=lo)
     m = result.metrics
@@ -111,7 +89,7 @@ def backtest_positions(
     returns = result.equity.pct_change().fillna(0.0)
     if not np.any(returns.to_numpy()):  # never invested: no risk, no return, Sharpe 0
         out["sharpe"] = out["sortino"] = 0.0
-    out["costs_paid"] = float(m.get("fees", 0.0)) / config.cash
+    out["costs_paid"] = float(m.get("fees", 0.0)) / result.config.initial_cash
     out["bars"] = float(len(result.equity))
     return out
 

@@ -7,7 +7,6 @@ transaction, so a rejected file leaves stored data exactly as it was.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from importlib import resources
@@ -19,6 +18,7 @@ import pandas as pd
 from qts.core.errors import NotFoundError, ValidationError
 from qts.db import Database
 from qts.db.repositories.market import MarketRepository, to_epoch_ms
+from qts.market.calendars import guess_exchange
 from qts.market.files import load_bars_with_report
 from qts.market.frames import infer_timeframe, timeframe_ms
 from qts.market.validation import validate_frame
@@ -39,15 +39,6 @@ def _db(db: Database | None) -> Database:
     from qts.config import get_settings
 
     return Database(get_settings().effective_database_url)
-
-
-def guess_exchange(symbol: str) -> str:
-    """KRX 6-digit codes -> XKRX; BASE/QUOTE pairs -> binance; anything else -> XNYS."""
-    if re.fullmatch(r"\d{6}", symbol):
-        return "XKRX"
-    if "/" in symbol:
-        return "binance"
-    return "XNYS"
 
 
 def symbol_defaults(exchange: str, symbol: str) -> dict[str, Any]:
@@ -107,6 +98,26 @@ def read_bars(
         repo = MarketRepository(s)
         exchange = exchange or _resolve_exchange(repo, symbol, timeframe)
         return repo.read_bars(exchange, symbol, timeframe, start, end)
+
+
+def stored_markets(
+    db: Database | None, symbols: list[str], timeframe: str | None = None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(exchange, currency) per symbol as stored, for resolving a run's market preset; symbols
+    stored on no exchange or on several are left out (their names decide)."""
+    exchanges: dict[str, str] = {}
+    currencies: dict[str, str] = {}
+    with _db(db).session() as s:
+        repo = MarketRepository(s)
+        for symbol in symbols:
+            found = repo.exchanges_of(symbol, timeframe)
+            if len(found) != 1:
+                continue
+            exchanges[symbol] = found[0]
+            row = repo.get_symbol(found[0], symbol)
+            if row is not None and row.currency:
+                currencies[symbol] = row.currency
+    return exchanges, currencies
 
 
 def _resolve_exchange(repo: MarketRepository, symbol: str, timeframe: str) -> str:

@@ -7,7 +7,7 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -15,6 +15,10 @@ from qts.core.errors import NotFoundError, ValidationError
 from qts.db import Database
 from qts.db.models import BacktestRun
 from qts.events import EventBus
+from qts.services.research.backtest_types import BacktestRequest, BacktestRunOut, BacktestRunPage
+
+if TYPE_CHECKING:
+    from qts.backtest.config import BacktestConfig
 
 log = logging.getLogger(__name__)
 MAX_POINTS = 5000
@@ -30,52 +34,57 @@ def _executor() -> ThreadPoolExecutor:
         return _pool
 
 
-def _summary(run: BacktestRun, full: bool = False) -> dict[str, Any]:
-    out = {
-        "id": run.id,
-        "status": run.status,
-        "strategy": run.strategy,
-        "params": run.params,
-        "request": run.request,
-        "metrics": run.metrics,
-        "error": run.error,
-        "created_by": run.created_by,
-        "created_at": run.created_at.isoformat(),
-        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-    }
-    if full:
-        out["result"] = run.result
-    return out
+def _summary(run: BacktestRun, full: bool = False) -> BacktestRunOut:
+    return BacktestRunOut(
+        id=run.id,
+        status=run.status,  # type: ignore[arg-type]
+        strategy=run.strategy,
+        params=run.params,
+        request=run.request,
+        metrics=run.metrics,
+        error=run.error,
+        created_by=run.created_by,
+        created_at=run.created_at.isoformat(),
+        finished_at=run.finished_at.isoformat() if run.finished_at else None,
+        result=run.result if full else None,
+    )
 
 
-def submit(db: Database, bus: EventBus, request: dict[str, Any], actor: str) -> dict[str, Any]:
-    """Check the strategy and data now (4xx on bad input), then run in the background."""
+def submit(db: Database, bus: EventBus, request: BacktestRequest, actor: str) -> BacktestRunOut:
+    """Check the strategy, the data's market and the run options now (4xx on bad input, with
+    nothing stored), then run in the background."""
+    from qts.services.data.market_data import stored_markets
     from qts.strategies.registry import create_strategy
 
     try:
-        strategy = create_strategy(request["strategy"], request.get("params") or {})
+        strategy = create_strategy(request.strategy, request.params)
     except NotFoundError as e:
         raise ValidationError(e.message) from e
+    exchanges, currencies = stored_markets(db, request.symbols, request.timeframe)
+    config = request.to_config().resolve(request.symbols, exchanges, currencies, strategy.p)
     run_id = str(uuid.uuid4())
     with db.session() as s:
         s.add(
             BacktestRun(
                 id=run_id,
-                strategy=request["strategy"],
+                strategy=request.strategy,
                 params=dict(strategy.p),
-                request=request,
+                request=request.model_dump(mode="json"),
                 created_by=actor,
             )
         )
-    _executor().submit(_run, db, bus, run_id, request, dict(strategy.p))
+    _executor().submit(_run, db, bus, run_id, request, config, dict(strategy.p))
     return get(db, run_id)
 
 
 def _run(
-    db: Database, bus: EventBus, run_id: str, request: dict[str, Any], params: dict[str, Any]
+    db: Database,
+    bus: EventBus,
+    run_id: str,
+    request: BacktestRequest,
+    config: BacktestConfig,
+    params: dict[str, Any],
 ) -> None:
-    from qts.backtest.config import BacktestConfig
-    from qts.backtest.costs import CostModel, SlippageModel
     from qts.backtest.engine import run_backtest
     from qts.services.data.market_data import read_bars
     from qts.strategies.registry import create_strategy
@@ -84,18 +93,10 @@ def _run(
     bus.publish("backtests", {"id": run_id, "status": "running"})
     try:
         frames = {
-            sym: read_bars(
-                sym, request["timeframe"], request.get("start"), request.get("end"), db=db
-            )
-            for sym in request["symbols"]
+            sym: read_bars(sym, request.timeframe, request.start, request.end, db=db)
+            for sym in request.symbols
         }
-        config = BacktestConfig(
-            cash=request.get("cash", 10_000.0),
-            costs=CostModel(commission=request.get("commission", 0.001)),
-            slippage=SlippageModel(bps=request.get("slippage_bps", 0.0)),
-            timeframe=request["timeframe"],
-        )
-        result = run_backtest(create_strategy(request["strategy"], params), frames, config)
+        result = run_backtest(create_strategy(request.strategy, params), frames, config)
         data = result.to_dict(max_points=MAX_POINTS)
         _set(db, run_id, status="done", metrics=data.get("metrics", {}), result=data)
         bus.publish("backtests", {"id": run_id, "status": "done"})
@@ -117,7 +118,7 @@ def _set(db: Database, run_id: str, **values: Any) -> None:
             run.finished_at = datetime.now(UTC)
 
 
-def get(db: Database, run_id: str) -> dict[str, Any]:
+def get(db: Database, run_id: str) -> BacktestRunOut:
     with db.session() as s:
         run = s.get(BacktestRun, run_id)
         if run is None:
@@ -125,9 +126,9 @@ def get(db: Database, run_id: str) -> dict[str, Any]:
         return _summary(run, full=True)
 
 
-def list_runs(db: Database, limit: int, offset: int) -> dict[str, Any]:
+def list_runs(db: Database, limit: int, offset: int) -> BacktestRunPage:
     with db.session() as s:
         q = select(BacktestRun).order_by(BacktestRun.created_at.desc()).limit(limit).offset(offset)
         items = [_summary(r) for r in s.scalars(q)]
         total = s.scalar(select(func.count()).select_from(BacktestRun)) or 0
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+    return BacktestRunPage(items=items, total=total, limit=limit, offset=offset)

@@ -3,24 +3,51 @@ positions, cash and open orders so a restarted session carries on where it stopp
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
 
 from qts.backtest.config import BacktestConfig
-from qts.backtest.costs import CostModel, SlippageModel
+from qts.core.errors import NotFoundError
 from qts.db.models import Strategy as StrategyRow
 from qts.execution.paper import PaperExecutor
 from qts.services.context import AppContext
 from qts.services.trading.order_service import OrderService
 
+# The shared `paper` account takes manual orders for any symbol, so it has no symbols to
+# resolve a market from: it uses QTS_PAPER_MARKET, else this one.
+SHARED_ACCOUNT_MARKET = "krx"
 
-def paper_config(settings: Any, cash: float | None = None) -> BacktestConfig:
-    return BacktestConfig(
-        cash=cash or settings.paper_cash,
-        costs=CostModel(commission=settings.paper_commission),
-        slippage=SlippageModel(bps=settings.paper_slippage_bps),
+
+def paper_config(
+    settings: Any,
+    symbols: list[str] | None = None,
+    strategy_params: dict[str, Any] | None = None,
+    db: Any = None,
+) -> BacktestConfig:
+    """The run spec of a paper account: QTS_PAPER_* settings override the market preset.
+
+    With `symbols` it is resolved against their market (stored exchanges when `db` is given);
+    without, it is left for `run_backtest` to resolve the same way.
+    """
+    spec = BacktestConfig(
+        market=settings.paper_market or "auto",
+        cash=settings.paper_cash,
+        commission=settings.paper_commission,
+        slippage_bps=settings.paper_slippage_bps,
     )
+    if symbols is None:
+        return spec
+    exchanges: dict[str, str] = {}
+    currencies: dict[str, str] = {}
+    if db is not None and symbols:
+        from qts.services.data.market_data import stored_markets
+
+        exchanges, currencies = stored_markets(db, symbols)
+    if not symbols and spec.market == "auto":
+        spec = replace(spec, market=SHARED_ACCOUNT_MARKET)
+    return spec.resolve(symbols, exchanges, currencies, strategy_params or {})
 
 
 def open_paper_account(
@@ -29,13 +56,18 @@ def open_paper_account(
     """The strategy's paper account, rebuilt from stored positions and cash after a restart."""
     from qts.core.types import Position
     from qts.db.repositories.orders import PositionRepository
+    from qts.strategies.registry import create_strategy
 
-    executor = PaperExecutor(
-        paper_config(ctx.settings).fill_model, ctx.settings.paper_cash, account
-    )
     with ctx.db.session() as s:
         row = s.get(StrategyRow, strategy_id)
-        cash = (row.runtime_state or {}).get("cash") if row is not None else None
+        if row is None:
+            raise NotFoundError(f"strategy {strategy_id} not found")
+        symbols = list(row.symbols or [])
+        params = dict(create_strategy(row.strategy_class, row.parameters or {}).p)
+        cash = (row.runtime_state or {}).get("cash")
+    config = paper_config(ctx.settings, symbols, params, ctx.db)
+    executor = PaperExecutor(config.fill_model, config.initial_cash, account)
+    with ctx.db.session() as s:
         for p in PositionRepository(s).list(account):
             executor.portfolio.positions[p.symbol] = Position(
                 p.symbol, p.quantity, p.average_price, p.realized_pnl, p.fees

@@ -60,7 +60,8 @@ class TradingService:
     def __init__(self, ctx: AppContext, notify: Any = notify_and_count) -> None:
         self.ctx = ctx
         settings = ctx.settings
-        self.paper = PaperExecutor(paper_config(settings).fill_model, settings.paper_cash)
+        shared = paper_config(settings, symbols=[])
+        self.paper = PaperExecutor(shared.fill_model, shared.initial_cash)
         limits = RiskLimits.from_dict(settings.risk_limits)
         self.orders = OrderService(
             ctx.db,
@@ -215,7 +216,7 @@ class TradingService:
             strategy,
             symbols,
             self.orders,
-            paper_config(self.ctx.settings),
+            paper_config(self.ctx.settings, symbols, dict(strategy.p), self.ctx.db),
             executor,
             account=account,
             strategy_id=strategy_id,
@@ -247,7 +248,7 @@ class TradingService:
             strategy,
             symbols,
             self.orders,
-            paper_config(self.ctx.settings),
+            paper_config(self.ctx.settings, symbols, dict(strategy.p), self.ctx.db),
             None,
             account=live.account,
             strategy_id=strategy_id,

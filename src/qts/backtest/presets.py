@@ -1,0 +1,193 @@
+"""Market presets of the run spec: the one set of defaults for cash, costs and sizing.
+
+A run's symbols resolve to a market through their exchange (`qts.market.calendars`: XKRX ->
+krx, XNYS/NASDAQ -> us, ccxt exchanges and 24/7 -> crypto); every run option left unset takes
+that market's preset. `defaults_table()` renders the presets as the README's table (a test keeps
+the two equal).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date
+
+from qts.backtest.costs import SellTaxSchedule
+from qts.core.errors import ValidationError
+from qts.market.calendars import ALWAYS_OPEN, calendar_name, crypto_quote, guess_exchange
+
+# KRX sell-side tax on listed shares, by the fill's date in Seoul. KOSPI pays the securities
+# transaction tax plus the 0.15% rural special tax; KOSDAQ pays a higher transaction tax and no
+# rural tax, and the totals have been equal since 2019 (KONEX differs and is not modelled).
+# Sources: Ministry of Economy and Finance decrees as reported by EY Tax Alert (2019-03-21: from
+# 2019-06-03 KOSPI 0.10%+0.15%, KOSDAQ 0.25%), and Chosun Biz / Yonhap (2025-12-01: from
+# 2026-01-01 KOSPI 0%->0.05% (+0.15%), KOSDAQ 0.15%->0.20%); 2021-2025 steps per the 2020 tax
+# reform (KOSPI 0.08/0.05/0.03/0.00% + 0.15%).
+KRX_SELL_TAX = SellTaxSchedule(
+    steps=(
+        (date(1900, 1, 1), 0.0030),
+        (date(2019, 6, 3), 0.0025),
+        (date(2021, 1, 1), 0.0023),
+        (date(2023, 1, 1), 0.0020),
+        (date(2024, 1, 1), 0.0018),
+        (date(2025, 1, 1), 0.0015),
+        (date(2026, 1, 1), 0.0020),
+    ),
+    timezone="Asia/Seoul",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MarketPreset:
+    """Values a run takes for every option it leaves unset (None)."""
+
+    currency: str
+    cash: float
+    commission: float
+    fixed_fee: float
+    min_fee: float
+    sell_tax: float | SellTaxSchedule
+    slippage_bps: float
+    slippage_vol_mult: float
+    lot_size: float
+    fractional: bool
+    qty_step: float
+    leverage: float
+    allow_short: bool
+
+
+PRESET_FIELDS = tuple(f.name for f in fields(MarketPreset))
+
+PRESETS: dict[str, MarketPreset] = {
+    # KRX stocks: a typical online-broker commission (0.015%), the dated sell tax, whole shares;
+    # 100M KRW buys a lot of any KOSPI large cap.
+    "krx": MarketPreset(
+        currency="KRW",
+        cash=100_000_000.0,
+        commission=0.00015,
+        fixed_fee=0.0,
+        min_fee=0.0,
+        sell_tax=KRX_SELL_TAX,
+        slippage_bps=0.0,
+        slippage_vol_mult=0.0,
+        lot_size=1.0,
+        fractional=False,
+        qty_step=1e-8,  # used only when fractional
+        leverage=1.0,
+        allow_short=False,
+    ),
+    # US stocks: commission-free retail brokers (SEC/FINRA pass-through fees are ignored).
+    "us": MarketPreset(
+        currency="USD",
+        cash=100_000.0,
+        commission=0.0,
+        fixed_fee=0.0,
+        min_fee=0.0,
+        sell_tax=0.0,
+        slippage_bps=0.0,
+        slippage_vol_mult=0.0,
+        lot_size=1.0,
+        fractional=False,
+        qty_step=1e-8,  # used only when fractional
+        leverage=1.0,
+        allow_short=False,
+    ),
+    # Crypto spot (Binance's base taker fee, 0.1%), quantities in steps of 1e-8.
+    "crypto": MarketPreset(
+        currency="USDT",
+        cash=100_000.0,
+        commission=0.001,
+        fixed_fee=0.0,
+        min_fee=0.0,
+        sell_tax=0.0,
+        slippage_bps=0.0,
+        slippage_vol_mult=0.0,
+        lot_size=1.0,
+        fractional=True,
+        qty_step=1e-8,
+        leverage=1.0,
+        allow_short=False,
+    ),
+}
+MARKETS = tuple(PRESETS)
+_BY_CALENDAR = {"XKRX": "krx", "XNYS": "us", ALWAYS_OPEN: "crypto"}
+
+
+def market_of(exchange: str) -> str:
+    """The preset market of an exchange name (XKRX, KOSPI, NASDAQ, binance, ...)."""
+    market = _BY_CALENDAR.get(calendar_name(exchange) or "")
+    if market is None:
+        raise ValidationError(
+            f"no market preset for exchange {exchange!r}; set market to one of {MARKETS}",
+            details={"exchange": exchange, "markets": list(MARKETS)},
+        )
+    return market
+
+
+def symbol_currency(symbol: str, market: str) -> str:
+    """A symbol's currency when nothing stored says: a crypto pair's quote, else the market's."""
+    if market == "crypto":
+        return crypto_quote(symbol) or PRESETS[market].currency
+    return PRESETS[market].currency
+
+
+def resolve_market(
+    symbols: list[str],
+    market: str,
+    currency: str | None,
+    exchanges: dict[str, str],
+    currencies: dict[str, str],
+) -> tuple[str, str]:
+    """(market, currency) of a run; refuses symbols of different currencies or markets."""
+    if market == "auto":
+        if not symbols:
+            raise ValidationError("no symbols to resolve the market from; set market")
+        by_symbol = {s: market_of(exchanges.get(s) or guess_exchange(s)) for s in symbols}
+    else:
+        by_symbol = {s: market for s in symbols}
+    money = {s: currencies.get(s) or currency or symbol_currency(s, by_symbol[s]) for s in symbols}
+    if currency is not None:
+        money["(the run's currency)"] = currency
+    if len(set(money.values())) > 1:
+        raise ValidationError(
+            "mixed-currency runs need FX conversion, not built yet: "
+            + ", ".join(f"{s}={c}" for s, c in sorted(money.items())),
+            details={"currencies": money},
+        )
+    markets = set(by_symbol.values())
+    if len(markets) > 1:
+        raise ValidationError(
+            f"a run trades one market; these symbols span {sorted(markets)}: run them apart",
+            details={"markets": by_symbol},
+        )
+    resolved = markets.pop() if markets else market
+    return resolved, next(iter(money.values()), currency or PRESETS[resolved].currency)
+
+
+def defaults_table(common: dict[str, object] | None = None) -> str:
+    """The presets as a Markdown table (the README's "Run options and market presets");
+    `common` adds the options whose default does not depend on the market."""
+    header = "| option | " + " | ".join(MARKETS) + " |"
+    lines = [header, "|---|" + "---|" * len(MARKETS)]
+    for name in PRESET_FIELDS:
+        cells = [_cell(name, getattr(PRESETS[m], name)) for m in MARKETS]
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    for name, value in (common or {}).items():
+        lines.append(f"| `{name}` | " + " | ".join([_cell(name, value)] * len(MARKETS)) + " |")
+    return "\n".join(lines)
+
+
+def _cell(name: str, value: object) -> str:
+    if isinstance(value, SellTaxSchedule):
+        return "dated: " + ", ".join(
+            f"{rate * 100:.2f}%" + ("" if day.year == 1900 else f" from {day.isoformat()}")
+            for day, rate in value.steps
+        )
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None or value == {}:
+        return "-"
+    if name == "cash" and isinstance(value, float):
+        return f"{value:,.0f}"
+    if name in ("commission", "sell_tax") and isinstance(value, float):
+        return f"{value * 100:g}%"
+    return f"{value:,g}" if isinstance(value, float) else str(value)
