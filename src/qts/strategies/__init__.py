@@ -22,7 +22,7 @@ from qts.strategies.base import (
     as_universe,
     validate_bars,
 )
-from qts.strategies.params import Param, parse_param_pairs, resolve_params
+from qts.strategies.params import Param, ParamSet, parse_param_pairs, resolve_params
 from qts.strategies.registry import (
     create_strategy,
     get_strategy_class,
@@ -34,6 +34,7 @@ __all__ = [
     "OrderRequest",
     "OrderStrategy",
     "Param",
+    "ParamSet",
     "Strategy",
     "StrategyContext",
     "TargetStrategy",

@@ -31,7 +31,7 @@ import pandas as pd
 
 from qts.core.errors import ValidationError
 from qts.core.types import OrderType, Side
-from qts.strategies.params import Param, resolve_params
+from qts.strategies.params import Param, ParamSet, resolve_params
 
 OHLCV = ("open", "high", "low", "close", "volume")
 Universe = Mapping[str, pd.DataFrame]
@@ -64,7 +64,12 @@ def validate_bars(bars: pd.DataFrame, symbol: str = "") -> None:
 
 
 class Strategy:
-    """Base of all strategies: a name, a description and declared, validated parameters."""
+    """Base of all strategies: a name, a description and declared, validated parameters.
+
+    `params` on the class holds the `Param` declarations; on an instance it reads the values:
+    `self.params.fast` (the same as `self.p["fast"]`). Declare with `ParamSet(...)` for mypy to
+    accept the attribute access.
+    """
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
@@ -72,7 +77,11 @@ class Strategy:
     kind: ClassVar[str] = "target"
 
     def __init__(self, **params: Any) -> None:
-        self.p: dict[str, Any] = resolve_params(self.params, params)
+        declared = type(self).params
+        self.p: dict[str, Any] = resolve_params(declared, params)
+        # On the instance `params` reads values (`self.params.fast`); the class keeps the
+        # declarations. Set through __dict__ because `params` is a class variable.
+        self.__dict__["params"] = ParamSet(*declared).bind(self.p)
         self.validate_params()
 
     def validate_params(self) -> None:
