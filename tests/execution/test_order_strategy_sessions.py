@@ -68,7 +68,9 @@ def _stored_fills(ctx: AppContext) -> list[Any]:
     with ctx.db.session() as s:
         return list(
             s.execute(
-                select(Fill.ts, Fill.side, Fill.quantity, Fill.price, Fill.fee, Order.client_order_id)
+                select(
+                    Fill.ts, Fill.side, Fill.quantity, Fill.price, Fill.fee, Order.client_order_id
+                )
                 .join(Order, Order.id == Fill.order_id)
                 .order_by(Fill.id)
             ).all()

@@ -256,6 +256,8 @@ def optimize(
     lot_size: float = typer.Option(1.0, "--lot-size"),
     fractional: bool = typer.Option(False, "--fractional"),
     as_json: bool = typer.Option(False, "--json"),
+    save: str | None = typer.Option(None, "--save", help="Store the best parameters as NAME"),
+    update: bool = typer.Option(False, "--update", help="With --save: change a stored NAME"),
 ) -> None:
     """Search a strategy's parameters (grid or Optuna) with walk-forward out-of-sample results."""
     from qts.core.errors import QtsError, ValidationError
@@ -317,6 +319,10 @@ def optimize(
                     cls, universe, config, trials, objective, fixed=fixed
                 ).to_dict()
             }
+        if save is not None:
+            from qts.cli.strategy_cmd import save_optimized
+
+            out["saved"] = save_optimized(out, save, strategy, list(universe), timeframe, update)
     except QtsError as exc:
         raise _fail(exc.message) from None
     if as_json:

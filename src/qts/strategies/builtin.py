@@ -217,7 +217,9 @@ class ChannelBreakout(OrderStrategy):
             if held > 0:
                 low = float(bars["low"].iloc[-self.params.exit :].min())
                 ctx.submit(
-                    OrderRequest(symbol, Side.SELL, held, OrderType.STOP, stop_price=low, tag="exit")
+                    OrderRequest(
+                        symbol, Side.SELL, held, OrderType.STOP, stop_price=low, tag="exit"
+                    )
                 )
                 continue
             high = float(bars["high"].iloc[-self.params.entry :].max())

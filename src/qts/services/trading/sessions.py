@@ -276,9 +276,7 @@ class TradingService:
         query = select(OrderRow.id).where(
             OrderRow.account == account,
             OrderRow.strategy_id == strategy_id,
-            OrderRow.status.in_(
-                [OrderStatus.SUBMITTED.value, OrderStatus.PARTIALLY_FILLED.value]
-            ),
+            OrderRow.status.in_([OrderStatus.SUBMITTED.value, OrderStatus.PARTIALLY_FILLED.value]),
         )
         if symbol is not None:
             query = query.where(OrderRow.symbol == symbol)
