@@ -14,7 +14,10 @@ Two kinds of strategy exist; both declare typed parameters (`params`, see `qts.s
 * `OrderStrategy` (event-driven). Implement `on_bar(ctx)`; it sees the bars up to now through a
   `StrategyContext` and submits market/limit/stop orders, optionally with stop-loss and
   take-profit, through `ctx.submit(OrderRequest(...))`. The backtester's event engine supplies the
-  context; a paper or live runner supplies its own implementation of the same protocol.
+  context; paper and live sessions supply `qts.execution.strategy_context.RunnerContext`, whose
+  orders go through the order service (risk checks, stored, resumable after a restart).
+* `warmup_bars` is the history a strategy needs before its first decision: sessions load that
+  many stored bars before their first bar, and a live first run fetches that many.
 
 Orders decided at bar t are filled by `qts.backtest.fills.FillModel` at bar t+1 (its open for
 market orders) unless the run is configured to fill at bar t's close.

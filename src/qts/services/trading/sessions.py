@@ -268,20 +268,9 @@ class TradingService:
 
     def _open_orders(self, account: str, strategy_id: int, symbol: str | None) -> list[Any]:
         """A live strategy's open orders as stored (the broker's answers are applied to them)."""
-        from sqlalchemy import select
+        from qts.services.trading.orders import open_order_ids
 
-        from qts.core.types import OrderStatus
-        from qts.db.models import Order as OrderRow
-
-        query = select(OrderRow.id).where(
-            OrderRow.account == account,
-            OrderRow.strategy_id == strategy_id,
-            OrderRow.status.in_([OrderStatus.SUBMITTED.value, OrderStatus.PARTIALLY_FILLED.value]),
-        )
-        if symbol is not None:
-            query = query.where(OrderRow.symbol == symbol)
-        with self.ctx.db.session() as s:
-            ids = list(s.scalars(query.order_by(OrderRow.id)))
+        ids = open_order_ids(self.ctx.db, account, strategy_id, symbol)
         return [self.orders.domain_order(i) for i in ids]
 
     async def _run(self, session: Session, spec: tuple[Any, ...], feed: FeedSpec) -> None:
