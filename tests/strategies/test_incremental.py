@@ -94,3 +94,13 @@ def test_multi_symbol_targets_split_equity_equally() -> None:
     assert list(frame.columns) == ["A", "B"]
     assert set(np.unique(frame.to_numpy())) <= {0.0, 0.5}
     assert frame["A"].equals(strategy.target_positions(a)["ASSET"] * 0.5)
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+def test_public_lookahead_check_passes_every_builtin(name: str) -> None:
+    from qts.backtest.lookahead import check_lookahead
+
+    bars = random_bars(400, seed=9, vol=0.02)
+    strategy = create_strategy(name, {**SETTINGS[name], "allow_short": True})
+    assert check_lookahead(strategy, bars, cut_points=range(30, 400, 37)) == []
+    assert check_lookahead(PeekingStrategy(), bars, cut_points=range(30, 400, 37))

@@ -133,3 +133,19 @@ def test_sma_cross_enters_on_upward_cross_only() -> None:
     assert targets == [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0]
     reversing = create_strategy("sma_cross", {"fast": 2, "slow": 3, "allow_short": True})
     assert reversing.target_positions(bars)["ASSET"].tolist()[-4:] == [1, -1, -1, -1]
+
+
+def test_params_read_as_typed_attributes_on_the_instance() -> None:
+    from qts.strategies import create_strategy as make
+
+    strategy = make("sma_cross", {"fast": "7", "slow": 40.0})
+    assert strategy.params.fast == 7 and isinstance(strategy.params.fast, int)
+    assert strategy.params.slow == 40 and isinstance(strategy.params.slow, int)
+    assert strategy.params.allow_short is False
+    assert [p.name for p in type(strategy).params] == ["fast", "slow", "allow_short"]
+    with pytest.raises(AttributeError, match="unknown parameter 'fastt'"):
+        _ = strategy.params.fastt
+    breakout = make("channel_breakout", {"entry": 30})
+    assert breakout.params.entry == 30 and breakout.warmup_bars == 30
+    with pytest.raises(AttributeError, match="strategy instance"):
+        _ = type(breakout).params.entry

@@ -127,6 +127,9 @@ class OrderBook:
     def __init__(self, model: FillModel) -> None:
         self.model = model
         self.orders: list[Order] = []
+        # Exit orders the book created on fills (stop-loss / take-profit), for a paper account
+        # to record them; whoever reads it clears it.
+        self.created: list[Order] = []
 
     def submit(self, order: Order) -> str:
         if not order.client_order_id:
@@ -275,6 +278,8 @@ class OrderBook:
                     quantity=fill.quantity,
                     type=OrderType.STOP,
                     stop_price=float(stop_loss),
+                    # Derived ids, so a replay after a restart names the exits the same.
+                    client_order_id=f"{order.client_order_id}-sl",
                     tag="stop_loss",
                     meta={"oco": oco},
                 )
@@ -287,12 +292,14 @@ class OrderBook:
                     quantity=fill.quantity,
                     type=OrderType.LIMIT,
                     limit_price=float(take_profit),
+                    client_order_id=f"{order.client_order_id}-tp",
                     tag="take_profit",
                     meta={"oco": oco},
                 )
             )
         for child in children:
             self.submit(child)
+        self.created += children
         return children
 
     def _close(self, order: Order, status: OrderStatus) -> None:

@@ -265,6 +265,8 @@ def optimize(
     asset_class: str = ASSET_CLASS,
     engine: str = ENGINE,
     as_json: bool = typer.Option(False, "--json"),
+    save: str | None = typer.Option(None, "--save", help="Store the best parameters as NAME"),
+    update: bool = typer.Option(False, "--update", help="With --save: change a stored NAME"),
 ) -> None:
     """Search a strategy's parameters (grid or Optuna) with walk-forward out-of-sample results."""
     from qts.core.errors import QtsError, ValidationError
@@ -312,6 +314,10 @@ def optimize(
                     cls, universe, config, trials, objective, fixed=fixed
                 ).to_dict()
             }
+        if save is not None:
+            from qts.cli.strategy_cmd import save_optimized
+
+            out["saved"] = save_optimized(out, save, strategy, list(universe), timeframe, update)
     except QtsError as exc:
         raise _fail(exc.message) from None
     if as_json:

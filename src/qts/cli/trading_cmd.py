@@ -1,4 +1,4 @@
-"""`qts paper`, `qts kill-switch` and `qts strategy start|stop|list`."""
+"""`qts paper`, `qts kill-switch` and `qts strategy start|stop|list|check`."""
 
 from __future__ import annotations
 
@@ -10,8 +10,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from qts.cli import strategy_cmd
+
 console = Console()
-strategy_app = typer.Typer(help="Stored strategies: list, start, stop.", no_args_is_help=True)
+strategy_app = typer.Typer(
+    help="Stored strategies: list, start, stop; check a strategy for look-ahead.",
+    no_args_is_help=True,
+)
+strategy_app.command("check")(strategy_cmd.check)
 
 
 def _context():  # type: ignore[no-untyped-def]
@@ -54,6 +60,10 @@ def paper(
         int | None, typer.Option(help="Stop after this many checks (default: until Ctrl-C)")
     ] = None,
     name: Annotated[str | None, typer.Option(help="Session name (stored strategy name)")] = None,
+    update: Annotated[
+        bool,
+        typer.Option("--update", help="Change the stored strategy NAME to these parameters"),
+    ] = False,
 ) -> None:
     """Run a paper-trading session in the foreground and keep it (orders, fills, positions):
     a replay of stored bars, or live bars as they close."""
@@ -67,8 +77,9 @@ def paper(
     session_name = name or f"paper-{strategy}-{'-'.join(symbol)}-{timeframe}".replace("/", "_")
     processed = 0
     error = ""
+    sid: int | None = None
     try:
-        sid = _stored_strategy(ctx, session_name, strategy, param, symbol, timeframe)
+        sid = _stored_strategy(ctx, session_name, strategy, param, symbol, timeframe, update)
         if live:
             from qts.services.trading.live import BarSource, run_live
 
@@ -94,10 +105,11 @@ def paper(
     except KeyboardInterrupt:
         pass
     finally:
-        if live:
+        if live and sid is not None:
             trading.stop(sid, "cli")
     console.print(f"{processed} bar times processed")
-    _summary(ctx, sid, session_name)
+    if sid is not None:
+        _summary(ctx, sid, session_name)
     ctx.close()
     if error:
         console.print(f"[red]session failed:[/] {error}")
@@ -105,15 +117,18 @@ def paper(
 
 
 def _stored_strategy(
-    ctx: Any, name: str, spec: str, param: list[str] | None, symbols: list[str], timeframe: str
+    ctx: Any,
+    name: str,
+    spec: str,
+    param: list[str] | None,
+    symbols: list[str],
+    timeframe: str,
+    update: bool = False,
 ) -> int:
-    """The id of the stored strategy called `name`, created on first use."""
-    from qts.services.trading.strategies import create_strategy, list_strategies
+    """The id of the stored strategy called `name`: created on first use, used again when it
+    has these parameters, changed only with --update."""
     from qts.strategies.params import parse_param_pairs
 
-    for s in list_strategies(ctx.db, 500, 0, None)["items"]:
-        if s["name"] == name:
-            return int(s["id"])
     data = {
         "name": name,
         "strategy_class": spec,
@@ -121,7 +136,10 @@ def _stored_strategy(
         "symbols": list(symbols),
         "timeframe": timeframe,
     }
-    return int(create_strategy(ctx.db, data, actor="cli")["id"])
+    stored, action = strategy_cmd.save_by_name(ctx.db, data, update)
+    if action != "unchanged":
+        console.print(f"stored strategy {name!r} {action} (id {stored['id']})")
+    return int(stored["id"])
 
 
 def _summary(ctx, sid: int, name: str) -> None:  # type: ignore[no-untyped-def]

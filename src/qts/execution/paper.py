@@ -22,10 +22,19 @@ class PaperExecutor:
         self.book = OrderBook(fill_model)
         self.portfolio = Portfolio(cash=float(cash))
         self._orders: dict[str, Order] = {}
+        # Exit orders the book created during the last `on_bar` (stop-loss / take-profit of a
+        # filled order): the order service does not know them until they are recorded.
+        self.created: list[Order] = []
         self._lock = threading.Lock()
 
     def submit(self, order: Order) -> ExecutionReport:
         with self._lock:
+            cid = order.client_order_id
+            known = self._orders.get(cid) or next(
+                (c for c in self.created if c.client_order_id == cid), None
+            )
+            if known is not None:  # an exit the book created, now being recorded
+                return self._report(known)
             mine = Order(
                 symbol=order.symbol,
                 side=order.side,
@@ -71,6 +80,9 @@ class PaperExecutor:
         with self._lock:
             before = {cid: o.status for cid, o in self._orders.items()}
             fills = self.book.process_bar(bars, self.portfolio, phase, slip, marks, include_market)
+            self.created, self.book.created = list(self.book.created), []
+            for child in self.created:
+                self._orders[child.client_order_id] = child
             by_order: dict[str, list] = {}  # type: ignore[type-arg]
             for f in fills:
                 by_order.setdefault(f.client_order_id, []).append(f)
@@ -86,13 +98,13 @@ class PaperExecutor:
                 reports.append(report)
                 if order.status.is_terminal:
                     del self._orders[cid]
-            # Exits created by the book (stop-loss / take-profit children) are tracked too.
-            for order in self.book.orders:
-                self._orders.setdefault(order.client_order_id, order)
             return reports
 
     def _report(self, order: Order) -> ExecutionReport:
-        reason = "nothing to trade at the target" if order.status is OrderStatus.CANCELLED else ""
+        reason = ""
+        if order.status is OrderStatus.CANCELLED:
+            reason = "cancelled by its one-cancels-other sibling" if order.meta.get("oco") else ""
+            reason = reason or "nothing to trade at the target"
         if order.status is OrderStatus.REJECTED:
             reason = "not enough cash or position for any quantity"
         return ExecutionReport(

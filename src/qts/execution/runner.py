@@ -2,8 +2,9 @@
 feed, with every order going through the order gateway (risk checks, persistence, events).
 
 Per bar, as in `qts.backtest.events`: (1) the paper executor matches pending orders against the
-bar's open; (2) the bar joins the history; (3) the strategy decides targets from the history up
-to this bar; (4) a target that changed becomes a market order sized at the next bar's open.
+bar's open; (2) the bar joins the history; (3) the strategy decides from the history up to this
+bar: a target strategy's changed target becomes a market order sized at the next bar's open, an
+order strategy's `on_bar` submits and cancels orders through a `RunnerContext`.
 Client order ids are derived from (strategy, symbol, bar time), so replaying a bar after a crash
 re-sends the same ids and the gateway's idempotency keeps orders single.
 """
@@ -12,18 +13,19 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 
 from qts.backtest.config import BacktestConfig
-from qts.core.types import Bar, OrderStatus, OrderType, Side
+from qts.core.types import Bar, Order, OrderStatus, OrderType, Side
 from qts.execution.executor import ExecutionReport, OrderTicket
 from qts.execution.paper import PaperExecutor
-from qts.strategies.base import TargetStrategy
+from qts.execution.strategy_context import RunnerContext, client_id_part
+from qts.strategies.base import OrderStrategy, Strategy, TargetStrategy
 
 log = logging.getLogger(__name__)
 COLUMNS = ("open", "high", "low", "close", "volume")
@@ -35,6 +37,10 @@ class OrderGateway(Protocol):
     def cancel(self, client_order_id: str, actor: str) -> dict[str, Any]: ...
 
     def apply_report(self, report: ExecutionReport) -> dict[str, Any]: ...
+
+    def record_exit(
+        self, order: Order, account: str, strategy_id: int | None, actor: str
+    ) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -71,7 +77,7 @@ class RunnerState:
 class StrategyRunner:
     def __init__(
         self,
-        strategy: TargetStrategy,
+        strategy: Strategy,
         symbols: list[str],
         gateway: OrderGateway,
         config: BacktestConfig | None = None,
@@ -83,9 +89,10 @@ class StrategyRunner:
         history: Mapping[str, pd.DataFrame] | None = None,
         account_equity: Callable[[Mapping[str, float]], float] | None = None,
         account_position: Callable[[str], float] | None = None,
+        account_open_orders: Callable[[str | None], list[Any]] | None = None,
     ) -> None:
-        if not isinstance(strategy, TargetStrategy):
-            raise TypeError("the runner drives target strategies")
+        if not isinstance(strategy, TargetStrategy | OrderStrategy):
+            raise TypeError("the runner drives target and order strategies")
         self.strategy = strategy
         self.symbols = list(symbols)
         self.gateway = gateway
@@ -99,6 +106,7 @@ class StrategyRunner:
         # equity and position, since a broker cannot size an order at its fill.
         self.account_equity = account_equity
         self.account_position = account_position
+        self.account_open_orders = account_open_orders
         if executor is None and (account_equity is None or account_position is None):
             raise TypeError("a live runner needs account_equity and account_position")
         self._rows: dict[str, list[tuple[Any, ...]]] = {s: [] for s in self.symbols}
@@ -110,11 +118,39 @@ class StrategyRunner:
         self._marks: dict[str, float] = {s: rows[-1][3] for s, rows in self._rows.items() if rows}
 
     def history(self) -> dict[str, pd.DataFrame]:
-        out = {}
-        for s in self.symbols:
-            idx = pd.DatetimeIndex(self._index[s], name="ts")
-            out[s] = pd.DataFrame(self._rows[s], index=idx, columns=list(COLUMNS))
-        return out
+        return {s: self.symbol_history(s) for s in self.symbols}
+
+    def symbol_history(self, symbol: str, lookback: int | None = None) -> pd.DataFrame:
+        """Bars of `symbol` up to the current one (the last `lookback` of them)."""
+        start = 0 if lookback is None else max(len(self._rows[symbol]) - lookback, 0)
+        idx = pd.DatetimeIndex(self._index[symbol][start:], name="ts")
+        return pd.DataFrame(self._rows[symbol][start:], index=idx, columns=list(COLUMNS))
+
+    def last_close(self, symbol: str) -> float | None:
+        return self._marks.get(symbol)
+
+    def account_equity_now(self) -> float:
+        if self.executor is not None:
+            return self.executor.portfolio.equity(self._marks)
+        assert self.account_equity is not None
+        return self.account_equity(self._marks)
+
+    def account_cash(self) -> float:
+        if self.executor is not None:
+            return self.executor.portfolio.cash
+        held = sum(self.position(s) * self._marks.get(s, 0.0) for s in self.symbols)
+        return self.account_equity_now() - held
+
+    def position(self, symbol: str) -> float:
+        if self.executor is not None:
+            return self.executor.portfolio.quantity(symbol)
+        assert self.account_position is not None
+        return self.account_position(symbol)
+
+    def open_orders(self, symbol: str | None = None) -> list[Any]:
+        if self.executor is not None:
+            return self.executor.book.open_orders(symbol)
+        return self.account_open_orders(symbol) if self.account_open_orders else []
 
     def on_bars(self, bars: Mapping[str, Bar]) -> list[dict[str, Any]]:
         """Process the bars of one timestamp; returns the orders placed."""
@@ -126,34 +162,51 @@ class StrategyRunner:
             return []  # already processed (a replay after restart)
         close_mode = self.config.fill_at == "close"
         prev_marks = dict(self._marks)
+        if isinstance(self.strategy, OrderStrategy) and self.state.bars_seen == 0:
+            self.strategy.on_start(RunnerContext(self, ts))
         if self.executor is not None:
             slip = {s: self.state.next_slip.get(s, 0.0) for s in bars}
-            for report in self.executor.on_bar(
-                bars, "open", slip, prev_marks, include_market=not close_mode
-            ):
-                self._apply(report)
+            self._apply_all(
+                self.executor.on_bar(bars, "open", slip, prev_marks, include_market=not close_mode)
+            )
         for s, bar in bars.items():
             self._index[s].append(ts)
             self._rows[s].append((bar.open, bar.high, bar.low, bar.close, bar.volume))
             self._marks[s] = bar.close
-        placed = self._decide(ts, bars)
+        if isinstance(self.strategy, OrderStrategy):
+            placed = self._decide_orders(ts, bars)
+        else:
+            placed = self._decide(ts, bars)
         if close_mode and self.executor is not None:
             slip = {s: self.state.next_slip.get(s, 0.0) for s in bars}
-            for report in self.executor.on_bar(bars, "close", slip, prev_marks):
-                self._apply(report)
+            self._apply_all(self.executor.on_bar(bars, "close", slip, prev_marks))
         self.state.last_ts = ts.isoformat()
         self.state.bars_seen += 1
         return placed
 
+    def _update_slip(self, symbol: str) -> None:
+        closes = [row[3] for row in self._rows[symbol]]
+        self.state.next_slip[symbol] = float(
+            self.config.slippage.fractions(np.asarray(closes, dtype=float))[-1]
+        )
+
+    def _decide_orders(self, ts: pd.Timestamp, bars: Mapping[str, Bar]) -> list[dict[str, Any]]:
+        assert isinstance(self.strategy, OrderStrategy)
+        for s in bars:
+            self._update_slip(s)
+        ctx = RunnerContext(self, ts)
+        self.strategy.on_bar(ctx)
+        return ctx.placed
+
     def _decide(self, ts: pd.Timestamp, bars: Mapping[str, Bar]) -> list[dict[str, Any]]:
+        assert isinstance(self.strategy, TargetStrategy)
         history = self.history()
         targets = self.strategy.targets_at(history)
         placed = []
         for s in self.symbols:
             if s not in bars:
                 continue
-            closes = history[s]["close"].to_numpy(dtype=float)
-            self.state.next_slip[s] = float(self.config.slippage.fractions(closes)[-1])
+            self._update_slip(s)
             target = targets.get(s, 0.0)
             if not math.isfinite(target):
                 target = self.state.decided.get(s, 0.0)
@@ -184,8 +237,7 @@ class StrategyRunner:
             # The risk check sees the estimated size; the fill is sized at the next bar's price.
             quantity=max(estimate, unit),
             type=OrderType.MARKET,
-            # Brokers accept [A-Za-z0-9_-] in client ids: "BTC/USDT" becomes "BTCUSDT".
-            client_order_id=f"{self.tag}-{re.sub(r'[^A-Za-z0-9]', '', symbol)}-{int(ts.timestamp() * 1000)}",
+            client_order_id=f"{self.tag}-{client_id_part(symbol)}-{int(ts.timestamp() * 1000)}",
             strategy_id=self.strategy_id,
             account=self.account,
             reference_price=close,
@@ -211,7 +263,7 @@ class StrategyRunner:
             side=Side.BUY if delta > 0 else Side.SELL,
             quantity=abs(delta),
             type=OrderType.MARKET,
-            client_order_id=f"{self.tag}-{re.sub(r'[^A-Za-z0-9]', '', symbol)}-{int(ts.timestamp() * 1000)}",
+            client_order_id=f"{self.tag}-{client_id_part(symbol)}-{int(ts.timestamp() * 1000)}",
             strategy_id=self.strategy_id,
             account=self.account,
             reference_price=close,
@@ -219,8 +271,19 @@ class StrategyRunner:
         )
         return self.gateway.place(ticket, actor=f"strategy:{self.tag}")
 
+    def _apply_all(self, reports: list[ExecutionReport]) -> None:
+        assert self.executor is not None
+        actor = f"strategy:{self.tag}"
+        for child in self.executor.created:  # exits made by fills: store them before reports
+            self.gateway.record_exit(child, self.account, self.strategy_id, actor)
+        for report in reports:
+            self._apply(report)
+
     def _apply(self, report: ExecutionReport) -> None:
         out = self.gateway.apply_report(report)
+        if report.status is OrderStatus.FILLED and out["status"] == "partially_filled":
+            # The paper book filled what cash allowed and closed the order: so does the store.
+            self._cancel_quietly(report.client_order_id)
         if OrderStatus(out["status"]).is_terminal:
             for s, cid in list(self.state.pending.items()):
                 if cid == report.client_order_id:

@@ -5,11 +5,13 @@
   bar of a truncated history (same value; this is what paper/live runners call bar by bar).
 * `OrderStrategy`: event-driven `on_bar(ctx)` submitting `OrderRequest`s (market, limit, stop,
   optional stop-loss / take-profit) through a `StrategyContext`.
-* Parameters are declared with `Param` (type, default, range) and validated on construction.
+* Parameters are declared with `Param` (type, default, range) and validated on construction;
+  an instance reads them as `self.params.fast` (or `self.p["fast"]`).
 * `get_strategy_class("sma_cross" | "path/to/file.py:Class" | "module:Class")`, `create_strategy`,
   `list_strategies`, `register`.
 
-Built-ins: sma_cross, ts_momentum, rsi_reversion, bollinger_zscore (see `builtin`).
+Built-ins: sma_cross, ts_momentum, rsi_reversion, bollinger_zscore (targets) and
+channel_breakout (orders) (see `builtin`).
 See `base` for the full contract.
 """
 
@@ -22,7 +24,7 @@ from qts.strategies.base import (
     as_universe,
     validate_bars,
 )
-from qts.strategies.params import Param, parse_param_pairs, resolve_params
+from qts.strategies.params import Param, ParamSet, parse_param_pairs, resolve_params
 from qts.strategies.registry import (
     create_strategy,
     get_strategy_class,
@@ -34,6 +36,7 @@ __all__ = [
     "OrderRequest",
     "OrderStrategy",
     "Param",
+    "ParamSet",
     "Strategy",
     "StrategyContext",
     "TargetStrategy",

@@ -14,7 +14,10 @@ Two kinds of strategy exist; both declare typed parameters (`params`, see `qts.s
 * `OrderStrategy` (event-driven). Implement `on_bar(ctx)`; it sees the bars up to now through a
   `StrategyContext` and submits market/limit/stop orders, optionally with stop-loss and
   take-profit, through `ctx.submit(OrderRequest(...))`. The backtester's event engine supplies the
-  context; a paper or live runner supplies its own implementation of the same protocol.
+  context; paper and live sessions supply `qts.execution.strategy_context.RunnerContext`, whose
+  orders go through the order service (risk checks, stored, resumable after a restart).
+* `warmup_bars` is the history a strategy needs before its first decision: sessions load that
+  many stored bars before their first bar, and a live first run fetches that many.
 
 Orders decided at bar t are filled by `qts.backtest.fills.FillModel` at bar t+1 (its open for
 market orders) unless the run is configured to fill at bar t's close.
@@ -31,7 +34,7 @@ import pandas as pd
 
 from qts.core.errors import ValidationError
 from qts.core.types import OrderType, Side
-from qts.strategies.params import Param, resolve_params
+from qts.strategies.params import Param, ParamSet, resolve_params
 
 OHLCV = ("open", "high", "low", "close", "volume")
 Universe = Mapping[str, pd.DataFrame]
@@ -64,7 +67,12 @@ def validate_bars(bars: pd.DataFrame, symbol: str = "") -> None:
 
 
 class Strategy:
-    """Base of all strategies: a name, a description and declared, validated parameters."""
+    """Base of all strategies: a name, a description and declared, validated parameters.
+
+    `params` on the class holds the `Param` declarations; on an instance it reads the values:
+    `self.params.fast` (the same as `self.p["fast"]`). Declare with `ParamSet(...)` for mypy to
+    accept the attribute access.
+    """
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
@@ -72,7 +80,11 @@ class Strategy:
     kind: ClassVar[str] = "target"
 
     def __init__(self, **params: Any) -> None:
-        self.p: dict[str, Any] = resolve_params(self.params, params)
+        declared = type(self).params
+        self.p: dict[str, Any] = resolve_params(declared, params)
+        # On the instance `params` reads values (`self.params.fast`); the class keeps the
+        # declarations. Set through __dict__ because `params` is a class variable.
+        self.__dict__["params"] = ParamSet(*declared).bind(self.p)
         self.validate_params()
 
     def validate_params(self) -> None:

@@ -1,12 +1,14 @@
 """Built-in rule-based strategies (momentum and mean reversion); indicators from TA-Lib.
 
-Each computes a per-symbol target in {-1, 0, 1} from events that are forward-filled into a
-state, so the value at bar t depends on bars up to t only (tested against incremental
-evaluation in tests/strategies).
+Each target strategy computes a per-symbol target in {-1, 0, 1} from events that are
+forward-filled into a state, so the value at bar t depends on bars up to t only (tested against
+incremental evaluation in tests/strategies). `channel_breakout` is the event-driven example: it
+works resting stop orders with attached exits through `ctx.submit` / `ctx.cancel`.
 """
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 import numpy as np
@@ -14,8 +16,16 @@ import pandas as pd
 import talib
 
 from qts.core.errors import ValidationError
-from qts.strategies.base import TargetStrategy, cross_above, hold_state
-from qts.strategies.params import Param
+from qts.core.types import OrderType, Side
+from qts.strategies.base import (
+    OrderRequest,
+    OrderStrategy,
+    StrategyContext,
+    TargetStrategy,
+    cross_above,
+    hold_state,
+)
+from qts.strategies.params import Param, ParamSet
 from qts.strategies.registry import register
 
 _ALLOW_SHORT = Param("allow_short", "bool", False, description="reverse to short on sell signals")
@@ -170,3 +180,67 @@ class BollingerZScore(TargetStrategy):
             if self.p["allow_short"]:
                 events[z > entry] = -1.0
         return pd.Series(hold_state(events), index=bars.index)
+
+
+@register
+class ChannelBreakout(OrderStrategy):
+    """Donchian breakout with resting orders: a buy stop at the `entry` channel's high, with a
+    stop-loss and a take-profit attached, and a trailing sell stop at the `exit` channel's low.
+
+    Each bar the resting orders are cancelled and re-placed at the new channel levels; they fill
+    at the next bars (gaps fill at the open).
+    """
+
+    name: ClassVar[str] = "channel_breakout"
+    params = ParamSet(
+        Param("entry", "int", 20, low=2, high=500, step=5, description="entry channel bars"),
+        Param("exit", "int", 10, low=2, high=500, step=5, description="trailing exit bars"),
+        Param("stop_loss", "float", 0.05, low=0.0, high=0.5, step=0.01, description="stop %"),
+        Param("take_profit", "float", 0.15, low=0.0, high=2.0, step=0.05, description="target %"),
+        Param("fraction", "float", 0.95, low=0.01, high=1.0, step=0.05, description="of equity"),
+    )
+
+    @property
+    def warmup_bars(self) -> int:
+        return max(int(self.params.entry), int(self.params.exit))
+
+    def on_bar(self, ctx: StrategyContext) -> None:
+        for symbol in ctx.symbols:
+            bars = ctx.history(symbol, self.warmup_bars)
+            if len(bars) < self.warmup_bars:
+                continue
+            held = ctx.position(symbol)
+            for order in ctx.open_orders(symbol):
+                # Re-placed below; the attached exits stay while their position is open.
+                if held == 0 or order.meta.get("oco") is None:
+                    ctx.cancel(order.client_order_id)
+            if held > 0:
+                low = float(bars["low"].iloc[-self.params.exit :].min())
+                ctx.submit(
+                    OrderRequest(
+                        symbol, Side.SELL, held, OrderType.STOP, stop_price=low, tag="exit"
+                    )
+                )
+                continue
+            high = float(bars["high"].iloc[-self.params.entry :].max())
+            quantity = self._quantity(ctx.equity / len(ctx.symbols), high)
+            if quantity <= 0:
+                continue
+            sl, tp = self.params.stop_loss, self.params.take_profit
+            ctx.submit(
+                OrderRequest(
+                    symbol,
+                    Side.BUY,
+                    quantity,
+                    OrderType.STOP,
+                    stop_price=high,
+                    stop_loss=high * (1 - sl) if sl > 0 else None,
+                    take_profit=high * (1 + tp) if tp > 0 else None,
+                    tag="entry",
+                )
+            )
+
+    def _quantity(self, budget: float, price: float) -> float:
+        units = budget * self.params.fraction / price
+        # Whole units when affordable, else fractional (crypto) to 1e-6.
+        return float(math.floor(units)) if units >= 1 else math.floor(units * 1e6) / 1e6

@@ -132,6 +132,43 @@ class Param:
         }
 
 
+class ParamSet(tuple[Param, ...]):
+    """Declared parameters, and on a strategy instance their values as attributes.
+
+    A strategy declares `params = ParamSet(Param("fast", "int", 10), ...)` (a plain tuple of
+    `Param`s works the same at run time); on the instance `self.params.fast` reads the coerced
+    value, the same one as `self.p["fast"]`.
+    """
+
+    _values: Mapping[str, Any] | None
+
+    def __new__(cls, *params: Param) -> ParamSet:
+        obj = super().__new__(cls, params)
+        obj._values = None
+        return obj
+
+    def __getnewargs__(self) -> tuple[Param, ...]:  # type: ignore[override]
+        return tuple(self)
+
+    def bind(self, values: Mapping[str, Any]) -> ParamSet:
+        """These declarations reading `values` (a strategy's resolved parameters)."""
+        bound = ParamSet(*self)
+        bound._values = values
+        return bound
+
+    def __getattr__(self, name: str) -> Any:
+        values = self.__dict__.get("_values")
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if values is None:
+            raise AttributeError(
+                f"parameter values are read on a strategy instance (self.params.{name})"
+            )
+        if name not in values:
+            raise AttributeError(f"unknown parameter {name!r}; declared: {sorted(values)}")
+        return values[name]
+
+
 def resolve_params(declared: Sequence[Param], given: Mapping[str, Any]) -> dict[str, Any]:
     """Defaults overlaid with `given`, each coerced; unknown names raise ValidationError."""
     by_name = {p.name: p for p in declared}

@@ -215,6 +215,24 @@ class MarketRepository:
         value = self.s.scalar(q)
         return int(value) if value is not None else None
 
+    def history_start_ms(
+        self, exchange: str, symbol: str, timeframe: str, before: Any, count: int
+    ) -> int | None:
+        """Open time of the earliest of the `count` stored bars before `before` (None: none)."""
+        q = (
+            select(Bar.ts)
+            .where(
+                Bar.exchange == exchange,
+                Bar.symbol == symbol,
+                Bar.timeframe == timeframe,
+                Bar.ts < to_epoch_ms(before),
+            )
+            .order_by(Bar.ts.desc())
+            .limit(max(int(count), 1))
+        )
+        times = list(self.s.scalars(q))
+        return int(times[-1]) if times else None
+
     def read_bars(
         self,
         exchange: str,

@@ -120,6 +120,32 @@ def stored_markets(
     return exchanges, currencies
 
 
+def read_bars_with_history(
+    symbol: str,
+    timeframe: str,
+    start: Any,
+    end: Any,
+    history_bars: int,
+    db: Database | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(history, bars): the stored bars start..end, and up to `history_bars` stored bars before
+    `start` that warm a strategy's indicators up (none without a start)."""
+    database = _db(db)
+    with database.session() as s:
+        repo = MarketRepository(s)
+        exchange = _resolve_exchange(repo, symbol, timeframe)
+        bars = repo.read_bars(exchange, symbol, timeframe, start, end)
+        first = (
+            repo.history_start_ms(exchange, symbol, timeframe, start, history_bars)
+            if start is not None and history_bars > 0
+            else None
+        )
+        if first is None:
+            return bars.iloc[:0], bars
+        history = repo.read_bars(exchange, symbol, timeframe, first, to_epoch_ms(start) - 1)
+        return history, bars
+
+
 def _resolve_exchange(repo: MarketRepository, symbol: str, timeframe: str) -> str:
     found = repo.exchanges_of(symbol, timeframe)
     if not found:

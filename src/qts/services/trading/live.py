@@ -125,7 +125,8 @@ class BarSource:
 
     provider: str
     exchange: str | None = None  # None: guessed from each symbol (KRX code, BASE/QUOTE, ...)
-    warmup_bars: int = 300  # history fetched on a first run, for the indicators
+    # Bars fetched on a first run, for the indicators (None: the strategy's `warmup_bars`).
+    warmup_bars: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
 
     def collect(self, ctx: Any, symbols: list[str], timeframe: str) -> int:
@@ -138,7 +139,7 @@ class BarSource:
             int(time.time() * 1000) // step - 1
         ) * step  # open time of the last closed bar
         # `fetch` resumes after the last stored bar by itself; this only bounds a first run.
-        since = last_closed - self.warmup_bars * step
+        since = last_closed - max(self.warmup_bars or 0, 1) * step
         new = 0
         for symbol in symbols:
             exchange = self.exchange or guess_exchange(symbol)
@@ -174,6 +175,13 @@ def run_live(
 
         row = s.get(Strategy, strategy_id)
         symbols, timeframe = (list(row.symbols), row.timeframe) if row is not None else ([], "1d")
+        spec = (row.strategy_class, dict(row.parameters)) if row is not None else None
+    if source is not None and source.warmup_bars is None and spec is not None:
+        from dataclasses import replace
+
+        from qts.strategies.registry import create_strategy
+
+        source = replace(source, warmup_bars=create_strategy(*spec).warmup_bars)
     processed, rounds = 0, 0
     while not stop.is_set() and (cycles is None or rounds < cycles):
         if source is not None:

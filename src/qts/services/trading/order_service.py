@@ -133,6 +133,30 @@ class OrderService:
                 self.notify("order_submitted", out)
             return out
 
+    def record_exit(
+        self, order: Order, account: str, strategy_id: int | None, actor: str
+    ) -> dict[str, Any]:
+        """Store an exit the executor created on a fill (a stop-loss / take-profit of a
+        bracket) as submitted. No risk check: it only closes what its parent opened."""
+        with self._lock:
+            existing = self.find(order.client_order_id)
+            if existing is not None:
+                return existing
+            ticket = OrderTicket(
+                symbol=order.symbol,
+                side=order.side,
+                quantity=order.quantity,
+                type=order.type,
+                limit_price=order.limit_price,
+                stop_price=order.stop_price,
+                client_order_id=order.client_order_id,
+                strategy_id=strategy_id,
+                account=account,
+                meta={**order.meta, "tag": order.tag},
+            )
+            row_id = self._insert_new(ticket, order.client_order_id, actor)
+            return self._transition(row_id, OrderStatus.SUBMITTED, {"by": actor, "exit": True})
+
     def apply_report(self, report: ExecutionReport) -> dict[str, Any]:
         """Bring the stored order up to an executor's report (submit answer, update, reconcile)."""
         with self._lock:

@@ -98,3 +98,20 @@ def get_order(db: Database, order_id: int) -> dict[str, Any]:
 def list_positions(db: Database, account: str | None, include_flat: bool) -> list[dict[str, Any]]:
     with db.session() as s:
         return [position_to_dict(p) for p in PositionRepository(s).list(account, include_flat)]
+
+
+def open_order_ids(
+    db: Database, account: str, strategy_id: int, symbol: str | None = None
+) -> list[int]:
+    """Ids of a strategy's submitted or partly filled orders on `account`, oldest first."""
+    from sqlalchemy import select
+
+    query = select(Order.id).where(
+        Order.account == account,
+        Order.strategy_id == strategy_id,
+        Order.status.in_(["submitted", "partially_filled"]),
+    )
+    if symbol is not None:
+        query = query.where(Order.symbol == symbol)
+    with db.session() as s:
+        return list(s.scalars(query.order_by(Order.id)))

@@ -29,7 +29,7 @@ from qts.services.data.market_data import symbol_in_session
 from qts.services.trading.order_notifications import notify_and_count
 from qts.services.trading.order_service import OrderService
 from qts.services.trading.paper_accounts import open_paper_account, paper_config
-from qts.strategies.base import TargetStrategy
+from qts.strategies.base import Strategy
 
 log = logging.getLogger(__name__)
 
@@ -189,9 +189,14 @@ class TradingService:
             )
 
     def _build_runner(
-        self, strategy_id: int, spec: tuple[Any, ...], frames: dict[str, pd.DataFrame]
+        self,
+        strategy_id: int,
+        spec: tuple[Any, ...],
+        frames: dict[str, pd.DataFrame],
+        history: dict[str, pd.DataFrame] | None = None,
     ) -> tuple[StrategyRunner, dict[str, pd.DataFrame]]:
-        """The runner with its saved state, and the bars of `frames` it has not processed yet."""
+        """The runner with its saved state, and the bars of `frames` it has not processed yet;
+        `history` (bars before `frames`) warms the strategy up."""
         from qts.strategies.registry import create_strategy
 
         strategy_class, params, symbols, _timeframe, name = spec
@@ -200,14 +205,16 @@ class TradingService:
             assert row is not None
             state = RunnerState.from_dict((row.runtime_state or {}).get("runner"))
             mode = row.mode
-        history: dict[str, pd.DataFrame] = {}
+        history = dict(history or {})
         if state.last_ts is not None:  # resume: bars up to last_ts are history, not news
             cut = pd.Timestamp(state.last_ts)
-            history = {sym: f[f.index <= cut] for sym, f in frames.items()}
-            frames = {sym: f[f.index > cut] for sym, f in frames.items()}
+            whole = {
+                sym: pd.concat([history[sym], f]) if sym in history else f
+                for sym, f in frames.items()
+            }
+            history = {sym: f[f.index <= cut] for sym, f in whole.items()}
+            frames = {sym: f[f.index > cut] for sym, f in whole.items()}
         strategy = create_strategy(strategy_class, params)
-        if not isinstance(strategy, TargetStrategy):
-            raise ValidationError("paper sessions run target-position strategies")
         if mode == "live":
             return self._live_runner(strategy, strategy_id, symbols, state, history), frames
         account = f"paper:{name}"
@@ -228,7 +235,7 @@ class TradingService:
 
     def _live_runner(
         self,
-        strategy: TargetStrategy,
+        strategy: Strategy,
         strategy_id: int,
         symbols: list[str],
         state: RunnerState,
@@ -257,18 +264,31 @@ class TradingService:
             history=history,
             account_equity=lambda marks: live_equity(live, positions(), dict(marks)),
             account_position=lambda symbol: positions().get(symbol, 0.0),
+            account_open_orders=lambda symbol: self._open_orders(live.account, strategy_id, symbol),
         )
+
+    def _open_orders(self, account: str, strategy_id: int, symbol: str | None) -> list[Any]:
+        """A live strategy's open orders as stored (the broker's answers are applied to them)."""
+        from qts.services.trading.orders import open_order_ids
+
+        ids = open_order_ids(self.ctx.db, account, strategy_id, symbol)
+        return [self.orders.domain_order(i) for i in ids]
 
     async def _run(self, session: Session, spec: tuple[Any, ...], feed: FeedSpec) -> None:
         from qts.market.feeds import bar_to_event
         from qts.market.replay import ReplayFeed
-        from qts.services.data.market_data import read_bars
+        from qts.services.data.market_data import read_bars_with_history
+        from qts.strategies.registry import create_strategy
 
         symbols, timeframe = spec[2], spec[3]
-        frames = {
-            sym: read_bars(sym, timeframe, feed.start, feed.end, db=self.ctx.db) for sym in symbols
-        }
-        runner, frames = self._build_runner(session.strategy_id, spec, frames)
+        # The strategy's warm-up: that many stored bars before the replay's start are history.
+        warmup = create_strategy(spec[0], spec[1]).warmup_bars
+        history, frames = {}, {}
+        for sym in symbols:
+            history[sym], frames[sym] = read_bars_with_history(
+                sym, timeframe, feed.start, feed.end, warmup, db=self.ctx.db
+            )
+        runner, frames = self._build_runner(session.strategy_id, spec, frames, history)
         replay = ReplayFeed(frames, timeframe, speed=feed.speed)
         group: dict[str, Bar] = {}
         async for bar in replay:
@@ -340,7 +360,10 @@ class TradingService:
         """Whether the strategy is still to run; drops from the paper book the orders
         cancelled elsewhere (the API, the CLI's kill switch in another process), so they
         cannot fill on this bar."""
+        from sqlalchemy import select
+
         from qts.core.types import OrderStatus
+        from qts.db.models import Order as OrderRow
         from qts.db.repositories.orders import OrderRepository
 
         with self.ctx.db.session() as s:
@@ -355,6 +378,16 @@ class TradingService:
                 if order is not None and OrderStatus(order.status).is_terminal:
                     runner.executor.cancel(cid)
                     del runner.state.pending[symbol]
+            book = [o.client_order_id for o in runner.executor.book.orders]
+            if book:  # an order strategy's resting orders, cancelled elsewhere
+                done = s.scalars(
+                    select(OrderRow.client_order_id).where(
+                        OrderRow.client_order_id.in_(book),
+                        OrderRow.status.in_([x.value for x in OrderStatus if x.is_terminal]),
+                    )
+                ).all()
+                for cid in done:
+                    runner.executor.cancel(cid)
         return True
 
     def _save(

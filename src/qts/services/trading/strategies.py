@@ -71,6 +71,57 @@ def create_strategy(db: Database, data: dict[str, Any], actor: str) -> dict[str,
         return strategy_to_dict(st)
 
 
+def get_strategy_by_name(db: Database, name: str) -> dict[str, Any] | None:
+    with db.session() as s:
+        st = StrategyRepository(s).by_name(name)
+        return strategy_to_dict(st) if st is not None else None
+
+
+COMPARED_FIELDS = ("strategy_class", "symbols", "timeframe")
+
+
+def differences(stored: dict[str, Any], wanted: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Field (or `param.NAME`) -> (stored, wanted) for what `wanted` would change."""
+    out: dict[str, tuple[Any, Any]] = {}
+    for key in COMPARED_FIELDS:
+        if key in wanted and stored.get(key) != wanted[key]:
+            out[key] = (stored.get(key), wanted[key])
+    old, new = stored.get("parameters") or {}, wanted.get("parameters") or {}
+    for key in sorted(set(old) | set(new)):
+        if old.get(key) != new.get(key):
+            out[f"param.{key}"] = (old.get(key), new.get(key))
+    return out
+
+
+def save_strategy_by_name(
+    db: Database, data: dict[str, Any], actor: str, update: bool = False
+) -> tuple[dict[str, Any], str]:
+    """Create the stored strategy `data["name"]`, or use the stored one when it is the same.
+
+    A stored one that differs is changed only with `update`; otherwise ConflictError, whose
+    details list the differences. Returns (strategy, "created" | "unchanged" | "updated")."""
+    wanted = dict(data)
+    wanted["parameters"] = _check_class(wanted["strategy_class"], wanted.get("parameters") or {})
+    stored = get_strategy_by_name(db, wanted["name"])
+    if stored is None:
+        return create_strategy(db, wanted, actor), "created"
+    diff = differences(stored, wanted)
+    if not diff:
+        return stored, "unchanged"
+    if not update:
+        shown = "; ".join(f"{k}: {a!r} -> {b!r}" for k, a, b in _rows(diff))
+        raise ConflictError(
+            f"stored strategy {wanted['name']!r} differs: {shown}",
+            {"differences": {k: [a, b] for k, a, b in _rows(diff)}},
+        )
+    changes = {k: wanted[k] for k in (*COMPARED_FIELDS, "parameters") if k in wanted}
+    return update_strategy(db, int(stored["id"]), changes, actor), "updated"
+
+
+def _rows(diff: dict[str, tuple[Any, Any]]) -> list[tuple[str, Any, Any]]:
+    return [(k, a, b) for k, (a, b) in diff.items()]
+
+
 def update_strategy(
     db: Database, strategy_id: int, changes: dict[str, Any], actor: str
 ) -> dict[str, Any]:
