@@ -61,9 +61,11 @@ def _load_data(
     timeframe: str | None,
     start: str | None,
     end: str | None,
+    warmup: int = 0,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict[str, str]]:
     """The bars by symbol, and each symbol's stored exchange and currency (none for a file,
-    whose symbol is `--symbol` or the file's name)."""
+    whose symbol is `--symbol` or the file's name). With a start, up to `warmup` bars before
+    it come too: they warm the strategy's indicators up and are not traded."""
     from qts.core.errors import ValidationError
 
     if data is not None:
@@ -73,17 +75,21 @@ def _load_data(
             bars = _read_csv_fallback(data)
         else:
             bars = load_bars_file(data)
-        if start or end:
-            bars = bars.loc[start:end]  # type: ignore[misc]
+        if start:
+            first = int(bars.index.searchsorted(bars.loc[start:].index[0])) if len(bars) else 0
+            bars = bars.iloc[max(0, first - warmup) :]
+        if end:
+            bars = bars.loc[:end]  # type: ignore[misc]
         return {symbol or data.stem: bars}, {}, {}
     if symbol is None or timeframe is None:
         raise ValidationError("give --data FILE.csv, or --symbol and --timeframe")
     from qts.cli.common import open_database
-    from qts.services.data.market_data import read_bars, stored_markets
+    from qts.services.data.market_data import read_bars_with_history, stored_markets
 
     db = open_database()
     try:
-        bars = read_bars(symbol=symbol, timeframe=timeframe, start=start, end=end, db=db)
+        history, bars = read_bars_with_history(symbol, timeframe, start, end, warmup, db=db)
+        bars = pd.concat([history, bars]) if len(history) else bars
         exchanges, currencies = stored_markets(db, [symbol], timeframe)
     finally:
         db.dispose()
@@ -94,7 +100,8 @@ def _prepare(
     strategy_spec: str,
     params: list[str],
     options: dict[str, Any],
-    source: tuple[Path | None, str | None, str | None, str | None, str | None],
+    source: tuple[Path | None, str | None, str | None, str | None, str | None]
+    | tuple[Path | None, str | None, str | None, str | None, str | None, int],
 ) -> tuple[type[Strategy], dict[str, str], BacktestConfig, dict[str, pd.DataFrame]]:
     """The strategy class, its raw parameters, the run spec resolved against the data's market
     (options left None take the preset), and the data."""
@@ -216,11 +223,14 @@ def backtest(
     try:
         from qts.backtest.engine import run_backtest
         from qts.backtest.report import write_html_report
+        from qts.strategies import get_strategy_class, parse_param_pairs
 
-        cls, given, config, universe = _prepare(
-            strategy, param, options, (data, symbol, timeframe, start, end)
+        instance = get_strategy_class(strategy)(**parse_param_pairs(param))
+        warmup = instance.warmup_bars if start else 0
+        _cls, _given, config, universe = _prepare(
+            strategy, param, options, (data, symbol, timeframe, start, end, warmup)
         )
-        result = run_backtest(cls(**given), universe, config)
+        result = run_backtest(instance, universe, config, trade_start=start if warmup else None)
         if report is not None:
             write_html_report(result, report)
     except QtsError as exc:

@@ -85,18 +85,26 @@ def _run(
     config: BacktestConfig,
     params: dict[str, Any],
 ) -> None:
+    import pandas as pd
+
     from qts.backtest.engine import run_backtest
-    from qts.services.data.market_data import read_bars
+    from qts.services.data.market_data import read_bars_with_history
     from qts.strategies.registry import create_strategy
 
     _set(db, run_id, status="running")
     bus.publish("backtests", {"id": run_id, "status": "running"})
     try:
-        frames = {
-            sym: read_bars(sym, request.timeframe, request.start, request.end, db=db)
-            for sym in request.symbols
-        }
-        result = run_backtest(create_strategy(request.strategy, params), frames, config)
+        strategy = create_strategy(request.strategy, params)
+        warmup = strategy.warmup_bars if request.start is not None else 0
+        frames = {}
+        for sym in request.symbols:
+            history, bars = read_bars_with_history(
+                sym, request.timeframe, request.start, request.end, warmup, db=db
+            )
+            frames[sym] = pd.concat([history, bars]) if len(history) else bars
+        # Bars before the start only warm indicators up (the CLI does the same).
+        trade_start = request.start if warmup else None
+        result = run_backtest(strategy, frames, config, trade_start=trade_start)
         data = result.to_dict(max_points=MAX_POINTS)
         _set(db, run_id, status="done", metrics=data.get("metrics", {}), result=data)
         bus.publish("backtests", {"id": run_id, "status": "done"})
