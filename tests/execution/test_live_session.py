@@ -14,7 +14,7 @@ from qts.services.trading.live import follow_up
 from qts.services.trading.reconcile import reconcile
 from qts.services.trading.sessions import FeedSpec, TradingService
 from qts.services.trading.strategies import create_strategy
-from tests.brokers.fakes import FakeKis
+from tests.brokers.fakes import FakeBinanceSpot, FakeKis
 
 SAMPLE = Path(__file__).resolve().parents[2] / "src" / "qts" / "sample_data"
 
@@ -159,7 +159,6 @@ def test_a_session_runs_in_one_process_only(tmp_path: Path, redis_url: str, monk
 def test_paper_session_on_live_bars_matches_the_backtest(tmp_path: Path) -> None:
     """`qts paper --live`: closed bars fetched from a (fake) Binance as they come are traded by
     the paper account exactly as the backtest trades the same bars."""
-    import sys
     import threading
 
     import numpy as np
@@ -172,9 +171,6 @@ def test_paper_session_on_live_bars_matches_the_backtest(tmp_path: Path) -> None
     from qts.services.trading.live import BarSource, run_live
     from qts.services.trading.paper_accounts import paper_config
     from qts.strategies.registry import create_strategy as make
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "market"))
-    from fake_binance import FakeBinance
 
     bars = load_bars_file(SAMPLE / "crypto_1h" / "BTC_USDT.csv").iloc[-600:]
     ctx = _ctx(tmp_path)
@@ -192,13 +188,13 @@ def test_paper_session_on_live_bars_matches_the_backtest(tmp_path: Path) -> None
         actor="test",
     )["id"]
     trading.start(sid, "test", FeedSpec("live"))
-    with FakeBinance({"BTCUSDT": bars}) as fake:
+    with FakeBinanceSpot(bars={"BTCUSDT": bars}) as fake:
         # Reach back far enough (from today) to cover the 600 stored test bars.
         source = BarSource(
             "ccxt",
             "binance",
             warmup_bars=20_000,
-            options={"base_url": fake.url, "sleep": lambda s: None},
+            options={"base_url": fake.base_url, "sleep": lambda s: None},
         )
         assert run_live(trading, sid, 0.0, threading.Event(), source=source, cycles=1) == 600
         assert run_live(trading, sid, 0.0, threading.Event(), source=source, cycles=1) == 0

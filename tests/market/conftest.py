@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,8 +13,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "src" / "qts" / "sample_data"
 DATA = ROOT / "tests" / "data"
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
-
-sys.path.insert(0, str(Path(__file__).parent))  # the fake servers beside the tests
 
 
 @pytest.fixture

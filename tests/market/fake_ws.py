@@ -8,12 +8,17 @@ from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
+from tests.brokers.fakes.binance_market import kline_row
 
 
 def kline_event(
     symbol_id: str, interval: str, ts: pd.Timestamp, row: Any, step_ms: int, closed: bool
 ) -> dict[str, Any]:
-    t = int(ts.value // 1_000_000)
+    """A combined-stream kline message: the REST `klines` row of the bar, under the stream's
+    one-letter keys."""
+    t, o, h, low, c, v, close_ms, q, n, taker_base, taker_quote, _ = kline_row(
+        int(ts.value // 1_000_000), step_ms, row
+    )
     return {
         "stream": f"{symbol_id.lower()}@kline_{interval}",
         "data": {
@@ -22,21 +27,21 @@ def kline_event(
             "s": symbol_id,
             "k": {
                 "t": t,
-                "T": t + step_ms - 1,
+                "T": close_ms,
                 "s": symbol_id,
                 "i": interval,
                 "f": 100,
-                "L": 200,
-                "o": f"{row['open']:.2f}",
-                "c": f"{row['close']:.2f}",
-                "h": f"{row['high']:.2f}",
-                "l": f"{row['low']:.2f}",
-                "v": f"{row['volume']:.5f}",
-                "n": 100,
+                "L": 100 + n - 1,
+                "o": o,
+                "c": c,
+                "h": h,
+                "l": low,
+                "v": v,
+                "n": n,
                 "x": closed,
-                "q": "1.0",
-                "V": "0.5",
-                "Q": "0.5",
+                "q": q,
+                "V": taker_base,
+                "Q": taker_quote,
                 "B": "0",
             },
         },

@@ -9,7 +9,7 @@ import time
 
 import pandas as pd
 import pytest
-from fake_ws import FakeKlineServer, kline_event
+from tests.market.fake_ws import FakeKlineServer, kline_event
 from websockets.exceptions import ConnectionClosed
 
 from conftest import SAMPLE

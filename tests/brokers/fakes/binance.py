@@ -2,7 +2,12 @@
 endpoints (X-MBX-APIKEY header, HMAC-SHA256 `signature` over the query and body, checked),
 order objects with clientOrderId / executedQty / cummulativeQuoteQty / status, errors as
 {"code": -NNNN, "msg": ...} (-1121 invalid symbol, -2010 insufficient balance or duplicate
-order, -2011 / -2013 unknown order, -1022 bad signature) and 429 + Retry-After for -1003."""
+order, -2011 / -2013 unknown order, -1022 bad signature) and 429 + Retry-After for -1003.
+
+Public market data too: `time`, `exchangeInfo` (every symbol priced or with bars) and `klines`
+from the bars frames given at construction or by `set_bars` (see `binance_market`). Scripted
+answers such as a 418 ban go through the base's faults:
+`fake.inject("answer", api=KLINES, answer=(418, {"Retry-After": "7"}, {...}))`."""
 
 from __future__ import annotations
 
@@ -12,10 +17,17 @@ import re
 import time
 from typing import Any
 
+import pandas as pd
+
+from tests.brokers.fakes.binance_market import (
+    error,
+    exchange_info,
+    klines,
+    split_symbol,
+)
 from tests.brokers.fakes.ledger import Ledger, LedgerError, LedgerOrder
 from tests.brokers.fakes.server import Answer, FakeBrokerServer, Received
 
-QUOTES = ("USDT", "BTC")
 STATUS = {
     "open": "NEW",
     "filled": "FILLED",
@@ -24,67 +36,7 @@ STATUS = {
     "expired": "EXPIRED",
 }
 _SIGNATURE = re.compile(r"&?signature=([0-9a-fA-F]+)")
-
-
-def split_symbol(symbol: str) -> tuple[str, str]:
-    for quote in QUOTES:
-        if symbol.endswith(quote) and len(symbol) > len(quote):
-            return symbol[: -len(quote)], quote
-    raise LedgerError("invalid_symbol")
-
-
-def _error(code: int, msg: str, status: int = 400) -> Answer:
-    return status, {}, {"code": code, "msg": msg}
-
-
-def exchange_symbol(symbol: str) -> dict[str, Any]:
-    base, quote = split_symbol(symbol)
-    return {
-        "symbol": symbol,
-        "status": "TRADING",
-        "baseAsset": base,
-        "baseAssetPrecision": 8,
-        "quoteAsset": quote,
-        "quotePrecision": 8,
-        "quoteAssetPrecision": 8,
-        "baseCommissionPrecision": 8,
-        "quoteCommissionPrecision": 8,
-        "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
-        "icebergAllowed": True,
-        "ocoAllowed": True,
-        "otoAllowed": True,
-        "quoteOrderQtyMarketAllowed": True,
-        "allowTrailingStop": True,
-        "cancelReplaceAllowed": True,
-        "isSpotTradingAllowed": True,
-        "isMarginTradingAllowed": False,
-        "filters": [
-            {
-                "filterType": "PRICE_FILTER",
-                "minPrice": "0.01000000",
-                "maxPrice": "1000000.00000000",
-                "tickSize": "0.01000000",
-            },
-            {
-                "filterType": "LOT_SIZE",
-                "minQty": "0.00001000",
-                "maxQty": "9000.00000000",
-                "stepSize": "0.00001000",
-            },
-            {
-                "filterType": "NOTIONAL",
-                "minNotional": "5.00000000",
-                "applyMinToMarket": True,
-                "maxNotional": "9000000.00000000",
-                "applyMaxToMarket": False,
-                "avgPriceMins": 5,
-            },
-        ],
-        "permissions": [],
-        "permissionSets": [["SPOT"]],
-        "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
-        "allowedSelfTradePreventionModes": ["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"],
-    }
+KLINES = "GET /api/v3/klines"
 
 
 def _num(value: float) -> str:
@@ -100,10 +52,18 @@ class FakeBinanceSpot(FakeBrokerServer):
         prices: dict[str, float] | None = None,
         balances: dict[str, float] | None = None,
         fee_rate: float = 0.0,
+        bars: dict[str, pd.DataFrame] | None = None,
+        bars_interval: str = "1h",
         **kwargs: Any,
     ) -> None:
+        """`bars` maps symbol ids (`BTCUSDT`) to bars frames (UTC open times, OHLCV columns) at
+        `bars_interval`; without `prices`, a symbol with bars is priced at its last close."""
         super().__init__(**kwargs)
         self.api_key, self.secret = api_key, secret
+        self.bars = dict(bars or {})
+        self.bars_interval = bars_interval
+        if prices is None and self.bars:
+            prices = {s: float(frame["close"].iloc[-1]) for s, frame in self.bars.items()}
         self.ledger = Ledger(
             prices=prices or {"BTCUSDT": 60_000.0, "ETHUSDT": 3_000.0},
             balances=balances if balances is not None else {"USDT": 100_000.0, "BTC": 0.5},
@@ -111,6 +71,13 @@ class FakeBinanceSpot(FakeBrokerServer):
             fee_rate=fee_rate,
             id_format=lambda n: str(1_000_000 + n),
         )
+
+    def set_bars(self, symbol: str, frame: pd.DataFrame) -> None:
+        self.bars[symbol] = frame
+
+    @property
+    def symbols(self) -> list[str]:
+        return sorted(set(self.ledger.prices) | set(self.bars))
 
     def api_of(self, request: Received) -> str:
         return f"{request.method} {request.path}"
@@ -129,24 +96,9 @@ class FakeBinanceSpot(FakeBrokerServer):
     # Routes -----------------------------------------------------------------------------------
     def handle(self, request: Received) -> Answer:
         if request.path == "/api/v3/exchangeInfo":
-            return (
-                200,
-                {},
-                {
-                    "timezone": "UTC",
-                    "serverTime": int(time.time() * 1000),
-                    "rateLimits": [
-                        {
-                            "rateLimitType": "REQUEST_WEIGHT",
-                            "interval": "MINUTE",
-                            "intervalNum": 1,
-                            "limit": 6000,
-                        }
-                    ],
-                    "exchangeFilters": [],
-                    "symbols": [exchange_symbol(s) for s in self.ledger.prices],
-                },
-            )
+            return 200, {}, exchange_info(self.symbols)
+        if request.path == "/api/v3/klines":
+            return klines(self.bars, self.bars_interval, request.query)
         if request.path == "/api/v3/time":
             return 200, {}, {"serverTime": int(time.time() * 1000)}
         denied = self._check_signature(request)
@@ -163,22 +115,22 @@ class FakeBinanceSpot(FakeBrokerServer):
         }
         route = routes.get((request.method, request.path))
         if route is None:
-            return _error(-1000, "An unknown error occurred while processing the request.", 404)
+            return error(-1000, "An unknown error occurred while processing the request.", 404)
         return route(params)
 
     def _check_signature(self, request: Received) -> Answer | None:
         if request.headers.get("x-mbx-apikey") != self.api_key:
-            return _error(-2015, "Invalid API-key, IP, or permissions for action.", 401)
+            return error(-2015, "Invalid API-key, IP, or permissions for action.", 401)
         total = request.raw_query + request.raw_body.decode()
         match = _SIGNATURE.search(total)
         if match is None or "timestamp=" not in total:
-            return _error(
+            return error(
                 -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed."
             )
         signed = _SIGNATURE.sub("", total)
         expected = hmac.new(self.secret.encode(), signed.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, match.group(1).lower()):
-            return _error(-1022, "Signature for this request is not valid.")
+            return error(-1022, "Signature for this request is not valid.")
         return None
 
     def _find(self, params: dict[str, str]) -> LedgerOrder | None:
@@ -235,13 +187,13 @@ class FakeBinanceSpot(FakeBrokerServer):
         symbol, side, kind = params.get("symbol", ""), params.get("side", ""), params.get("type")
         client_id = params.get("newClientOrderId") or f"fake-{time.monotonic_ns()}"
         if not re.fullmatch(r"[.A-Za-z0-9:/_-]{1,36}", client_id):
-            return _error(-1100, "Illegal characters found in parameter 'newClientOrderId'.")
+            return error(-1100, "Illegal characters found in parameter 'newClientOrderId'.")
         with self.ledger.lock:
             existing = self.ledger.by_client_id(client_id)
             if existing is not None and existing.status == "open":
-                return _error(-2010, "Duplicate order sent.")
+                return error(-2010, "Duplicate order sent.")
             if kind not in ("MARKET", "LIMIT") or side not in ("BUY", "SELL"):
-                return _error(-1116, "Invalid orderType.")
+                return error(-1116, "Invalid orderType.")
             try:
                 quantity = float(params.get("quantity", "0"))
                 price = float(params["price"]) if kind == "LIMIT" else None
@@ -255,27 +207,27 @@ class FakeBinanceSpot(FakeBrokerServer):
                     time_in_force=params.get("timeInForce", "GTC").lower(),
                 )
             except KeyError:
-                return _error(-1102, "Mandatory parameter 'price' was not sent.")
+                return error(-1102, "Mandatory parameter 'price' was not sent.")
             except LedgerError as exc:
                 if exc.kind == "invalid_symbol":
-                    return _error(-1121, "Invalid symbol.")
+                    return error(-1121, "Invalid symbol.")
                 if exc.kind == "insufficient_funds":
-                    return _error(-2010, "Account has insufficient balance for requested action.")
-                return _error(-1013, "Filter failure: LOT_SIZE")
+                    return error(-2010, "Account has insufficient balance for requested action.")
+                return error(-1013, "Filter failure: LOT_SIZE")
             return 200, {}, self._render(order, full=True)
 
     def _query_order(self, params: dict[str, str]) -> Answer:
         with self.ledger.lock:
             order = self._find(params)
             if order is None:
-                return _error(-2013, "Order does not exist.")
+                return error(-2013, "Order does not exist.")
             return 200, {}, self._render(order)
 
     def _cancel_order(self, params: dict[str, str]) -> Answer:
         with self.ledger.lock:
             order = self._find(params)
             if order is None or order.status != "open":
-                return _error(-2011, "Unknown order sent.")
+                return error(-2011, "Unknown order sent.")
             self.ledger.cancel(order.order_id)
             body = self._render(order)
             body["origClientOrderId"] = order.client_order_id

@@ -5,7 +5,9 @@ Faults (`inject(kind, count, api=...)`), consumed by the next matching requests:
 - "server_error": answer HTTP 500 without handling it;
 - "hang_after_accept": handle the request (the order is booked), then wait `hang_s` and drop
   the connection without answering: the client cannot know the outcome;
-- "drop_before": drop the connection without handling the request.
+- "drop_before": drop the connection without handling the request;
+- "answer": send the scripted `answer` (status, headers, body) without handling the request,
+  e.g. a 418 ban with Retry-After or an error JSON. Faults are consumed in the order injected.
 `max_per_second` makes the fake enforce a real sliding-window rate limit.
 """
 
@@ -42,6 +44,10 @@ class Fault:
     count: int
     api: str | None
     hang_s: float
+    answer: Answer | None = None
+
+
+FAULT_KINDS = ("rate_limit", "server_error", "hang_after_accept", "drop_before", "answer")
 
 
 class FakeBrokerServer:
@@ -86,10 +92,20 @@ class FakeBrokerServer:
 
     # Faults and tokens -----------------------------------------------------------------------
     def inject(
-        self, kind: str, count: int = 1, *, api: str | None = None, hang_s: float = 0.0
+        self,
+        kind: str,
+        count: int = 1,
+        *,
+        api: str | None = None,
+        hang_s: float = 0.0,
+        answer: Answer | None = None,
     ) -> None:
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r}; one of {', '.join(FAULT_KINDS)}")
+        if (kind == "answer") != (answer is not None):
+            raise ValueError("an `answer` is given with the 'answer' fault, and only with it")
         with self._lock:
-            self.faults.append(Fault(kind, count, api, hang_s))
+            self.faults.append(Fault(kind, count, api, hang_s, answer))
 
     def issue_token(self) -> tuple[str, float]:
         token = secrets.token_urlsafe(24)
@@ -159,6 +175,8 @@ class FakeBrokerServer:
             return self.rate_limited(request)
         if fault is not None and fault.kind == "server_error":
             return 500, {}, {"message": "Internal Server Error"}
+        if fault is not None and fault.answer is not None:
+            return fault.answer
         answer = self.handle(request)
         if fault is not None and fault.kind == "hang_after_accept":
             time.sleep(fault.hang_s)
