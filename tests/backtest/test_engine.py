@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 from qts.backtest import BacktestConfig, CostModel, Sizer, SlippageModel
-from qts.backtest.engine import RawRun, run_backtest, run_vectorized
+from qts.backtest.engine import run_backtest, run_vectorized
 from qts.backtest.kernel import HAS_NUMBA, python_kernels
 from qts.backtest.market import MarketArrays, plan_execution
+from qts.backtest.raw_run import RawRun
 from qts.core.errors import ValidationError
 from qts.core.types import OrderType, Side
 from qts.strategies import OrderRequest, OrderStrategy, TargetStrategy, create_strategy

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 
 from qts.backtest.config import BacktestConfig
-from qts.backtest.engine import RawRun
 from qts.backtest.fills import OrderBook
 from qts.backtest.market import MarketArrays, plan_execution
 from qts.backtest.portfolio import Portfolio
+from qts.backtest.raw_run import RawRun
 from qts.core.errors import ValidationError
 from qts.core.types import Bar, Fill, Order, OrderType, Side
 from qts.strategies.base import OrderRequest, OrderStrategy, Strategy, Universe

@@ -16,7 +16,7 @@ import talib
 from qts.core.errors import ValidationError
 from qts.strategies.base import TargetStrategy, cross_above, hold_state
 from qts.strategies.params import Param
-from qts.strategies.registry import register
+from qts.strategies.registration import register
 
 _ALLOW_SHORT = Param("allow_short", "bool", False, description="reverse to short on sell signals")
 

@@ -18,6 +18,12 @@ import numpy as np
 
 from qts.core.errors import ValidationError
 from qts.ml.models.base import BaseModel, ProgressCallback, check_xy
+from qts.ml.models.catalog import (
+    SINGLE_MODEL_CLASSES,
+    build_model,
+    find_class,
+    load_saved_model,
+)
 from qts.ml.models.config import ModelConfig
 
 
@@ -55,10 +61,8 @@ class StackingEnsemble(BaseModel):
         self.scale = np.ones(0)
 
     def _new_base(self, model_type: str) -> BaseModel:
-        from qts.ml.models import create_model
-
         overrides = {"seed": self.config.seed, **self.config.base_overrides.get(model_type, {})}
-        return create_model(model_type, **overrides)
+        return build_model(find_class(model_type, SINGLE_MODEL_CLASSES), **overrides)
 
     def fit(
         self,
@@ -124,11 +128,10 @@ class StackingEnsemble(BaseModel):
             base.save(folder / f"base_{i}_{base.model_type}")
 
     def _restore(self, folder: Path, state: dict[str, Any]) -> None:
-        from qts.ml.models import load_model
-
         self.coef = np.asarray(state["coef"], dtype=np.float64)
         self.intercept = float(state["intercept"])
         self.scale = np.asarray(state["scale"], dtype=np.float64)
         self.bases = [
-            load_model(folder / f"base_{i}_{t}") for i, t in enumerate(self.config.base_models)
+            load_saved_model(folder / f"base_{i}_{t}", SINGLE_MODEL_CLASSES)
+            for i, t in enumerate(self.config.base_models)
         ]
