@@ -82,9 +82,7 @@ def test_the_checks_see_hidden_imports_and_cycles(tmp_path: Path) -> None:
     for init in (pkg, pkg / "core", pkg / "api"):
         (init / "__init__.py").write_text("")
     (pkg / "core" / "a.py").write_text(
-        "from typing import TYPE_CHECKING\n"
-        "if TYPE_CHECKING:\n"
-        "    from qts.api.routes import x\n"
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from qts.api.routes import x\n"
     )
     (pkg / "api" / "routes.py").write_text("def f():\n    from ..core import a\n")
     imports = find_imports(tmp_path)
