@@ -7,8 +7,7 @@ import pytest
 
 from qts.backtest.fills import FillModel
 from qts.core.errors import ValidationError
-from qts.core.types import Bar, OrderType, Side
-from qts.execution.executor import OrderTicket
+from qts.core.types import Bar, OrderTicket, OrderType, Side
 from qts.execution.paper import PaperExecutor
 from qts.execution.risk import RiskLimits, RiskManager
 from qts.services.trading.order_service import OrderService

@@ -3,7 +3,7 @@
 * `TargetStrategy`: vectorized `target_positions(data) -> DataFrame` (index = bar times,
   columns = symbols, values = signed fraction of equity) and `targets_at(history)` for the last
   bar of a truncated history (same value; this is what paper/live runners call bar by bar).
-* `OrderStrategy`: event-driven `on_bar(ctx)` submitting `OrderRequest`s (market, limit, stop,
+* `OrderStrategy`: event-driven `on_bar(ctx)` submitting `OrderIntent`s (market, limit, stop,
   optional stop-loss / take-profit) through a `StrategyContext`.
 * Parameters are declared with `Param` (type, default, range) and validated on construction.
 * `get_strategy_class("sma_cross" | "path/to/file.py:Class" | "module:Class")`, `create_strategy`,
@@ -13,6 +13,7 @@ Built-ins: sma_cross, ts_momentum, rsi_reversion, bollinger_zscore (see `builtin
 See `base` for the full contract.
 """
 
+from qts.core.types import OrderIntent
 from qts.strategies.base import (
     OrderRequest,
     OrderStrategy,
@@ -31,7 +32,8 @@ from qts.strategies.registry import (
 )
 
 __all__ = [
-    "OrderRequest",
+    "OrderIntent",
+    "OrderRequest",  # former name of OrderIntent, see qts.strategies.base
     "OrderStrategy",
     "Param",
     "Strategy",

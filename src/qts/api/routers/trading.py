@@ -9,8 +9,7 @@ from pydantic import Field
 
 from qts.api.deps import Ctx, CurrentUser, Trader
 from qts.api.schemas import StrictModel
-from qts.core.types import OrderType, Side, TimeInForce
-from qts.execution.executor import OrderTicket
+from qts.core.types import OrderTicket, OrderType, Side, TimeInForce
 from qts.services.trading.sessions import FeedSpec, TradingService
 
 router = APIRouter(tags=["trading"])

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from qts.core.errors import ConflictError, NotFoundError, QtsError, ValidationError
 from qts.core.positions import apply_fill
-from qts.core.types import Fill, Order, OrderStatus, OrderType, Side, TimeInForce
+from qts.core.types import Fill, Order, OrderStatus, OrderTicket, OrderType, Side, TimeInForce
 from qts.db import Database
 from qts.db.models import Fill as FillRow
 from qts.db.models import Order as OrderRow
@@ -33,7 +33,7 @@ from qts.db.models.jobs import SystemStatus
 from qts.db.repositories.audit import AuditRepository
 from qts.db.repositories.orders import OrderRepository, PositionRepository
 from qts.events import EventBus
-from qts.execution.executor import ExecutionReport, Executor, OrderTicket
+from qts.execution.executor import ExecutionReport, Executor
 from qts.execution.order_states import check_transition, status_after_fill
 from qts.execution.risk import AccountState, RiskLimits, RiskManager
 from qts.services.trading.orders import order_to_dict, position_to_dict
