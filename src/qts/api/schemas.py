@@ -6,42 +6,21 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Role = Literal["admin", "trader", "viewer"]
+from qts.services.auth.schemas import NewUser, UserChanges, UserRecord
 
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class TokenPair(BaseModel):
-    access_token: str
-    refresh_token: str
-    token_type: str = "bearer"
-    expires_in: int
-
-
 class RefreshRequest(StrictModel):
     refresh_token: str = Field(min_length=10)
 
 
-class UserOut(BaseModel):
-    id: int
-    username: str
-    role: Role
-    is_active: bool
-    created_at: str
-
-
-class UserCreate(StrictModel):
-    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    password: str = Field(min_length=8, max_length=256)
-    role: Role = "viewer"
-
-
-class UserUpdate(StrictModel):
-    role: Role | None = None
-    is_active: bool | None = None
-    password: str | None = Field(default=None, min_length=8, max_length=256)
+# Bodies and answers the services define (one class for the API, the CLI and the service).
+UserCreate = NewUser
+UserUpdate = UserChanges
+UserOut = UserRecord
 
 
 TIMEFRAME_PATTERN = r"^[0-9]+(s|m|h|d|w|M)$"

@@ -40,7 +40,7 @@ def create_backtest(ctx: Ctx, user: Trader, body: BacktestBody) -> dict[str, Any
     """Run a backtest on stored bars in the background; poll `GET /backtests/{id}`."""
     from qts.services.research import backtests
 
-    return backtests.submit(ctx.db, ctx.bus, body.model_dump(), user["username"])
+    return backtests.submit(ctx.db, ctx.bus, body.model_dump(), user.username)
 
 
 @router.get("/backtests")

@@ -24,7 +24,7 @@ def list_strategies(
 
 @router.post("", response_model=StrategyOut, status_code=status.HTTP_201_CREATED)
 def create_strategy(ctx: Ctx, user: Trader, body: StrategyCreate) -> dict[str, Any]:
-    return svc.create_strategy(ctx.db, body.model_dump(), user["username"])
+    return svc.create_strategy(ctx.db, body.model_dump(), user.username)
 
 
 @router.get("/{strategy_id}", response_model=StrategyOut)
@@ -37,9 +37,9 @@ def update_strategy(
     ctx: Ctx, user: Trader, strategy_id: int, body: StrategyUpdate
 ) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
-    return svc.update_strategy(ctx.db, strategy_id, changes, user["username"])
+    return svc.update_strategy(ctx.db, strategy_id, changes, user.username)
 
 
 @router.delete("/{strategy_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_strategy(ctx: Ctx, user: Trader, strategy_id: int) -> None:
-    svc.delete_strategy(ctx.db, strategy_id, user["username"])
+    svc.delete_strategy(ctx.db, strategy_id, user.username)

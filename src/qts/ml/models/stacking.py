@@ -24,16 +24,31 @@ from qts.ml.models.catalog import (
     find_class,
     load_saved_model,
 )
-from qts.ml.models.config import ModelConfig
+from qts.ml.models.config import ModelConfig, NonNegativeFloat, NonNegativeInt, PositiveInt
 
 
 @dataclass
 class StackingConfig(ModelConfig):
     base_models: list[str] = field(default_factory=lambda: ["lightgbm", "tcn"])
     base_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
-    n_folds: int = 3
-    purge_gap: int = 0  # samples dropped between a fold's training data and its block
-    ridge_alpha: float = 1.0
+    n_folds: PositiveInt = 3
+    purge_gap: NonNegativeInt = 0  # samples dropped between a fold's training data and its block
+    ridge_alpha: NonNegativeFloat = 1.0
+
+    def cross_checks(self) -> dict[str, str]:
+        problems = super().cross_checks()
+        if self.task != "regression":
+            problems["task"] = "the stacking ensemble regresses forward returns"
+        unknown = [m for m in self.base_models if m not in SINGLE_MODEL_CLASSES]
+        if not self.base_models or unknown:
+            problems["base_models"] = (
+                f"must name single models ({', '.join(SINGLE_MODEL_CLASSES)})"
+                + (f", not {unknown}" if unknown else "")
+            )
+        stray = sorted(set(self.base_overrides) - set(self.base_models))
+        if stray:
+            problems["base_overrides"] = f"settings for models not in base_models: {stray}"
+        return problems
 
 
 def ridge_fit(Z: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
@@ -51,10 +66,6 @@ class StackingEnsemble(BaseModel):
 
     def __init__(self, config: ModelConfig | None = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)
-        if self.is_classifier:
-            raise ValidationError("the stacking ensemble regresses forward returns")
-        if not self.config.base_models or "stacking" in self.config.base_models:
-            raise ValidationError("stacking needs base models other than itself")
         self.bases: list[BaseModel] = []
         self.coef = np.zeros(0)
         self.intercept = 0.0
