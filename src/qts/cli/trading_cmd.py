@@ -108,20 +108,21 @@ def _stored_strategy(
     ctx: Any, name: str, spec: str, param: list[str] | None, symbols: list[str], timeframe: str
 ) -> int:
     """The id of the stored strategy called `name`, created on first use."""
+    from qts.services.trading.schemas import NewStrategy
     from qts.services.trading.strategies import create_strategy, list_strategies
     from qts.strategies.params import parse_param_pairs
 
-    for s in list_strategies(ctx.db, 500, 0, None)["items"]:
-        if s["name"] == name:
-            return int(s["id"])
-    data = {
-        "name": name,
-        "strategy_class": spec,
-        "parameters": dict(parse_param_pairs(param or [])),
-        "symbols": list(symbols),
-        "timeframe": timeframe,
-    }
-    return int(create_strategy(ctx.db, data, actor="cli")["id"])
+    for s in list_strategies(ctx.db, 500, 0, None).items:
+        if s.name == name:
+            return s.id
+    new = NewStrategy.parse(
+        name=name,
+        strategy_class=spec,
+        parameters=dict(parse_param_pairs(param or [])),
+        symbols=list(symbols),
+        timeframe=timeframe,
+    )
+    return create_strategy(ctx.db, new, actor="cli").id
 
 
 def _summary(ctx, sid: int, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -140,15 +141,15 @@ def _summary(ctx, sid: int, name: str) -> None:  # type: ignore[no-untyped-def]
     )
     for p in list_positions(ctx.db, f"paper:{name}", include_flat=True):
         table.add_row(
-            p["symbol"],
-            f"{p['quantity']:g}",
-            f"{p['average_price']:.4f}",
-            f"{(p['last_price'] or 0):.4f}",
-            f"{p['realized_pnl']:.2f}",
-            f"{p['fees']:.2f}",
+            p.symbol,
+            f"{p.quantity:g}",
+            f"{p.average_price:.4f}",
+            f"{(p.last_price or 0):.4f}",
+            f"{p.realized_pnl:.2f}",
+            f"{p.fees:.2f}",
         )
     console.print(table)
-    console.print(f"{orders['total']} orders stored for strategy id {sid}")
+    console.print(f"{orders.total} orders stored for strategy id {sid}")
 
 
 def kill_switch(
@@ -174,15 +175,15 @@ def strategy_list() -> None:
 
     ctx = _context()
     table = Table("id", "name", "class", "symbols", "timeframe", "mode", "state")
-    for s in list_strategies(ctx.db, 500, 0, None)["items"]:
+    for s in list_strategies(ctx.db, 500, 0, None).items:
         table.add_row(
-            str(s["id"]),
-            s["name"],
-            s["strategy_class"],
-            ",".join(s["symbols"]),
-            s["timeframe"],
-            s["mode"],
-            s["state"],
+            str(s.id),
+            s.name,
+            s.strategy_class,
+            ",".join(s.symbols),
+            s.timeframe,
+            s.mode,
+            s.state,
         )
     console.print(table)
     ctx.close()
@@ -248,6 +249,7 @@ def live(
     from qts.core.errors import QtsError
     from qts.execution.live import LiveExecutor
     from qts.services.trading.live import BarSource, check_live_guards, make_broker, run_live
+    from qts.services.trading.schemas import StrategyChanges
     from qts.services.trading.sessions import FeedSpec, TradingService
     from qts.services.trading.strategies import update_strategy
 
@@ -255,7 +257,7 @@ def live(
         check_live_guards(get_settings(), confirm_live)
         ctx = _context()
         executor = LiveExecutor(make_broker(ctx.settings, broker), f"live:{broker}")
-        update_strategy(ctx.db, strategy_id, {"mode": "live"}, actor="cli")
+        update_strategy(ctx.db, strategy_id, StrategyChanges(mode="live"), actor="cli")
         trading = TradingService(ctx)
         trading.start(strategy_id, "cli", FeedSpec("live"))
     except QtsError as e:

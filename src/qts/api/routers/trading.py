@@ -58,7 +58,7 @@ def cancel_order(request: Request, ctx: Ctx, user: Trader, order_id: int) -> dic
     from qts.services.trading.orders import get_order
 
     order = get_order(ctx.db, order_id)
-    return trading(request).orders.cancel(order["client_order_id"], user.username)
+    return trading(request).orders.cancel(order.client_order_id, user.username)
 
 
 @router.get("/system/kill-switch")
