@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from qts.core.errors import NotFoundError
+from qts.core.types import Order as WorkingOrder
+from qts.core.types import OrderStatus, OrderType, Side, TimeInForce
 from qts.db import Database
 from qts.db.models import Order, Position
 from qts.db.repositories.orders import OrderFilter, OrderRepository, PositionRepository
@@ -25,6 +27,23 @@ from qts.services.trading.schemas import (
 def order_to_dict(o: Order) -> dict[str, Any]:
     """The stored order as the dict the order service returns and publishes."""
     return OrderRecord.from_row(o).model_dump()
+
+
+def working_order(o: Order) -> WorkingOrder:
+    """The stored order as the working order an executor takes (`qts.core.types.Order`)."""
+    return WorkingOrder(
+        symbol=o.symbol,
+        side=Side(o.side),
+        quantity=o.quantity,
+        type=OrderType(o.type),
+        limit_price=o.limit_price,
+        stop_price=o.stop_price,
+        time_in_force=TimeInForce(o.time_in_force),
+        client_order_id=o.client_order_id,
+        status=OrderStatus(o.status),
+        created_at=o.created_at,
+        meta=dict(o.meta),
+    )
 
 
 def position_to_dict(p: Position) -> dict[str, Any]:
