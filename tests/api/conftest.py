@@ -11,6 +11,7 @@ from qts.api.app import create_app
 from qts.config import Settings
 from qts.db import Database
 from qts.db.migrate import upgrade
+from qts.services.auth.schemas import NewUser
 from qts.services.auth.users import create_user
 
 PASSWORDS = {"admin": "admin-pass-1", "trader": "trader-pass-1", "viewer": "viewer-pass-1"}
@@ -36,7 +37,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
     upgrade(settings.effective_database_url)
     db = Database(settings.effective_database_url)
     for role, password in PASSWORDS.items():
-        create_user(db, role, password, role)
+        create_user(db, NewUser(username=role, password=password, role=role))
     db.dispose()
     app = create_app(settings)
     with TestClient(app) as c:

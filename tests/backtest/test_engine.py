@@ -10,12 +10,13 @@ import pandas as pd
 import pytest
 
 from qts.backtest import BacktestConfig
-from qts.backtest.engine import RawRun, run_backtest, run_vectorized
+from qts.backtest.engine import run_backtest, run_vectorized
 from qts.backtest.kernel import HAS_NUMBA, python_kernels
 from qts.backtest.market import MarketArrays, plan_execution
+from qts.backtest.raw_run import RawRun
 from qts.core.errors import ValidationError
 from qts.core.types import OrderType, Side
-from qts.strategies import OrderRequest, OrderStrategy, TargetStrategy, create_strategy
+from qts.strategies import OrderIntent, OrderStrategy, TargetStrategy, create_strategy
 from qts.strategies.params import Param
 from tests.strategies.sample import load_sample, random_bars
 
@@ -270,7 +271,7 @@ class BracketBreakout(OrderStrategy):
         if ctx.position("X") == 0 and not ctx.open_orders("X"):
             last = ctx.history("X").iloc[-1]
             ctx.submit(
-                OrderRequest(
+                OrderIntent(
                     "X",
                     Side.BUY,
                     10,

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import sys
 
-from qts.core.types import Side
+from qts.core.types import OrderTicket, Side
 from qts.db import Database
 from qts.events import InProcessEventBus
 from qts.execution.brokers import JsonlOrderIdStore, KisBroker, RetryPolicy
-from qts.execution.executor import OrderTicket
 from qts.execution.live import LiveExecutor
 from qts.services.trading.order_service import OrderService
 from qts.services.trading.reconcile import reconcile

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from qts.config import Settings
-from qts.core.types import OrderType, Side
-from qts.execution.executor import OrderTicket
+from qts.core.types import OrderTicket, OrderType, Side
 from qts.execution.live import LiveExecutor
 from qts.services.context import AppContext
 from qts.services.trading.live import follow_up_open_orders, make_broker

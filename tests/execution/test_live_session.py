@@ -12,6 +12,7 @@ from qts.services.context import AppContext
 from qts.services.data.market_data import import_file
 from qts.services.trading.live import follow_up
 from qts.services.trading.reconcile import reconcile
+from qts.services.trading.schemas import NewStrategy
 from qts.services.trading.sessions import FeedSpec, TradingService
 from qts.services.trading.strategies import create_strategy
 from tests.brokers.fakes import FakeBinanceSpot, FakeKis
@@ -51,16 +52,16 @@ def test_live_strategy_orders_reach_the_broker_and_positions_match(tmp_path: Pat
         trading.live_executor = executor
         sid = create_strategy(
             ctx.db,
-            {
-                "name": "live-x",
-                "strategy_class": "sma_cross",
-                "parameters": {"fast": 5, "slow": 20},
-                "symbols": ["005930"],
-                "timeframe": "1d",
-                "mode": "live",
-            },
+            NewStrategy(
+                name="live-x",
+                strategy_class="sma_cross",
+                parameters={"fast": 5, "slow": 20},
+                symbols=["005930"],
+                timeframe="1d",
+                mode="live",
+            ),
             actor="test",
-        )["id"]
+        ).id
         trading.start(sid, "test", FeedSpec("live"))
         processed = trading.step_stored_bars(sid)
         follow_up(trading.orders, executor)
@@ -81,15 +82,15 @@ def test_kill_switch_stops_a_running_strategy_at_the_next_bar(tmp_path: Path) ->
     trading = TradingService(ctx)
     sid = create_strategy(
         ctx.db,
-        {
-            "name": "paper-k",
-            "strategy_class": "sma_cross",
-            "parameters": {"fast": 3, "slow": 8},
-            "symbols": ["005930"],
-            "timeframe": "1d",
-        },
+        NewStrategy(
+            name="paper-k",
+            strategy_class="sma_cross",
+            parameters={"fast": 3, "slow": 8},
+            symbols=["005930"],
+            timeframe="1d",
+        ),
         actor="test",
-    )["id"]
+    ).id
     trading.start(sid, "test", FeedSpec("live"))  # stored bars, run by step_stored_bars
     from sqlalchemy import select
 
@@ -136,15 +137,15 @@ def test_a_session_runs_in_one_process_only(tmp_path: Path, redis_url: str, monk
     second = AppContext.from_settings(first.settings)  # another API process, same Redis and DB
     sid = create_strategy(
         first.db,
-        {
-            "name": "one-only",
-            "strategy_class": "sma_cross",
-            "parameters": {"fast": 3, "slow": 8},
-            "symbols": ["005930"],
-            "timeframe": "1d",
-        },
+        NewStrategy(
+            name="one-only",
+            strategy_class="sma_cross",
+            parameters={"fast": 3, "slow": 8},
+            symbols=["005930"],
+            timeframe="1d",
+        ),
         actor="test",
-    )["id"]
+    ).id
     a, b = TradingService(first), TradingService(second)
     a.start(sid, "test", FeedSpec("replay", speed=86_400.0))  # one bar a second: still running
     with pytest.raises(ConflictError, match="another process"):
@@ -178,15 +179,15 @@ def test_paper_session_on_live_bars_matches_the_backtest(tmp_path: Path) -> None
     params = {"fast": 5, "slow": 20}
     sid = create_strategy(
         ctx.db,
-        {
-            "name": "btc-live",
-            "strategy_class": "sma_cross",
-            "parameters": params,
-            "symbols": ["BTC/USDT"],
-            "timeframe": "1h",
-        },
+        NewStrategy(
+            name="btc-live",
+            strategy_class="sma_cross",
+            parameters=params,
+            symbols=["BTC/USDT"],
+            timeframe="1h",
+        ),
         actor="test",
-    )["id"]
+    ).id
     trading.start(sid, "test", FeedSpec("live"))
     with FakeBinanceSpot(bars={"BTCUSDT": bars}) as fake:
         # Reach back far enough (from today) to cover the 600 stored test bars.

@@ -7,8 +7,7 @@ import pytest
 
 from qts.backtest.fills import FillModel
 from qts.core.errors import ValidationError
-from qts.core.types import Bar, OrderType, Side
-from qts.execution.executor import OrderTicket
+from qts.core.types import Bar, OrderTicket, OrderType, Side
 from qts.execution.paper import PaperExecutor
 from qts.execution.risk import RiskLimits, RiskManager
 from qts.services.trading.order_service import OrderService
@@ -55,8 +54,8 @@ def test_place_fill_and_position_accounting(db, bus) -> None:  # type: ignore[no
     from qts.services.trading.orders import get_order
 
     detail = get_order(db, final["id"])
-    assert [e["to_status"] for e in detail["events"]] == ["new", "submitted", "filled"]
-    assert len(detail["fills"]) == 1
+    assert [e.to_status for e in detail.events] == ["new", "submitted", "filled"]
+    assert len(detail.fills) == 1 and detail.fills[0].price == 110
 
 
 def test_retried_submit_with_the_same_client_id_creates_one_order(db, bus) -> None:  # type: ignore[no-untyped-def]
@@ -86,7 +85,7 @@ def test_risk_rejection_records_the_rule_and_notifies(db, bus) -> None:  # type:
     assert notes[-1][0] == "order_rejected"
     from qts.services.trading.orders import get_order
 
-    assert get_order(db, out["id"])["events"][-1]["details"]["rule"] == "max_order_notional"
+    assert get_order(db, out["id"]).events[-1].details["rule"] == "max_order_notional"
 
 
 def test_invalid_orders_are_refused_before_anything_is_stored(db, bus) -> None:  # type: ignore[no-untyped-def]
@@ -104,7 +103,7 @@ def test_invalid_orders_are_refused_before_anything_is_stored(db, bus) -> None: 
     from qts.db.repositories.orders import OrderFilter
     from qts.services.trading.orders import list_orders
 
-    assert list_orders(db, OrderFilter(), 10, 0)["total"] == 0
+    assert list_orders(db, OrderFilter(), 10, 0).total == 0
 
 
 def test_kill_switch_cancels_open_orders_and_blocks_new_ones(db, bus) -> None:  # type: ignore[no-untyped-def]

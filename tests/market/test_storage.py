@@ -10,7 +10,9 @@ import pytest
 from conftest import DATA, SAMPLE
 from qts.core.errors import NotFoundError, ValidationError
 from qts.db import Database
+from qts.db.repositories.fundamentals import FundamentalsRepository
 from qts.db.repositories.market import MarketRepository
+from qts.db.repositories.news import NewsRepository
 from qts.market.files import load_bars_file
 from qts.market.synthetic import generate_bars
 from qts.services.data import market_data as md
@@ -139,7 +141,7 @@ def test_news_and_fundamentals_known_at(db: Database, tmp_path: Path) -> None:
     assert md.import_news(db, news_csv) == {"inserted": 2, "skipped": 0}
     assert md.import_news(db, news_csv) == {"inserted": 0, "skipped": 2}
     with db.session() as s:
-        repo = MarketRepository(s)
+        repo = NewsRepository(s)
         items = repo.read_news("AAPL")
         assert [i["known_at"] for i in items] == [
             "2024-01-06T05:00:00+00:00",
@@ -159,7 +161,7 @@ def test_news_and_fundamentals_known_at(db: Database, tmp_path: Path) -> None:
     )
     assert md.import_news(db, rss)["inserted"] == 1
     with db.session() as s:
-        (samsung,) = MarketRepository(s).read_news("005930")
+        (samsung,) = NewsRepository(s).read_news("005930")
         assert (
             samsung["published_at"] == "2024-10-07T23:00:00+00:00" and samsung["source"] == "Wire"
         )
@@ -171,7 +173,7 @@ def test_news_and_fundamentals_known_at(db: Database, tmp_path: Path) -> None:
     assert md.import_fundamentals(db, fundamentals, "XKRX", symbol="005930")["stored"] == 6
     assert md.import_fundamentals(db, fundamentals, "XKRX", symbol="005930")["stored"] == 6
     with db.session() as s:
-        rows = MarketRepository(s).read_fundamentals("XKRX", "005930")
+        rows = FundamentalsRepository(s).read_fundamentals("XKRX", "005930")
     per = next(r for r in rows if r["metric"] == "per")
     assert len(rows) == 6 and per["value"] == 14.2
     assert per["known_at"] == "2024-06-29T00:00:00+00:00"

@@ -53,7 +53,7 @@ def test_user_create_validates_and_keeps_existing_users(tmp_path: Path) -> None:
         ["user", "create", "bob", "--role", "wizard", "--password-stdin", "--data-dir", d],
         input="long-enough-1\n",
     )
-    assert r.exit_code == 1 and "role must be one of" in r.output
+    assert r.exit_code == 1 and "role: Input should be 'admin', 'trader' or 'viewer'" in r.output
     r = runner.invoke(
         app, ["user", "create", "carol", "--password-stdin", "--data-dir", d], input="short\n"
     )

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from qts.cli.main import app
 from qts.core.types import Side
 from qts.strategies import (
-    OrderRequest,
+    OrderIntent,
     OrderStrategy,
     StrategyContext,
     TargetStrategy,
@@ -123,7 +123,7 @@ class OrdersOnTomorrow(OrderStrategy):
         everything = ctx._data["ASSET"]  # type: ignore[attr-defined]
         later = everything[everything.index > ctx.ts]
         if len(later) and later["close"].iloc[0] > everything.loc[ctx.ts, "close"]:
-            ctx.submit(OrderRequest("ASSET", Side.BUY, 1.0))
+            ctx.submit(OrderIntent("ASSET", Side.BUY, 1.0))
 
 
 def test_check_passes_clean_strategies_and_fails_peeking_ones(tmp_path: Path) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from qts.core.errors import AuthenticationError, PermissionDeniedError
+from qts.services.auth.schemas import UserRecord
 from qts.services.auth.users import AuthService
 from qts.services.context import AppContext
 
@@ -28,25 +29,23 @@ Ctx = Annotated[AppContext, Depends(get_ctx)]
 Auth = Annotated[AuthService, Depends(get_auth)]
 
 
-def current_user(
-    auth: Auth, token: Annotated[str | None, Depends(oauth2_scheme)]
-) -> dict[str, Any]:
+def current_user(auth: Auth, token: Annotated[str | None, Depends(oauth2_scheme)]) -> UserRecord:
     if not token:
         raise AuthenticationError("not authenticated")
     return auth.current_user(token)
 
 
-CurrentUser = Annotated[dict[str, Any], Depends(current_user)]
+CurrentUser = Annotated[UserRecord, Depends(current_user)]
 
 
-def require_role(minimum: str) -> Callable[..., dict[str, Any]]:
-    def check(user: CurrentUser) -> dict[str, Any]:
-        if ROLE_RANK[user["role"]] < ROLE_RANK[minimum]:
+def require_role(minimum: str) -> Callable[..., UserRecord]:
+    def check(user: CurrentUser) -> UserRecord:
+        if ROLE_RANK[user.role] < ROLE_RANK[minimum]:
             raise PermissionDeniedError(f"this action needs the {minimum} role")
         return user
 
     return check
 
 
-Trader = Annotated[dict[str, Any], Depends(require_role("trader"))]
-Admin = Annotated[dict[str, Any], Depends(require_role("admin"))]
+Trader = Annotated[UserRecord, Depends(require_role("trader"))]
+Admin = Annotated[UserRecord, Depends(require_role("admin"))]

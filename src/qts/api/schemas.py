@@ -1,50 +1,31 @@
-"""Request and response bodies. Unknown fields are refused so typos get a 422, not silence."""
+"""Request bodies the API adds to the services' own (`qts.services.*.schemas`, which the routers
+use directly as bodies and response models). Unknown fields are refused so typos get a 422."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Role = Literal["admin", "trader", "viewer"]
+from qts.services.trading.schemas import TIMEFRAME_PATTERN, NewStrategy, StrategyChanges
+
+__all__ = [
+    "STRATEGY_PATTERN",
+    "TIMEFRAME_PATTERN",
+    "RefreshRequest",
+    "StrategyCreate",
+    "StrategyUpdate",
+    "StrictModel",
+    "no_strategy_file",
+]
 
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class TokenPair(BaseModel):
-    access_token: str
-    refresh_token: str
-    token_type: str = "bearer"
-    expires_in: int
-
-
 class RefreshRequest(StrictModel):
     refresh_token: str = Field(min_length=10)
 
 
-class UserOut(BaseModel):
-    id: int
-    username: str
-    role: Role
-    is_active: bool
-    created_at: str
-
-
-class UserCreate(StrictModel):
-    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    password: str = Field(min_length=8, max_length=256)
-    role: Role = "viewer"
-
-
-class UserUpdate(StrictModel):
-    role: Role | None = None
-    is_active: bool | None = None
-    password: str | None = Field(default=None, min_length=8, max_length=256)
-
-
-TIMEFRAME_PATTERN = r"^[0-9]+(s|m|h|d|w|M)$"
 # Through the API a strategy is a registered name or an installed `module:Class`; loading a
 # .py file from the server's disk is left to the CLI, run by someone with a shell there.
 STRATEGY_PATTERN = r"^[A-Za-z_][\w.]*(:[A-Za-z_]\w*)?$"
@@ -56,49 +37,17 @@ def no_strategy_file(spec: str | None) -> str | None:
     return spec
 
 
-class StrategyCreate(StrictModel):
+class StrategyCreate(NewStrategy):
+    """A new strategy through the API: a registered name or `module:Class`, never a file."""
+
     _no_file = field_validator("strategy_class")(no_strategy_file)
 
-    name: str = Field(min_length=1, max_length=128)
     strategy_class: str = Field(min_length=1, max_length=255, pattern=STRATEGY_PATTERN)
-    description: str = Field(default="", max_length=10_000)
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    symbols: list[str] = Field(default_factory=list, max_length=500)
-    timeframe: str = Field(default="1d", pattern=TIMEFRAME_PATTERN)
-    mode: Literal["paper", "live"] = "paper"
 
 
-class StrategyUpdate(StrictModel):
+class StrategyUpdate(StrategyChanges):
     _no_file = field_validator("strategy_class")(no_strategy_file)
 
     strategy_class: str | None = Field(
         default=None, min_length=1, max_length=255, pattern=STRATEGY_PATTERN
     )
-    description: str | None = Field(default=None, max_length=10_000)
-    parameters: dict[str, Any] | None = None
-    symbols: list[str] | None = Field(default=None, max_length=500)
-    timeframe: str | None = Field(default=None, pattern=TIMEFRAME_PATTERN)
-    mode: Literal["paper", "live"] | None = None
-
-
-class StrategyOut(BaseModel):
-    id: int
-    name: str
-    strategy_class: str
-    description: str
-    parameters: dict[str, Any]
-    symbols: list[Any]
-    timeframe: str
-    mode: str
-    state: str
-    runtime_state: dict[str, Any]
-    created_by: str
-    created_at: str
-    updated_at: str
-
-
-class Page(BaseModel):
-    items: list[dict[str, Any]]
-    total: int
-    limit: int
-    offset: int

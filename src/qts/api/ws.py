@@ -18,6 +18,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from qts.core.errors import AuthenticationError
 from qts.events import Event, Subscription
+from qts.services.auth.schemas import UserRecord
 
 router = APIRouter()
 
@@ -28,7 +29,7 @@ AUTH_TIMEOUT_S = 10
 POLICY_VIOLATION = 1008
 
 
-async def _authenticate(ws: WebSocket) -> dict[str, Any]:
+async def _authenticate(ws: WebSocket) -> UserRecord:
     auth = ws.app.state.auth
     token = ws.query_params.get("token")
     if not token:
@@ -36,7 +37,8 @@ async def _authenticate(ws: WebSocket) -> dict[str, Any]:
         if not isinstance(msg, dict) or msg.get("action") != "auth":
             raise AuthenticationError("first message must be an auth message")
         token = str(msg.get("token", ""))
-    return await asyncio.to_thread(auth.current_user, token)
+    user: UserRecord = await asyncio.to_thread(auth.current_user, token)
+    return user
 
 
 async def _pump(ws: WebSocket, sub: Subscription) -> None:
@@ -81,7 +83,7 @@ async def websocket_endpoint(ws: WebSocket) -> None:
     bus = ws.app.state.ctx.bus
     sub = await bus.subscribe([])
     pump = asyncio.create_task(_pump(ws, sub))
-    await ws.send_json({"type": "welcome", "user": user["username"], "role": user["role"]})
+    await ws.send_json({"type": "welcome", "user": user.username, "role": user.role})
     try:
         while True:
             try:

@@ -8,30 +8,17 @@ then gives the same fills as the vectorized path.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
 from qts.backtest.config import BacktestConfig
-from qts.backtest.kernel import ledger, rebalance
+from qts.backtest.events import run_event
+from qts.backtest.kernel import rebalance
 from qts.backtest.market import MarketArrays, plan_execution
+from qts.backtest.raw_run import RawRun
 from qts.backtest.result import BacktestResult, build_result
 from qts.core.errors import ValidationError
 from qts.strategies.base import OrderStrategy, Strategy, TargetStrategy, Universe
-
-
-@dataclass(slots=True)
-class RawRun:
-    """Engine output before metrics: positions and cash after each bar, and all fills."""
-
-    qty: np.ndarray  # (n, k)
-    cash: np.ndarray  # (n,)
-    f_bar: np.ndarray
-    f_sym: np.ndarray
-    f_qty: np.ndarray  # signed
-    f_price: np.ndarray
-    f_fee: np.ndarray
 
 
 def run_backtest(
@@ -65,8 +52,6 @@ def run_backtest(
     if config.engine == "vectorized" and targets is None:
         raise ValidationError("the vectorized engine runs target strategies only")
     if use_event:
-        from qts.backtest.events import run_event
-
         raw = run_event(strategy, data, market, config, targets, start_row)
     else:
         assert targets is not None
@@ -110,39 +95,6 @@ def run_vectorized(
         f_fee,
     )
     return RawRun(qty, cash, f_bar[:nf], f_sym[:nf], f_qty[:nf], f_price[:nf], f_fee[:nf])
-
-
-def trade_arrays(raw: RawRun, k: int) -> dict[str, np.ndarray]:
-    m = len(raw.f_bar)
-    out = {
-        "sym": np.zeros(m, dtype=np.int64),
-        "dir": np.zeros(m, dtype=np.int64),
-        "entry_bar": np.zeros(m, dtype=np.int64),
-        "exit_bar": np.zeros(m, dtype=np.int64),
-        "size": np.zeros(m),
-        "entry_price": np.zeros(m),
-        "exit_price": np.zeros(m),
-        "pnl": np.zeros(m),
-        "fees": np.zeros(m),
-    }
-    nt = ledger(
-        raw.f_bar,
-        raw.f_sym,
-        raw.f_qty,
-        raw.f_price,
-        raw.f_fee,
-        k,
-        out["sym"],
-        out["dir"],
-        out["entry_bar"],
-        out["exit_bar"],
-        out["size"],
-        out["entry_price"],
-        out["exit_price"],
-        out["pnl"],
-        out["fees"],
-    )
-    return {key: value[:nt] for key, value in out.items()}
 
 
 def _start_row(index: pd.DatetimeIndex, trade_start: pd.Timestamp | str | None) -> int:

@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 
 from qts.backtest.config import BacktestConfig
-from qts.backtest.engine import RawRun
 from qts.backtest.fills import OrderBook
 from qts.backtest.market import MarketArrays, plan_execution
 from qts.backtest.portfolio import Portfolio
+from qts.backtest.raw_run import RawRun
 from qts.core.errors import ValidationError
-from qts.core.types import Bar, Fill, Order, OrderType, Side
-from qts.strategies.base import OrderRequest, OrderStrategy, Strategy, Universe
+from qts.core.types import Bar, Fill, Order, OrderIntent, Side
+from qts.strategies.base import OrderStrategy, Strategy, Universe
 
 
 class BacktestContext:
@@ -69,26 +69,10 @@ class BacktestContext:
     def open_orders(self, symbol: str | None = None) -> list[Any]:
         return self._book.open_orders(symbol)
 
-    def submit(self, request: OrderRequest) -> str:
-        if request.symbol not in self._data:
-            raise ValidationError(f"unknown symbol {request.symbol!r}")
-        meta = dict(request.meta)
-        if request.stop_loss is not None:
-            meta["stop_loss"] = request.stop_loss
-        if request.take_profit is not None:
-            meta["take_profit"] = request.take_profit
-        order = Order(
-            symbol=request.symbol,
-            side=Side(request.side),
-            quantity=request.quantity,
-            type=OrderType(request.type),
-            limit_price=request.limit_price,
-            stop_price=request.stop_price,
-            tag=request.tag,
-            meta=meta,
-            created_at=self.ts.to_pydatetime(),
-        )
-        return self._book.submit(order)
+    def submit(self, intent: OrderIntent) -> str:
+        if intent.symbol not in self._data:
+            raise ValidationError(f"unknown symbol {intent.symbol!r}")
+        return self._book.submit(intent.to_order(created_at=self.ts.to_pydatetime()))
 
     def cancel(self, order_id: str) -> bool:
         return self._book.cancel(order_id)

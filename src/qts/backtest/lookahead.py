@@ -20,7 +20,7 @@ import pandas as pd
 
 from qts.backtest.config import BacktestConfig
 from qts.strategies.base import (
-    OrderRequest,
+    OrderIntent,
     OrderStrategy,
     Strategy,
     StrategyContext,
@@ -131,7 +131,7 @@ class _RecordingContext:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._ctx, name)
 
-    def submit(self, request: OrderRequest) -> str:
+    def submit(self, request: OrderIntent) -> str:
         r = request
         key = (r.side, r.quantity, r.type, r.limit_price, r.stop_price, r.stop_loss, r.take_profit)
         self._log.append((self._ctx.ts, r.symbol, key))

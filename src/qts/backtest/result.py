@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,10 +18,8 @@ from qts.backtest.metrics import (
     return_metrics,
     trade_metrics,
 )
+from qts.backtest.raw_run import RawRun, trade_arrays
 from qts.strategies.base import Strategy
-
-if TYPE_CHECKING:
-    from qts.backtest.engine import RawRun
 
 TRADE_COLUMNS = [
     "symbol",
@@ -119,8 +117,6 @@ def build_result(
     targets: pd.DataFrame | None,
     start_row: int = 0,
 ) -> BacktestResult:
-    from qts.backtest.engine import trade_arrays
-
     k = market.shape[1]
     marks = np.nan_to_num(market.mark, nan=0.0)
     equity_all = raw.cash + (raw.qty * marks).sum(axis=1)

@@ -93,6 +93,7 @@ def user_create(
     _apply_data_dir(data_dir)
     from qts.cli.common import open_database
     from qts.core.errors import QtsError
+    from qts.services.auth.schemas import NewUser
     from qts.services.auth.users import create_user
 
     if password_stdin:
@@ -101,12 +102,12 @@ def user_create(
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     db = open_database()
     try:
-        user = create_user(db, name, password, role, actor="cli")
+        user = create_user(db, NewUser.parse(username=name, password=password, role=role))
     except QtsError as e:
         raise fail(e.message) from e
     finally:
         db.dispose()
-    console.print(f"created user [bold]{user['username']}[/] with role {user['role']}")
+    console.print(f"created user [bold]{user.username}[/] with role {user.role}")
 
 
 @user_app.command("list")
@@ -123,7 +124,7 @@ def user_list(
     db = open_database()
     table = Table("id", "username", "role", "active", "created")
     for u in list_users(db):
-        table.add_row(str(u["id"]), u["username"], u["role"], str(u["is_active"]), u["created_at"])
+        table.add_row(str(u.id), u.username, u.role, str(u.is_active), u.created_at)
     db.dispose()
     console.print(table)
 

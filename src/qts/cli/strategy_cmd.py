@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from qts.services.trading.schemas import StrategyRecord
 
 console = Console()
 
@@ -67,13 +70,14 @@ def _load(data: Path | None, symbol: str | None, timeframe: str | None) -> dict[
         db.dispose()
 
 
-def save_by_name(db: Any, data: dict[str, Any], update: bool) -> tuple[dict[str, Any], str]:
+def save_by_name(db: Any, data: dict[str, Any], update: bool) -> tuple[StrategyRecord, str]:
     """`save_strategy_by_name` with a refusal that says how to change the stored strategy."""
     from qts.core.errors import ConflictError
+    from qts.services.trading.schemas import NewStrategy
     from qts.services.trading.strategies import save_strategy_by_name
 
     try:
-        return save_strategy_by_name(db, data, actor="cli", update=update)
+        return save_strategy_by_name(db, NewStrategy.parse(**data), actor="cli", update=update)
     except ConflictError as e:
         if not (isinstance(e.details, dict) and "differences" in e.details):
             raise
@@ -114,7 +118,7 @@ def save_optimized(
     finally:
         db.dispose()
     typer.echo(
-        f"stored strategy {name!r} {action} (id {stored['id']}): {stored['parameters']}",
+        f"stored strategy {name!r} {action} (id {stored.id}): {stored.parameters}",
         err=True,
     )
-    return {"name": name, "id": stored["id"], "action": action, "parameters": stored["parameters"]}
+    return {"name": name, "id": stored.id, "action": action, "parameters": stored.parameters}

@@ -138,8 +138,8 @@ def _stored_strategy(
     }
     stored, action = strategy_cmd.save_by_name(ctx.db, data, update)
     if action != "unchanged":
-        console.print(f"stored strategy {name!r} {action} (id {stored['id']})")
-    return int(stored["id"])
+        console.print(f"stored strategy {name!r} {action} (id {stored.id})")
+    return stored.id
 
 
 def _summary(ctx, sid: int, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -158,15 +158,15 @@ def _summary(ctx, sid: int, name: str) -> None:  # type: ignore[no-untyped-def]
     )
     for p in list_positions(ctx.db, f"paper:{name}", include_flat=True):
         table.add_row(
-            p["symbol"],
-            f"{p['quantity']:g}",
-            f"{p['average_price']:.4f}",
-            f"{(p['last_price'] or 0):.4f}",
-            f"{p['realized_pnl']:.2f}",
-            f"{p['fees']:.2f}",
+            p.symbol,
+            f"{p.quantity:g}",
+            f"{p.average_price:.4f}",
+            f"{(p.last_price or 0):.4f}",
+            f"{p.realized_pnl:.2f}",
+            f"{p.fees:.2f}",
         )
     console.print(table)
-    console.print(f"{orders['total']} orders stored for strategy id {sid}")
+    console.print(f"{orders.total} orders stored for strategy id {sid}")
 
 
 def kill_switch(
@@ -192,15 +192,15 @@ def strategy_list() -> None:
 
     ctx = _context()
     table = Table("id", "name", "class", "symbols", "timeframe", "mode", "state")
-    for s in list_strategies(ctx.db, 500, 0, None)["items"]:
+    for s in list_strategies(ctx.db, 500, 0, None).items:
         table.add_row(
-            str(s["id"]),
-            s["name"],
-            s["strategy_class"],
-            ",".join(s["symbols"]),
-            s["timeframe"],
-            s["mode"],
-            s["state"],
+            str(s.id),
+            s.name,
+            s.strategy_class,
+            ",".join(s.symbols),
+            s.timeframe,
+            s.mode,
+            s.state,
         )
     console.print(table)
     ctx.close()
@@ -266,6 +266,7 @@ def live(
     from qts.core.errors import QtsError
     from qts.execution.live import LiveExecutor
     from qts.services.trading.live import BarSource, check_live_guards, make_broker, run_live
+    from qts.services.trading.schemas import StrategyChanges
     from qts.services.trading.sessions import FeedSpec, TradingService
     from qts.services.trading.strategies import update_strategy
 
@@ -273,7 +274,7 @@ def live(
         check_live_guards(get_settings(), confirm_live)
         ctx = _context()
         executor = LiveExecutor(make_broker(ctx.settings, broker), f"live:{broker}")
-        update_strategy(ctx.db, strategy_id, {"mode": "live"}, actor="cli")
+        update_strategy(ctx.db, strategy_id, StrategyChanges(mode="live"), actor="cli")
         trading = TradingService(ctx)
         trading.start(strategy_id, "cli", FeedSpec("live"))
     except QtsError as e:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from qts.core.errors import ValidationError
 
 
 class Side(enum.StrEnum):
@@ -69,14 +72,102 @@ class Bar:
     exchange: str = ""
 
 
+# Orders -------------------------------------------------------------------------------------
+# One family, one class per stage, sharing `OrderSpec` (what to trade, checked one way):
+#   OrderIntent  the strategy's intent: what an `OrderStrategy` submits (`ctx.submit`), in any
+#                engine; no account, no client id; may carry a stop-loss / take-profit bracket.
+#   OrderTicket  the ticket to place: what the order service receives (from the API, the CLI or
+#                a strategy runner) with the account, the strategy, an idempotency key and the
+#                price risk checks use.
+#   Order        the working order: as a venue holds it (the backtest/paper order book or a
+#                broker) with its client id, status and fills; the order service stores it (the
+#                `orders` table) and rebuilds it from there to send it.
+
+
+def _check_positive(name: str, value: float | None) -> None:
+    if value is not None and not (value > 0 and math.isfinite(value)):
+        raise ValidationError(f"{name} must be a positive number")
+
+
 @dataclass(slots=True)
-class Order:
+class OrderSpec:
+    """What to trade: the fields every stage of an order shares."""
+
     symbol: str
     side: Side
     quantity: float
     type: OrderType = OrderType.MARKET
     limit_price: float | None = None
     stop_price: float | None = None
+
+    def check_spec(self) -> None:
+        """A clear ValidationError for an order no venue could take."""
+        if not self.symbol:
+            raise ValidationError("symbol is required")
+        if not (self.quantity > 0 and math.isfinite(self.quantity)):
+            raise ValidationError("quantity must be a positive number")
+        if self.type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and not self.limit_price:
+            raise ValidationError(f"a {self.type.value} order needs a limit_price")
+        if self.type in (OrderType.STOP, OrderType.STOP_LIMIT) and not self.stop_price:
+            raise ValidationError(f"a {self.type.value} order needs a stop_price")
+        _check_positive("limit_price", self.limit_price)
+        _check_positive("stop_price", self.stop_price)
+
+
+@dataclass(slots=True)
+class OrderIntent(OrderSpec):
+    """Stage 1, the strategy's intent. Prices are absolute; quantity in units (> 0).
+
+    `stop_loss`/`take_profit` attach a one-cancels-other exit to the position opened by this
+    order once it fills.
+    """
+
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    tag: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_order(self, created_at: datetime | None = None) -> Order:
+        """The working order a venue holds for this intent (the bracket travels in `meta`)."""
+        meta = dict(self.meta)
+        if self.stop_loss is not None:
+            meta["stop_loss"] = self.stop_loss
+        if self.take_profit is not None:
+            meta["take_profit"] = self.take_profit
+        return Order(
+            symbol=self.symbol,
+            side=Side(self.side),
+            quantity=self.quantity,
+            type=OrderType(self.type),
+            limit_price=self.limit_price,
+            stop_price=self.stop_price,
+            tag=self.tag,
+            meta=meta,
+            created_at=created_at,
+        )
+
+
+@dataclass(slots=True)
+class OrderTicket(OrderSpec):
+    """Stage 2, the ticket to place one order through the order service."""
+
+    time_in_force: TimeInForce = TimeInForce.GTC
+    client_order_id: str | None = None  # None: the order service makes one
+    strategy_id: int | None = None
+    account: str = "paper"
+    exchange: str = ""
+    reference_price: float | None = None  # last known price, for risk checks on market orders
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        self.check_spec()
+        _check_positive("reference_price", self.reference_price)
+
+
+@dataclass(slots=True)
+class Order(OrderSpec):
+    """Stage 3, the working order at a venue, with its client id and fill state."""
+
     time_in_force: TimeInForce = TimeInForce.GTC
     client_order_id: str = ""
     status: OrderStatus = OrderStatus.NEW

@@ -13,6 +13,9 @@ from qts.execution.brokers.base import Broker, BrokerOrder
 from qts.execution.brokers.errors import OrderNotFoundError, UnknownOutcomeError
 from qts.execution.executor import ExecutionReport
 
+# Balances counted as cash in a live account's equity (other assets are positions).
+CASH_ASSETS = ("KRW", "USD", "USDT", "USDC")
+
 
 def report_from(order: BrokerOrder, reason: str = "") -> ExecutionReport:
     return ExecutionReport(
@@ -50,3 +53,11 @@ class LiveExecutor:
             return report_from(self.broker.get_order(client_order_id))
         except OrderNotFoundError:
             return None
+
+
+def live_equity(
+    executor: LiveExecutor, positions: dict[str, float], marks: dict[str, float]
+) -> float:
+    """Cash balances at the broker plus positions marked at `marks`."""
+    cash = sum(b.total for b in executor.broker.balances() if b.asset in CASH_ASSETS)
+    return cash + sum(q * marks.get(s, 0.0) for s, q in positions.items())

@@ -15,32 +15,20 @@ import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from qts.backtest.config import BacktestConfig
-from qts.core.types import Bar, Order, OrderStatus, OrderType, Side
-from qts.execution.executor import ExecutionReport, OrderTicket
+from qts.core.types import Bar, OrderStatus, OrderType, Side
+from qts.execution.executor import ExecutionReport, OrderGateway, OrderTicket
 from qts.execution.paper import PaperExecutor
 from qts.execution.strategy_context import RunnerContext, client_id_part
 from qts.strategies.base import OrderStrategy, Strategy, TargetStrategy
 
 log = logging.getLogger(__name__)
 COLUMNS = ("open", "high", "low", "close", "volume")
-
-
-class OrderGateway(Protocol):
-    def place(self, ticket: OrderTicket, actor: str = ...) -> dict[str, Any]: ...
-
-    def cancel(self, client_order_id: str, actor: str) -> dict[str, Any]: ...
-
-    def apply_report(self, report: ExecutionReport) -> dict[str, Any]: ...
-
-    def record_exit(
-        self, order: Order, account: str, strategy_id: int | None, actor: str
-    ) -> dict[str, Any]: ...
 
 
 @dataclass

@@ -9,17 +9,48 @@ bar replayed after a crash submits the same ids and the gateway keeps each order
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import pandas as pd
 
 from qts.core.errors import QtsError, ValidationError
-from qts.core.types import OrderStatus, OrderType, Side
-from qts.execution.executor import OrderTicket
-from qts.strategies.base import OrderRequest
+from qts.core.types import OrderIntent, OrderStatus, OrderType, Side
+from qts.execution.executor import OrderGateway, OrderTicket
 
-if TYPE_CHECKING:
-    from qts.execution.runner import StrategyRunner
+
+class RunnerView(Protocol):
+    """What the context reads of its `StrategyRunner` (a protocol: the runner imports us)."""
+
+    # Read-only properties, so the runner's narrower attribute types satisfy them.
+    @property
+    def symbols(self) -> list[str]: ...
+
+    @property
+    def executor(self) -> object | None: ...  # the paper book, None with a broker
+
+    @property
+    def gateway(self) -> OrderGateway: ...
+
+    @property
+    def tag(self) -> str: ...
+
+    @property
+    def account(self) -> str: ...
+
+    @property
+    def strategy_id(self) -> int | None: ...
+
+    def account_cash(self) -> float: ...
+
+    def account_equity_now(self) -> float: ...
+
+    def symbol_history(self, symbol: str, lookback: int | None = None) -> pd.DataFrame: ...
+
+    def position(self, symbol: str) -> float: ...
+
+    def open_orders(self, symbol: str | None = None) -> list[Any]: ...
+
+    def last_close(self, symbol: str) -> float | None: ...
 
 
 def client_id_part(symbol: str) -> str:
@@ -30,7 +61,7 @@ def client_id_part(symbol: str) -> str:
 class RunnerContext:
     """`StrategyContext` over a `StrategyRunner`, valid for the bar at `ts`."""
 
-    def __init__(self, runner: StrategyRunner, ts: pd.Timestamp) -> None:
+    def __init__(self, runner: RunnerView, ts: pd.Timestamp) -> None:
         self._runner = runner
         self._ts = ts
         self._submitted = 0
@@ -61,7 +92,7 @@ class RunnerContext:
     def open_orders(self, symbol: str | None = None) -> list[Any]:
         return self._runner.open_orders(symbol)
 
-    def submit(self, request: OrderRequest) -> str:
+    def submit(self, request: OrderIntent) -> str:
         runner = self._runner
         if request.symbol not in runner.symbols:
             raise ValidationError(f"unknown symbol {request.symbol!r}")

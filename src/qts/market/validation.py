@@ -166,32 +166,9 @@ def check_bars(raw: RawBars) -> list[RowIssue]:
     return issues
 
 
-def repair_bars(raw: RawBars) -> tuple[pd.DataFrame, list[RowIssue]]:
-    """Fix what can be fixed, drop what cannot, and say which row got what.
-
-    * unparseable timestamp, missing value, negative volume: dropped;
-    * trading-halt rows (volume 0, close > 0, some of open/high/low <= 0, as pykrx writes them):
-      open/high/low set to the close, so the bar is flat at the last traded price;
-    * other non-positive prices: dropped;
-    * high/low not bounding open/close: high = max(o, h, l, c), low = min(o, h, l, c);
-    * duplicate timestamps: the last row wins (later rows are usually corrections);
-    * out-of-order rows: sorted.
-    Returns the bars (UTC index `ts`) and the list of repairs.
-    """
+def _flatten_halts(raw: RawBars, v: pd.DataFrame, keep: np.ndarray) -> list[RowIssue]:
+    """Trading-halt rows (volume 0, a close, a non-positive open/high/low): flat at the close."""
     repairs: list[RowIssue] = []
-    v = raw.values.copy()
-    keep = np.ones(len(v), dtype=bool)
-
-    def drop(mask: np.ndarray, rule: str, why: str) -> None:
-        for pos in np.flatnonzero(mask & keep):
-            repairs.append(_issue(raw, int(pos), rule, why, "dropped"))
-        keep[mask] = False
-
-    masks = rule_masks(raw)
-    drop(masks["timestamp_unparseable"], "timestamp_unparseable", "row dropped: no usable time")
-    drop(masks["missing_value"], "missing_value", "row dropped: missing price or volume")
-    drop(masks["negative_volume"], "negative_volume", "row dropped: negative volume")
-
     ohl = v[["open", "high", "low"]]
     halt = keep & (v["volume"] == 0).to_numpy() & (v["close"] > 0).to_numpy()
     halt &= (ohl <= 0).any(axis=1).to_numpy()
@@ -207,9 +184,12 @@ def repair_bars(raw: RawBars) -> tuple[pd.DataFrame, list[RowIssue]]:
                 "fixed",
             )
         )
-    still_bad = (v[list(PRICE_COLUMNS)] <= 0).any(axis=1).to_numpy()
-    drop(still_bad, "non_positive_price", "row dropped: non-positive price")
+    return repairs
 
+
+def _widen_ranges(raw: RawBars, v: pd.DataFrame, keep: np.ndarray) -> list[RowIssue]:
+    """High/low that do not bound open/close: widened to the max/min of the four prices."""
+    repairs: list[RowIssue] = []
     o, h, low, c = (v[col].to_numpy() for col in PRICE_COLUMNS)
     bad_range = keep & ((h < np.maximum(o, c)) | (low > np.minimum(o, c)) | (h < low))
     for pos in np.flatnonzero(bad_range):
@@ -236,7 +216,12 @@ def repair_bars(raw: RawBars) -> tuple[pd.DataFrame, list[RowIssue]]:
                 "fixed",
             )
         )
+    return repairs
 
+
+def _drop_duplicates(raw: RawBars, keep: np.ndarray) -> list[RowIssue]:
+    """Rows whose time a later kept row repeats: dropped (later rows are usually corrections)."""
+    repairs: list[RowIssue] = []
     ts = raw.ts.copy()
     kept_ts = ts[keep]
     dup_earlier = kept_ts.duplicated(keep="last")
@@ -252,9 +237,44 @@ def repair_bars(raw: RawBars) -> tuple[pd.DataFrame, list[RowIssue]]:
             )
         )
     keep[dup_positions] = False
+    return repairs
+
+
+def repair_bars(raw: RawBars) -> tuple[pd.DataFrame, list[RowIssue]]:
+    """Fix what can be fixed, drop what cannot, and say which row got what.
+
+    * unparseable timestamp, missing value, negative volume: dropped;
+    * trading-halt rows (volume 0, close > 0, some of open/high/low <= 0, as pykrx writes them):
+      open/high/low set to the close, so the bar is flat at the last traded price;
+    * other non-positive prices: dropped;
+    * high/low not bounding open/close: high = max(o, h, l, c), low = min(o, h, l, c);
+    * duplicate timestamps: the last row wins (later rows are usually corrections);
+    * out-of-order rows: sorted.
+    Returns the bars (UTC index `ts`) and the list of repairs.
+    """
+    repairs: list[RowIssue] = []
+    v = raw.values.copy()
+    keep = np.ones(len(v), dtype=bool)
+
+    def drop(mask: np.ndarray, rule: str, why: str) -> None:
+        for pos in np.flatnonzero(mask & keep):
+            repairs.append(_issue(raw, int(pos), rule, why, "dropped"))
+        keep[mask] = False
+
+    masks = rule_masks(raw)
+    drop(masks["timestamp_unparseable"], "timestamp_unparseable", "row dropped: no usable time")
+    drop(masks["missing_value"], "missing_value", "row dropped: missing price or volume")
+    drop(masks["negative_volume"], "negative_volume", "row dropped: negative volume")
+
+    repairs += _flatten_halts(raw, v, keep)
+    still_bad = (v[list(PRICE_COLUMNS)] <= 0).any(axis=1).to_numpy()
+    drop(still_bad, "non_positive_price", "row dropped: non-positive price")
+
+    repairs += _widen_ranges(raw, v, keep)
+    repairs += _drop_duplicates(raw, keep)
 
     out = v[keep].copy()
-    out.index = pd.DatetimeIndex(ts[keep]).rename("ts")
+    out.index = pd.DatetimeIndex(raw.ts[keep]).rename("ts")
     if not out.index.is_monotonic_increasing:
         for pos in np.flatnonzero(masks["out_of_order_timestamp"] & keep):
             repairs.append(

@@ -3,7 +3,7 @@
 * `TargetStrategy`: vectorized `target_positions(data) -> DataFrame` (index = bar times,
   columns = symbols, values = signed fraction of equity) and `targets_at(history)` for the last
   bar of a truncated history (same value; this is what paper/live runners call bar by bar).
-* `OrderStrategy`: event-driven `on_bar(ctx)` submitting `OrderRequest`s (market, limit, stop,
+* `OrderStrategy`: event-driven `on_bar(ctx)` submitting `OrderIntent`s (market, limit, stop,
   optional stop-loss / take-profit) through a `StrategyContext`.
 * Parameters are declared with `Param` (type, default, range) and validated on construction;
   an instance reads them as `self.params.fast` (or `self.p["fast"]`).
@@ -15,8 +15,8 @@ channel_breakout (orders) (see `builtin`).
 See `base` for the full contract.
 """
 
+from qts.core.types import OrderIntent
 from qts.strategies.base import (
-    OrderRequest,
     OrderStrategy,
     Strategy,
     StrategyContext,
@@ -33,7 +33,7 @@ from qts.strategies.registry import (
 )
 
 __all__ = [
-    "OrderRequest",
+    "OrderIntent",
     "OrderStrategy",
     "Param",
     "ParamSet",

@@ -13,7 +13,7 @@ Two kinds of strategy exist; both declare typed parameters (`params`, see `qts.s
   where the series starts; SMA-only strategies need just `warmup_bars` of history.
 * `OrderStrategy` (event-driven). Implement `on_bar(ctx)`; it sees the bars up to now through a
   `StrategyContext` and submits market/limit/stop orders, optionally with stop-loss and
-  take-profit, through `ctx.submit(OrderRequest(...))`. The backtester's event engine supplies the
+  take-profit, through `ctx.submit(OrderIntent(...))`. The backtester's event engine supplies the
   context; paper and live sessions supply `qts.execution.strategy_context.RunnerContext`, whose
   orders go through the order service (risk checks, stored, resumable after a restart).
 * `warmup_bars` is the history a strategy needs before its first decision: sessions load that
@@ -26,14 +26,13 @@ market orders) unless the run is configured to fill at bar t's close.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import pandas as pd
 
 from qts.core.errors import ValidationError
-from qts.core.types import OrderType, Side
+from qts.core.types import OrderIntent
 from qts.strategies.params import Param, ParamSet, resolve_params
 
 OHLCV = ("open", "high", "low", "close", "volume")
@@ -137,24 +136,7 @@ class TargetStrategy(Strategy):
         return {str(k): float(v) for k, v in frame.iloc[-1].items()}
 
 
-@dataclass(slots=True)
-class OrderRequest:
-    """An order an `OrderStrategy` submits. Prices are absolute; quantity in units (> 0).
-
-    `stop_loss`/`take_profit` attach a one-cancels-other exit to the position opened by this
-    order once it fills.
-    """
-
-    symbol: str
-    side: Side
-    quantity: float
-    type: OrderType = OrderType.MARKET
-    limit_price: float | None = None
-    stop_price: float | None = None
-    stop_loss: float | None = None
-    take_profit: float | None = None
-    tag: str = ""
-    meta: dict[str, Any] = field(default_factory=dict)
+# The strategy's order intent is the first stage of the order family in `qts.core.types`.
 
 
 class StrategyContext(Protocol):
@@ -178,7 +160,7 @@ class StrategyContext(Protocol):
 
     def open_orders(self, symbol: str | None = None) -> list[Any]: ...
 
-    def submit(self, request: OrderRequest) -> str: ...
+    def submit(self, intent: OrderIntent) -> str: ...
 
     def cancel(self, order_id: str) -> bool: ...
 

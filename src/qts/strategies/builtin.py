@@ -16,9 +16,8 @@ import pandas as pd
 import talib
 
 from qts.core.errors import ValidationError
-from qts.core.types import OrderType, Side
+from qts.core.types import OrderIntent, OrderType, Side
 from qts.strategies.base import (
-    OrderRequest,
     OrderStrategy,
     StrategyContext,
     TargetStrategy,
@@ -26,7 +25,7 @@ from qts.strategies.base import (
     hold_state,
 )
 from qts.strategies.params import Param, ParamSet
-from qts.strategies.registry import register
+from qts.strategies.registration import register
 
 _ALLOW_SHORT = Param("allow_short", "bool", False, description="reverse to short on sell signals")
 
@@ -217,9 +216,7 @@ class ChannelBreakout(OrderStrategy):
             if held > 0:
                 low = float(bars["low"].iloc[-self.params.exit :].min())
                 ctx.submit(
-                    OrderRequest(
-                        symbol, Side.SELL, held, OrderType.STOP, stop_price=low, tag="exit"
-                    )
+                    OrderIntent(symbol, Side.SELL, held, OrderType.STOP, stop_price=low, tag="exit")
                 )
                 continue
             high = float(bars["high"].iloc[-self.params.entry :].max())
@@ -228,7 +225,7 @@ class ChannelBreakout(OrderStrategy):
                 continue
             sl, tp = self.params.stop_loss, self.params.take_profit
             ctx.submit(
-                OrderRequest(
+                OrderIntent(
                     symbol,
                     Side.BUY,
                     quantity,

@@ -7,23 +7,13 @@ import importlib
 import importlib.util
 import sys
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from qts.core.errors import ValidationError
 from qts.strategies.base import Strategy
+from qts.strategies.registration import REGISTERED, register
 
-_REGISTRY: dict[str, type[Strategy]] = {}
-S = TypeVar("S", bound=type[Strategy])
-
-
-def register(cls: S) -> S:
-    """Class decorator adding a strategy to the registry under `cls.name`."""
-    key = cls.name or cls.__name__
-    existing = _REGISTRY.get(key)
-    if existing is not None and existing is not cls:
-        raise ValidationError(f"a strategy named {key!r} is already registered")
-    _REGISTRY[key] = cls
-    return cls
+__all__ = ["create_strategy", "get_strategy_class", "list_strategies", "register"]
 
 
 def _ensure_builtins() -> None:
@@ -32,7 +22,7 @@ def _ensure_builtins() -> None:
 
 def list_strategies() -> list[dict[str, Any]]:
     _ensure_builtins()
-    return [cls.describe() for _, cls in sorted(_REGISTRY.items())]
+    return [cls.describe() for _, cls in sorted(REGISTERED.items())]
 
 
 def get_strategy_class(spec: str) -> type[Strategy]:
@@ -41,13 +31,13 @@ def get_strategy_class(spec: str) -> type[Strategy]:
     spec = spec.strip()
     if not spec:
         raise ValidationError("strategy name is empty")
-    if spec in _REGISTRY:
-        return _REGISTRY[spec]
+    if spec in REGISTERED:
+        return REGISTERED[spec]
     if ":" not in spec:
         raise ValidationError(
-            f"unknown strategy {spec!r}; built-in: {sorted(_REGISTRY)}, "
+            f"unknown strategy {spec!r}; built-in: {sorted(REGISTERED)}, "
             "or give path/to/file.py:Class or module:Class",
-            {"strategy": spec, "available": sorted(_REGISTRY)},
+            {"strategy": spec, "available": sorted(REGISTERED)},
         )
     target, _, class_name = spec.rpartition(":")
     module = _load_file(target) if target.endswith(".py") else _load_module(target)

@@ -44,7 +44,7 @@ def models(ctx: Ctx, _user: CurrentUser) -> list[dict[str, Any]]:
 def train(ctx: Ctx, user: Trader, body: TrainBody) -> dict[str, Any]:
     """Start a training run in the background; follow it on `GET /ml/runs/{id}` or the
     WebSocket topic `training:<id>`."""
-    run = ml.create_training_run(ctx, body.model_dump(), user["username"])
+    run = ml.create_training_run(ctx, body.model_dump(), user.username)
     if ctx.settings.mode == "scale-out":
         from qts.workers.tasks import train_model
 
@@ -71,7 +71,7 @@ def run(ctx: Ctx, _user: CurrentUser, run_id: str) -> dict[str, Any]:
 def promote(ctx: Ctx, user: Admin, name: str, body: PromoteBody) -> dict[str, Any]:
     """Point an alias at a version; with `gate`, only if it beats the current one out of
     sample (Sharpe and IC). Recorded in the audit log."""
-    return ml.promote(ctx, name, str(body.version), body.alias, user["username"], body.gate)
+    return ml.promote(ctx, name, str(body.version), body.alias, user.username, body.gate)
 
 
 @router.get("/models/{name}/importance")

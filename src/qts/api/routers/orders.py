@@ -1,20 +1,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from qts.api.deps import Ctx, CurrentUser
-from qts.api.schemas import Page
 from qts.core.types import OrderStatus
 from qts.db.repositories.orders import OrderFilter
+from qts.services.schemas import Page
 from qts.services.trading import orders as svc
+from qts.services.trading.schemas import OrderDetail, OrderRecord, PositionRecord
 
 router = APIRouter(tags=["orders"])
 
 
-@router.get("/orders", response_model=Page)
+@router.get("/orders", response_model=Page[OrderRecord])
 def list_orders(
     ctx: Ctx,
     _user: CurrentUser,
@@ -27,7 +28,7 @@ def list_orders(
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, Any]:
+) -> Page[OrderRecord]:
     f = OrderFilter(
         symbol=symbol,
         status=[s.value for s in status] if status else None,
@@ -40,13 +41,13 @@ def list_orders(
     return svc.list_orders(ctx.db, f, limit, offset)
 
 
-@router.get("/orders/{order_id}")
-def get_order(ctx: Ctx, _user: CurrentUser, order_id: int) -> dict[str, Any]:
+@router.get("/orders/{order_id}", response_model=OrderDetail)
+def get_order(ctx: Ctx, _user: CurrentUser, order_id: int) -> OrderDetail:
     return svc.get_order(ctx.db, order_id)
 
 
-@router.get("/positions")
+@router.get("/positions", response_model=list[PositionRecord])
 def list_positions(
     ctx: Ctx, _user: CurrentUser, account: str | None = None, include_flat: bool = False
-) -> list[dict[str, Any]]:
+) -> list[PositionRecord]:
     return svc.list_positions(ctx.db, account, include_flat)

@@ -9,8 +9,7 @@ from pydantic import Field
 
 from qts.api.deps import Ctx, CurrentUser, Trader
 from qts.api.schemas import StrictModel
-from qts.core.types import OrderType, Side, TimeInForce
-from qts.execution.executor import OrderTicket
+from qts.core.types import OrderTicket, OrderType, Side, TimeInForce
 from qts.services.trading.sessions import FeedSpec, TradingService
 
 router = APIRouter(tags=["trading"])
@@ -51,7 +50,7 @@ def place_order(request: Request, user: Trader, body: OrderBody) -> dict[str, An
     """Place a manual order through the same path as strategies: risk checks, then the executor.
     A retry with the same `client_order_id` returns the existing order."""
     ticket = OrderTicket(**body.model_dump())
-    return trading(request).orders.place(ticket, actor=user["username"])
+    return trading(request).orders.place(ticket, actor=user.username)
 
 
 @router.post("/orders/{order_id}/cancel")
@@ -59,7 +58,7 @@ def cancel_order(request: Request, ctx: Ctx, user: Trader, order_id: int) -> dic
     from qts.services.trading.orders import get_order
 
     order = get_order(ctx.db, order_id)
-    return trading(request).orders.cancel(order["client_order_id"], user["username"])
+    return trading(request).orders.cancel(order.client_order_id, user.username)
 
 
 @router.get("/system/kill-switch")
@@ -70,7 +69,7 @@ def kill_switch_state(request: Request, _user: CurrentUser) -> dict[str, Any]:
 @router.post("/system/kill-switch")
 def kill_switch(request: Request, user: Trader, body: KillSwitchBody) -> dict[str, Any]:
     """On: cancel every open order and refuse new ones until switched off."""
-    return trading(request).orders.set_kill_switch(body.on, user["username"])
+    return trading(request).orders.set_kill_switch(body.on, user.username)
 
 
 @router.post("/strategies/{strategy_id}/start")
@@ -81,9 +80,9 @@ def start_strategy(
     feed: Annotated[FeedBody | None, Body()] = None,
 ) -> dict[str, Any]:
     spec = FeedSpec(**(feed or FeedBody()).model_dump())
-    return trading(request).start(strategy_id, user["username"], spec)
+    return trading(request).start(strategy_id, user.username, spec)
 
 
 @router.post("/strategies/{strategy_id}/stop")
 def stop_strategy(request: Request, user: Trader, strategy_id: int) -> dict[str, Any]:
-    return trading(request).stop(strategy_id, user["username"])
+    return trading(request).stop(strategy_id, user.username)

@@ -1,4 +1,4 @@
-"""Market data queries: symbols, bars, news and fundamentals.
+"""Market data queries: symbols and bars (news and fundamentals: `news`, `fundamentals`).
 
 Bars are written with idempotent upserts that only touch rows whose values changed, so a
 second import of the same data reports zero changes. Bulk loads use the fastest path of each
@@ -9,16 +9,15 @@ on SQLite. Every method runs inside the caller's Session, so an import is one tr
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, delete, func, insert, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session
 
-from qts.db.models import Bar, Fundamental, NewsItem, Symbol
+from qts.db.models import Bar, Symbol
 
 BAR_FIELDS = ("open", "high", "low", "close", "volume")
 _KEY = "exchange, symbol, timeframe, ts"
@@ -321,100 +320,6 @@ class MarketRepository:
             "offset": offset,
             "next_after": items[-1]["ts"] if more and items else None,
         }
-
-    # News and fundamentals -------------------------------------------------------------------
-    def insert_news(self, items: Iterable[dict[str, Any]]) -> dict[str, int]:
-        """Insert news items (dicts with NewsItem's fields); a known content_hash is skipped,
-        so the first time an item was seen stays its `known_at`."""
-        items = list(items)
-        if not items:
-            return {"inserted": 0, "skipped": 0}
-        hashes = [i["content_hash"] for i in items]
-        known = set()
-        for start in range(0, len(hashes), 500):
-            known |= set(
-                self.s.scalars(
-                    select(NewsItem.content_hash).where(
-                        NewsItem.content_hash.in_(hashes[start : start + 500])
-                    )
-                )
-            )
-        fresh: dict[str, dict[str, Any]] = {}
-        for item in items:
-            if item["content_hash"] not in known:
-                fresh.setdefault(item["content_hash"], item)
-        if fresh:
-            self.s.execute(insert(NewsItem), list(fresh.values()))
-        return {"inserted": len(fresh), "skipped": len(items) - len(fresh)}
-
-    def read_news(
-        self,
-        symbol: str | None = None,
-        start: datetime | None = None,
-        end: datetime | None = None,
-        known_by: datetime | None = None,
-        limit: int = 1000,
-    ) -> list[dict[str, Any]]:
-        q = select(NewsItem).order_by(NewsItem.published_at)
-        if symbol:
-            q = q.where(NewsItem.symbols.like(f"%,{symbol},%"))
-        if start:
-            q = q.where(NewsItem.published_at >= start)
-        if end:
-            q = q.where(NewsItem.published_at <= end)
-        if known_by:
-            q = q.where(NewsItem.known_at <= known_by)
-        return [
-            {
-                "published_at": n.published_at.isoformat(),
-                "known_at": n.known_at.isoformat(),
-                "symbols": [s for s in n.symbols.split(",") if s],
-                "headline": n.headline,
-                "body": n.body,
-                "source": n.source,
-                "url": n.url,
-            }
-            for n in self.s.scalars(q.limit(limit))
-        ]
-
-    def upsert_fundamentals(self, rows: Sequence[dict[str, Any]]) -> int:
-        """Rows with exchange, symbol, metric, period_end, known_at, value; same key -> update."""
-        if not rows:
-            return 0
-        if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            stmt = pg_insert(Fundamental)
-        else:
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-            stmt = sqlite_insert(Fundamental)  # type: ignore[assignment]
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["exchange", "symbol", "metric", "period_end", "known_at"],
-            set_={"value": stmt.excluded.value},
-        )
-        self.s.execute(stmt, list(rows))
-        return len(rows)
-
-    def read_fundamentals(
-        self, exchange: str, symbol: str, known_by: datetime | None = None
-    ) -> list[dict[str, Any]]:
-        q = (
-            select(Fundamental)
-            .where(Fundamental.exchange == exchange, Fundamental.symbol == symbol)
-            .order_by(Fundamental.known_at, Fundamental.metric)
-        )
-        if known_by is not None:
-            q = q.where(Fundamental.known_at <= known_by)
-        return [
-            {
-                "metric": f.metric,
-                "period_end": f.period_end.isoformat(),
-                "known_at": f.known_at.isoformat(),
-                "value": f.value,
-            }
-            for f in self.s.scalars(q)
-        ]
 
 
 def _frame_from_arrays(ts_ms: np.ndarray, values: np.ndarray) -> pd.DataFrame:

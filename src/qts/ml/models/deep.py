@@ -10,69 +10,93 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from qts.core.errors import ValidationError
 from qts.ml.models.base import BaseModel, ProgressCallback, as_sequences, check_classes, check_xy
-from qts.ml.models.config import ModelConfig
+from qts.ml.models.config import HoldOutFraction, ModelConfig, PositiveInt, Task
+
+DeepLoss = Literal["mse", "huber", "ic", "mse_ic", "ce", "focal"]
+CLASSIFICATION_LOSSES = ("ce", "focal")
 
 
 @dataclass
 class DeepConfig(ModelConfig):
-    lookback: int = 20  # window length the pipeline builds for this model
-    val_fraction: float = 0.2  # tail of the training data used for early stopping
+    loss: DeepLoss = "mse"
+    lookback: PositiveInt = 20  # window length the pipeline builds for this model
+    val_fraction: HoldOutFraction = 0.2  # tail of the training data used for early stopping
     balanced_classes: bool = True  # inverse-frequency class weights in ce/focal
     device: str = "auto"
     progress: bool = False
     checkpoint_dir: str | None = None
     resume: bool = False
 
+    def cross_checks(self) -> dict[str, str]:
+        problems = super().cross_checks()
+        if (self.task == "classification") != (self.loss in CLASSIFICATION_LOSSES):
+            problems["loss"] = (
+                "classification needs loss ce or focal"
+                if self.task == "classification"
+                else "regression needs loss mse, huber, ic or mse_ic"
+            )
+        return problems
+
+
+@dataclass
+class _HeadsConfig(DeepConfig):
+    """Attention models split `d_model` evenly across `n_heads`."""
+
+    d_model: PositiveInt = 32
+    n_heads: PositiveInt = 4
+
+    def cross_checks(self) -> dict[str, str]:
+        problems = super().cross_checks()
+        if self.d_model % self.n_heads:
+            problems["n_heads"] = f"d_model {self.d_model} must be a multiple of n_heads"
+        return problems
+
 
 @dataclass
 class LSTMConfig(DeepConfig):
-    hidden_size: int = 32
-    num_layers: int = 1
+    hidden_size: PositiveInt = 32
+    num_layers: PositiveInt = 1
 
 
 @dataclass
-class TransformerConfig(DeepConfig):
-    d_model: int = 32
-    n_heads: int = 4
-    num_layers: int = 2
-    dim_feedforward: int = 64
+class TransformerConfig(_HeadsConfig):
+    num_layers: PositiveInt = 2
+    dim_feedforward: PositiveInt = 64
 
 
 @dataclass
 class TCNConfig(DeepConfig):
-    channels: int = 32
-    levels: int = 3
-    kernel_size: int = 3
+    channels: PositiveInt = 32
+    levels: PositiveInt = 3
+    kernel_size: PositiveInt = 3
 
 
 @dataclass
 class NBeatsConfig(DeepConfig):
-    width: int = 64
-    n_blocks: int = 3
-    layers_per_block: int = 2
+    width: PositiveInt = 64
+    n_blocks: PositiveInt = 3
+    layers_per_block: PositiveInt = 2
 
 
 @dataclass
 class CNNConfig(DeepConfig):
-    task: str = "classification"
-    loss: str = "focal"
-    channels: int = 32
-    kernel_size: int = 3
-    n_layers: int = 2
+    task: Task = "classification"
+    loss: DeepLoss = "focal"
+    channels: PositiveInt = 32
+    kernel_size: PositiveInt = 3
+    n_layers: PositiveInt = 2
 
 
 @dataclass
-class AttentionConfig(DeepConfig):
-    task: str = "classification"
-    loss: str = "focal"
-    d_model: int = 32
-    n_heads: int = 4
+class AttentionConfig(_HeadsConfig):
+    task: Task = "classification"
+    loss: DeepLoss = "focal"
 
 
 def _regression_metrics(pred: np.ndarray, y: np.ndarray) -> dict[str, float]:
@@ -112,12 +136,7 @@ class DeepModel(BaseModel):
         from qts.ml.training.losses import get_loss
 
         c = self.config
-        tcfg = TrainerConfig(
-            epochs=c.epochs, batch_size=c.batch_size, lr=c.lr, weight_decay=c.weight_decay,
-            optimizer=c.optimizer, scheduler=c.scheduler, grad_clip=c.grad_clip,
-            patience=c.patience, seed=c.seed, device=c.device, mixed_precision=c.mixed_precision,
-            progress=c.progress, checkpoint_dir=c.checkpoint_dir, resume=c.resume,
-        )  # fmt: skip
+        tcfg = TrainerConfig.for_model(c)
         weights = None
         if self.is_classifier and c.balanced_classes and self._class_weights is not None:
             weights = torch.as_tensor(self._class_weights, dtype=torch.float32)
@@ -146,10 +165,6 @@ class DeepModel(BaseModel):
         X = as_sequences(X)
         if self.is_classifier:
             check_classes(y)
-            if self.config.loss not in ("ce", "focal"):
-                raise ValidationError("classification needs loss ce or focal")
-        elif self.config.loss in ("ce", "focal"):
-            raise ValidationError("regression needs loss mse, huber, ic or mse_ic")
         if X_val is None and self.config.val_fraction > 0 and len(X) >= 20:
             cut = int(len(X) * (1 - self.config.val_fraction))
             X, X_val, y, y_val = X[:cut], X[cut:], y[:cut], y[cut:]

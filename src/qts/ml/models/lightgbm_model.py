@@ -5,27 +5,36 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from qts.ml.models.base import BaseModel, ProgressCallback, as_tabular, check_classes, check_xy
-from qts.ml.models.config import ModelConfig
+from qts.ml.models.config import (
+    HoldOutFraction,
+    ModelConfig,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    SampleFraction,
+)
 
 
 @dataclass
 class LightGBMConfig(ModelConfig):
-    epochs: int = 200  # boosting rounds
-    lr: float = 0.03
-    num_leaves: int = 15
-    min_data_in_leaf: int = 40
-    feature_fraction: float = 0.8
-    bagging_fraction: float = 0.8
-    lambda_l2: float = 1.0
-    patience: int = 20
-    val_fraction: float = 0.2
-    loss: str = "l2"  # l2 | huber (regression); classification uses multiclass
-    num_threads: int = 2
+    epochs: PositiveInt = 200  # boosting rounds
+    lr: PositiveFloat = 0.03
+    num_leaves: Annotated[int, Field(ge=2)] = 15
+    min_data_in_leaf: PositiveInt = 40
+    feature_fraction: SampleFraction = 0.8
+    bagging_fraction: SampleFraction = 0.8
+    lambda_l2: NonNegativeFloat = 1.0
+    patience: NonNegativeInt = 20
+    val_fraction: HoldOutFraction = 0.2
+    loss: Literal["l2", "huber"] = "l2"  # regression; classification uses multiclass
+    num_threads: NonNegativeInt = 2  # 0: LightGBM's default
 
 
 class LightGBMModel(BaseModel):

@@ -18,16 +18,37 @@ import numpy as np
 
 from qts.core.errors import ValidationError
 from qts.ml.models.base import BaseModel, ProgressCallback, check_xy
-from qts.ml.models.config import ModelConfig
+from qts.ml.models.catalog import (
+    SINGLE_MODEL_CLASSES,
+    build_model,
+    find_class,
+    load_saved_model,
+)
+from qts.ml.models.config import ModelConfig, NonNegativeFloat, NonNegativeInt, PositiveInt
 
 
 @dataclass
 class StackingConfig(ModelConfig):
     base_models: list[str] = field(default_factory=lambda: ["lightgbm", "tcn"])
     base_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
-    n_folds: int = 3
-    purge_gap: int = 0  # samples dropped between a fold's training data and its block
-    ridge_alpha: float = 1.0
+    n_folds: PositiveInt = 3
+    purge_gap: NonNegativeInt = 0  # samples dropped between a fold's training data and its block
+    ridge_alpha: NonNegativeFloat = 1.0
+
+    def cross_checks(self) -> dict[str, str]:
+        problems = super().cross_checks()
+        if self.task != "regression":
+            problems["task"] = "the stacking ensemble regresses forward returns"
+        unknown = [m for m in self.base_models if m not in SINGLE_MODEL_CLASSES]
+        if not self.base_models or unknown:
+            problems["base_models"] = (
+                f"must name single models ({', '.join(SINGLE_MODEL_CLASSES)})"
+                + (f", not {unknown}" if unknown else "")
+            )
+        stray = sorted(set(self.base_overrides) - set(self.base_models))
+        if stray:
+            problems["base_overrides"] = f"settings for models not in base_models: {stray}"
+        return problems
 
 
 def ridge_fit(Z: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
@@ -45,20 +66,14 @@ class StackingEnsemble(BaseModel):
 
     def __init__(self, config: ModelConfig | None = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)
-        if self.is_classifier:
-            raise ValidationError("the stacking ensemble regresses forward returns")
-        if not self.config.base_models or "stacking" in self.config.base_models:
-            raise ValidationError("stacking needs base models other than itself")
         self.bases: list[BaseModel] = []
         self.coef = np.zeros(0)
         self.intercept = 0.0
         self.scale = np.ones(0)
 
     def _new_base(self, model_type: str) -> BaseModel:
-        from qts.ml.models import create_model
-
         overrides = {"seed": self.config.seed, **self.config.base_overrides.get(model_type, {})}
-        return create_model(model_type, **overrides)
+        return build_model(find_class(model_type, SINGLE_MODEL_CLASSES), **overrides)
 
     def fit(
         self,
@@ -124,11 +139,10 @@ class StackingEnsemble(BaseModel):
             base.save(folder / f"base_{i}_{base.model_type}")
 
     def _restore(self, folder: Path, state: dict[str, Any]) -> None:
-        from qts.ml.models import load_model
-
         self.coef = np.asarray(state["coef"], dtype=np.float64)
         self.intercept = float(state["intercept"])
         self.scale = np.asarray(state["scale"], dtype=np.float64)
         self.bases = [
-            load_model(folder / f"base_{i}_{t}") for i, t in enumerate(self.config.base_models)
+            load_saved_model(folder / f"base_{i}_{t}", SINGLE_MODEL_CLASSES)
+            for i, t in enumerate(self.config.base_models)
         ]

@@ -11,13 +11,14 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from qts.core.errors import ValidationError
+from qts.ml.models.config import FitSettings, NonNegativeFloat
 from qts.ml.training.reproducibility import pick_device, set_seed
 
 ProgressCallback = Callable[[int, dict[str, float], dict[str, float]], None]
@@ -25,23 +26,24 @@ MetricsFn = Callable[[np.ndarray, np.ndarray], dict[str, float]]
 
 
 @dataclass
-class TrainerConfig:
-    epochs: int = 20
-    batch_size: int = 128
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    optimizer: str = "adamw"  # adam | adamw | sgd
-    scheduler: str = "cosine"  # none | cosine | step | plateau | onecycle
-    grad_clip: float | None = 1.0
-    patience: int = 5  # epochs without validation improvement before stopping (0: never)
-    min_delta: float = 0.0
-    seed: int = 0
+class TrainerConfig(FitSettings):
+    """The training loop's settings: the fit settings every model config carries (`FitSettings`:
+    epochs, batch size, learning rate, optimizer, schedule, clipping, patience, seed, precision)
+    and how this run is carried out."""
+
+    min_delta: NonNegativeFloat = 0.0
     device: str = "auto"
-    mixed_precision: bool = True  # CUDA only: bf16 where supported, else fp16 with scaling
     shuffle: bool = True
     progress: bool = True
     checkpoint_dir: str | None = None
     resume: bool = False
+
+    @classmethod
+    def for_model(cls, config: FitSettings, **changes: Any) -> TrainerConfig:
+        """The trainer settings a model config implies: every field both declare, then `changes`."""
+        own = {f.name for f in fields(cls)}
+        shared = {f.name: getattr(config, f.name) for f in fields(config) if f.name in own}
+        return cls(**{**shared, **changes})
 
 
 @dataclass

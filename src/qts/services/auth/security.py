@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from qts.core.errors import AuthenticationError
+from qts.services.auth.schemas import TokenPair
 
 ALGORITHM = "HS256"
 ROLES = ("admin", "trader", "viewer")
@@ -70,13 +71,12 @@ class TokenService:
         }
         return jwt.encode(payload, self._secret, algorithm=ALGORITHM)
 
-    def pair(self, username: str, role: str) -> dict[str, Any]:
-        return {
-            "access_token": self.issue(username, role, "access"),
-            "refresh_token": self.issue(username, role, "refresh"),
-            "token_type": "bearer",
-            "expires_in": int(self.access_ttl.total_seconds()),
-        }
+    def pair(self, username: str, role: str) -> TokenPair:
+        return TokenPair(
+            access_token=self.issue(username, role, "access"),
+            refresh_token=self.issue(username, role, "refresh"),
+            expires_in=int(self.access_ttl.total_seconds()),
+        )
 
     def decode(self, token: str, expected: TokenKind) -> TokenClaims:
         try:

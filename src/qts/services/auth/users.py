@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from qts.adapters.login_throttle import LoginThrottle
@@ -11,83 +10,44 @@ from qts.core.errors import (
     ConflictError,
     NotFoundError,
     RateLimitedError,
-    ValidationError,
 )
 from qts.db import Database
-from qts.db.models import User
 from qts.db.repositories.audit import AuditRepository
 from qts.db.repositories.users import UserRepository
-from qts.services.auth.security import ROLES, TokenService, hash_password, verify_password
-
-USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
-MIN_PASSWORD_LENGTH = 8
+from qts.services.auth.schemas import NewUser, TokenPair, UserChanges, UserRecord
+from qts.services.auth.security import TokenService, hash_password, verify_password
 
 
-def user_to_dict(user: User) -> dict[str, Any]:
-    return {
-        "id": user.id,
-        "username": user.username,
-        "role": user.role,
-        "is_active": user.is_active,
-        "created_at": user.created_at.isoformat(),
-    }
-
-
-def validate_new_user(username: str, password: str, role: str) -> None:
-    if not USERNAME_RE.match(username):
-        raise ValidationError("username must be 3-64 letters, digits, '_', '.' or '-'")
-    if role not in ROLES:
-        raise ValidationError(f"role must be one of {', '.join(ROLES)}")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
-
-
-def create_user(
-    db: Database, username: str, password: str, role: str, actor: str = "cli"
-) -> dict[str, Any]:
-    validate_new_user(username, password, role)
+def create_user(db: Database, new: NewUser, actor: str = "cli") -> UserRecord:
     with db.session() as s:
         repo = UserRepository(s)
-        if repo.by_username(username) is not None:
-            raise ConflictError(f"user {username!r} already exists")
-        user = repo.add(username, hash_password(password), role)
-        AuditRepository(s).record(actor, "user.create", username, {"role": role})
-        return user_to_dict(user)
+        if repo.by_username(new.username) is not None:
+            raise ConflictError(f"user {new.username!r} already exists")
+        user = repo.add(new.username, hash_password(new.password), new.role)
+        AuditRepository(s).record(actor, "user.create", new.username, {"role": new.role})
+        return UserRecord.from_row(user)
 
 
-def list_users(db: Database) -> list[dict[str, Any]]:
+def list_users(db: Database) -> list[UserRecord]:
     with db.session() as s:
-        return [user_to_dict(u) for u in UserRepository(s).list()]
+        return [UserRecord.from_row(u) for u in UserRepository(s).list()]
 
 
-def update_user(
-    db: Database,
-    user_id: int,
-    actor: str,
-    role: str | None = None,
-    is_active: bool | None = None,
-    password: str | None = None,
-) -> dict[str, Any]:
+def update_user(db: Database, user_id: int, changes: UserChanges, actor: str) -> UserRecord:
     with db.session() as s:
         user = UserRepository(s).get(user_id)
         if user is None:
             raise NotFoundError(f"user {user_id} not found")
-        changes: dict[str, Any] = {}
-        if role is not None:
-            if role not in ROLES:
-                raise ValidationError(f"role must be one of {', '.join(ROLES)}")
-            user.role = changes["role"] = role
-        if is_active is not None:
-            user.is_active = changes["is_active"] = is_active
-        if password is not None:
-            if len(password) < MIN_PASSWORD_LENGTH:
-                raise ValidationError(
-                    f"password must have at least {MIN_PASSWORD_LENGTH} characters"
-                )
-            user.password_hash = hash_password(password)
-            changes["password"] = "changed"
-        AuditRepository(s).record(actor, "user.update", user.username, changes)
-        return user_to_dict(user)
+        audited: dict[str, Any] = {}
+        if changes.role is not None:
+            user.role = audited["role"] = changes.role
+        if changes.is_active is not None:
+            user.is_active = audited["is_active"] = changes.is_active
+        if changes.password is not None:
+            user.password_hash = hash_password(changes.password)
+            audited["password"] = "changed"
+        AuditRepository(s).record(actor, "user.update", user.username, audited)
+        return UserRecord.from_row(user)
 
 
 def delete_user(db: Database, user_id: int, actor: str) -> None:
@@ -108,7 +68,7 @@ class AuthService:
         self.tokens = tokens
         self.throttle = throttle
 
-    def login(self, username: str, password: str, client: str = "") -> dict[str, Any]:
+    def login(self, username: str, password: str, client: str = "") -> TokenPair:
         keys = [f"user:{username.lower()}"] + ([f"ip:{client}"] if client else [])
         wait = max(self.throttle.retry_after(k) for k in keys)
         if wait:
@@ -126,7 +86,7 @@ class AuthService:
             AuditRepository(s).record(username, "auth.login", client)
             return self.tokens.pair(user.username, user.role)
 
-    def refresh(self, refresh_token: str) -> dict[str, Any]:
+    def refresh(self, refresh_token: str) -> TokenPair:
         claims = self.tokens.decode(refresh_token, "refresh")
         with self.db.session() as s:
             user = UserRepository(s).by_username(claims.subject)
@@ -135,10 +95,10 @@ class AuthService:
             # The role is read again so a demotion takes effect at the next refresh.
             return self.tokens.pair(user.username, user.role)
 
-    def current_user(self, access_token: str) -> dict[str, Any]:
+    def current_user(self, access_token: str) -> UserRecord:
         claims = self.tokens.decode(access_token, "access")
         with self.db.session() as s:
             user = UserRepository(s).by_username(claims.subject)
             if user is None or not user.is_active:
                 raise AuthenticationError("user no longer active")
-            return user_to_dict(user)
+            return UserRecord.from_row(user)

@@ -17,7 +17,9 @@ import pandas as pd
 
 from qts.core.errors import NotFoundError, ValidationError
 from qts.db import Database
+from qts.db.repositories.fundamentals import FundamentalsRepository
 from qts.db.repositories.market import MarketRepository, to_epoch_ms
+from qts.db.repositories.news import NewsRepository
 from qts.market.calendars import guess_exchange
 from qts.market.files import load_bars_with_report
 from qts.market.frames import infer_timeframe, timeframe_ms
@@ -383,7 +385,7 @@ def import_news(db: Database | None, path: str | Path, **options: Any) -> dict[s
 
     items = parse_news_file(path, **options)
     with _db(db).session() as s:
-        return MarketRepository(s).insert_news(items)
+        return NewsRepository(s).insert_news(items)
 
 
 def import_fundamentals(
@@ -397,7 +399,7 @@ def import_fundamentals(
 
     rows = parse_fundamentals_csv(path, exchange=exchange, symbol=symbol, lag_days=lag_days)
     with _db(db).session() as s:
-        return {"stored": MarketRepository(s).upsert_fundamentals(rows)}
+        return {"stored": FundamentalsRepository(s).upsert_fundamentals(rows)}
 
 
 def symbol_in_session(symbol: str, now: datetime) -> bool:

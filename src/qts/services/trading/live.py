@@ -16,7 +16,6 @@ from qts.execution.live import LiveExecutor
 from qts.execution.risk import RiskLimits
 
 log = logging.getLogger(__name__)
-CASH_ASSETS = ("KRW", "USD", "USDT", "USDC")
 
 
 def check_live_guards(settings: Any, confirmed: bool) -> RiskLimits:
@@ -69,13 +68,6 @@ def make_broker(settings: Any, broker: str) -> Broker:
     if broker == "binance":
         return BinanceBroker(creds.api_key, creds.secret, testnet=sandbox, base_url=base_url)
     raise ConfigurationError(f"unknown broker {broker!r}")
-
-
-def live_equity(
-    executor: LiveExecutor, positions: dict[str, float], marks: dict[str, float]
-) -> float:
-    cash = sum(b.total for b in executor.broker.balances() if b.asset in CASH_ASSETS)
-    return cash + sum(q * marks.get(s, 0.0) for s, q in positions.items())
 
 
 def follow_up(orders: Any, executor: LiveExecutor) -> dict[str, int]:

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from qts.core.errors import ConflictError, NotFoundError, QtsError, ValidationError
 from qts.core.positions import apply_fill
-from qts.core.types import Fill, Order, OrderStatus, OrderType, Side, TimeInForce
+from qts.core.types import Fill, Order, OrderStatus, OrderTicket, Side
 from qts.db import Database
 from qts.db.models import Fill as FillRow
 from qts.db.models import Order as OrderRow
@@ -33,10 +33,10 @@ from qts.db.models.jobs import SystemStatus
 from qts.db.repositories.audit import AuditRepository
 from qts.db.repositories.orders import OrderRepository, PositionRepository
 from qts.events import EventBus
-from qts.execution.executor import ExecutionReport, Executor, OrderTicket
+from qts.execution.executor import ExecutionReport, Executor
 from qts.execution.order_states import check_transition, status_after_fill
 from qts.execution.risk import AccountState, RiskLimits, RiskManager
-from qts.services.trading.orders import order_to_dict, position_to_dict
+from qts.services.trading.orders import order_to_dict, position_to_dict, working_order
 
 log = logging.getLogger(__name__)
 KILL_SWITCH_KEY = "kill_switch"
@@ -413,19 +413,7 @@ class OrderService:
         with self.db.session() as s:
             o = s.get(OrderRow, order_id)
             assert o is not None
-            return Order(
-                symbol=o.symbol,
-                side=Side(o.side),
-                quantity=o.quantity,
-                type=OrderType(o.type),
-                limit_price=o.limit_price,
-                stop_price=o.stop_price,
-                time_in_force=TimeInForce(o.time_in_force),
-                client_order_id=o.client_order_id,
-                status=OrderStatus(o.status),
-                created_at=o.created_at,
-                meta=dict(o.meta),
-            )
+            return working_order(o)
 
     def _last_price(self, account: str, symbol: str) -> float | None:
         with self.db.session() as s:

@@ -9,95 +9,72 @@ from __future__ import annotations
 from typing import Any
 
 from qts.core.errors import NotFoundError
+from qts.core.types import Order as WorkingOrder
+from qts.core.types import OrderStatus, OrderType, Side, TimeInForce
 from qts.db import Database
-from qts.db.models import Fill, Order, OrderEvent, Position
+from qts.db.models import Order, Position
 from qts.db.repositories.orders import OrderFilter, OrderRepository, PositionRepository
+from qts.services.schemas import Page
+from qts.services.trading.schemas import (
+    FillRecord,
+    OrderDetail,
+    OrderEventRecord,
+    OrderRecord,
+    PositionRecord,
+)
 
 
 def order_to_dict(o: Order) -> dict[str, Any]:
-    return {
-        "id": o.id,
-        "client_order_id": o.client_order_id,
-        "broker_order_id": o.broker_order_id,
-        "strategy_id": o.strategy_id,
-        "account": o.account,
-        "exchange": o.exchange,
-        "symbol": o.symbol,
-        "side": o.side,
-        "type": o.type,
-        "quantity": o.quantity,
-        "limit_price": o.limit_price,
-        "stop_price": o.stop_price,
-        "time_in_force": o.time_in_force,
-        "status": o.status,
-        "filled_quantity": o.filled_quantity,
-        "average_fill_price": o.average_fill_price,
-        "reject_reason": o.reject_reason,
-        "reject_rule": o.reject_rule,
-        "meta": o.meta,
-        "created_at": o.created_at.isoformat(),
-        "updated_at": o.updated_at.isoformat(),
-    }
+    """The stored order as the dict the order service returns and publishes."""
+    return OrderRecord.from_row(o).model_dump()
 
 
-def event_to_dict(e: OrderEvent) -> dict[str, Any]:
-    return {
-        "ts": e.ts.isoformat(),
-        "from_status": e.from_status,
-        "to_status": e.to_status,
-        "details": e.details,
-    }
-
-
-def fill_to_dict(f: Fill) -> dict[str, Any]:
-    return {
-        "fill_id": f.fill_id,
-        "symbol": f.symbol,
-        "side": f.side,
-        "quantity": f.quantity,
-        "price": f.price,
-        "fee": f.fee,
-        "ts": f.ts.isoformat(),
-    }
+def working_order(o: Order) -> WorkingOrder:
+    """The stored order as the working order an executor takes (`qts.core.types.Order`)."""
+    return WorkingOrder(
+        symbol=o.symbol,
+        side=Side(o.side),
+        quantity=o.quantity,
+        type=OrderType(o.type),
+        limit_price=o.limit_price,
+        stop_price=o.stop_price,
+        time_in_force=TimeInForce(o.time_in_force),
+        client_order_id=o.client_order_id,
+        status=OrderStatus(o.status),
+        created_at=o.created_at,
+        meta=dict(o.meta),
+    )
 
 
 def position_to_dict(p: Position) -> dict[str, Any]:
-    unrealized = (p.last_price - p.average_price) * p.quantity if p.last_price is not None else None
-    return {
-        "account": p.account,
-        "symbol": p.symbol,
-        "quantity": p.quantity,
-        "average_price": p.average_price,
-        "last_price": p.last_price,
-        "unrealized_pnl": unrealized,
-        "realized_pnl": p.realized_pnl,
-        "fees": p.fees,
-        "updated_at": p.updated_at.isoformat(),
-    }
+    return PositionRecord.from_row(p).model_dump()
 
 
-def list_orders(db: Database, f: OrderFilter, limit: int, offset: int) -> dict[str, Any]:
+def list_orders(db: Database, f: OrderFilter, limit: int, offset: int) -> Page[OrderRecord]:
     with db.session() as s:
         repo = OrderRepository(s)
-        items = [order_to_dict(o) for o in repo.list(f, limit, offset)]
-        return {"items": items, "total": repo.count(f), "limit": limit, "offset": offset}
+        items = [OrderRecord.from_row(o) for o in repo.list(f, limit, offset)]
+        return Page(items=items, total=repo.count(f), limit=limit, offset=offset)
 
 
-def get_order(db: Database, order_id: int) -> dict[str, Any]:
+def get_order(db: Database, order_id: int) -> OrderDetail:
     with db.session() as s:
         repo = OrderRepository(s)
         o = repo.get(order_id)
         if o is None:
             raise NotFoundError(f"order {order_id} not found")
-        out = order_to_dict(o)
-        out["events"] = [event_to_dict(e) for e in repo.events(o.id)]
-        out["fills"] = [fill_to_dict(f) for f in repo.fills(o.id)]
-        return out
+        return OrderDetail(
+            **OrderRecord.from_row(o).model_dump(),
+            events=[OrderEventRecord.from_row(e) for e in repo.events(o.id)],
+            fills=[FillRecord.from_row(f) for f in repo.fills(o.id)],
+        )
 
 
-def list_positions(db: Database, account: str | None, include_flat: bool) -> list[dict[str, Any]]:
+def list_positions(db: Database, account: str | None, include_flat: bool) -> list[PositionRecord]:
     with db.session() as s:
-        return [position_to_dict(p) for p in PositionRepository(s).list(account, include_flat)]
+        return [
+            PositionRecord.from_row(p) for p in PositionRepository(s).list(account, include_flat)
+        ]
 
 
 def open_order_ids(

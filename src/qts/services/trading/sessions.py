@@ -241,7 +241,7 @@ class TradingService:
         state: RunnerState,
         history: dict[str, pd.DataFrame],
     ) -> StrategyRunner:
-        from qts.services.trading.live import live_equity
+        from qts.execution.live import live_equity
 
         live = self.live_executor
         if live is None:

@@ -9,26 +9,8 @@ from qts.db import Database
 from qts.db.models import Strategy
 from qts.db.repositories.audit import AuditRepository
 from qts.db.repositories.strategies import StrategyRepository
-
-EDITABLE_FIELDS = ("description", "parameters", "symbols", "timeframe", "mode", "strategy_class")
-
-
-def strategy_to_dict(st: Strategy) -> dict[str, Any]:
-    return {
-        "id": st.id,
-        "name": st.name,
-        "strategy_class": st.strategy_class,
-        "description": st.description,
-        "parameters": st.parameters,
-        "symbols": st.symbols,
-        "timeframe": st.timeframe,
-        "mode": st.mode,
-        "state": st.state,
-        "runtime_state": st.runtime_state,
-        "created_by": st.created_by,
-        "created_at": st.created_at.isoformat(),
-        "updated_at": st.updated_at.isoformat(),
-    }
+from qts.services.schemas import Page
+from qts.services.trading.schemas import NewStrategy, StrategyChanges, StrategyRecord
 
 
 def _check_class(strategy_class: str, parameters: dict[str, Any]) -> dict[str, Any]:
@@ -44,49 +26,52 @@ def _check_class(strategy_class: str, parameters: dict[str, Any]) -> dict[str, A
         raise ValidationError(e.message, {"field": "strategy_class"}) from e
 
 
-def list_strategies(db: Database, limit: int, offset: int, state: str | None) -> dict[str, Any]:
+def list_strategies(
+    db: Database, limit: int, offset: int, state: str | None
+) -> Page[StrategyRecord]:
     with db.session() as s:
         repo = StrategyRepository(s)
-        items = [strategy_to_dict(x) for x in repo.list(limit, offset, state)]
-        return {"items": items, "total": repo.count(state), "limit": limit, "offset": offset}
+        items = [StrategyRecord.from_row(x) for x in repo.list(limit, offset, state)]
+        return Page(items=items, total=repo.count(state), limit=limit, offset=offset)
 
 
-def get_strategy(db: Database, strategy_id: int) -> dict[str, Any]:
+def get_strategy(db: Database, strategy_id: int) -> StrategyRecord:
     with db.session() as s:
         st = StrategyRepository(s).get(strategy_id)
         if st is None:
             raise NotFoundError(f"strategy {strategy_id} not found")
-        return strategy_to_dict(st)
+        return StrategyRecord.from_row(st)
 
 
-def create_strategy(db: Database, data: dict[str, Any], actor: str) -> dict[str, Any]:
-    data = dict(data)
-    data["parameters"] = _check_class(data["strategy_class"], data.get("parameters") or {})
+def create_strategy(db: Database, new: NewStrategy, actor: str) -> StrategyRecord:
+    data = new.model_dump()
+    data["parameters"] = _check_class(new.strategy_class, new.parameters)
     with db.session() as s:
         repo = StrategyRepository(s)
-        if repo.by_name(data["name"]) is not None:
-            raise ConflictError(f"strategy {data['name']!r} already exists")
+        if repo.by_name(new.name) is not None:
+            raise ConflictError(f"strategy {new.name!r} already exists")
         st = repo.add(Strategy(**data, created_by=actor))
         AuditRepository(s).record(actor, "strategy.create", st.name, {"id": st.id})
-        return strategy_to_dict(st)
+        return StrategyRecord.from_row(st)
 
 
-def get_strategy_by_name(db: Database, name: str) -> dict[str, Any] | None:
+def get_strategy_by_name(db: Database, name: str) -> StrategyRecord | None:
     with db.session() as s:
         st = StrategyRepository(s).by_name(name)
-        return strategy_to_dict(st) if st is not None else None
+        return StrategyRecord.from_row(st) if st is not None else None
 
 
 COMPARED_FIELDS = ("strategy_class", "symbols", "timeframe")
 
 
-def differences(stored: dict[str, Any], wanted: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+def differences(stored: StrategyRecord, wanted: NewStrategy) -> dict[str, tuple[Any, Any]]:
     """Field (or `param.NAME`) -> (stored, wanted) for what `wanted` would change."""
     out: dict[str, tuple[Any, Any]] = {}
     for key in COMPARED_FIELDS:
-        if key in wanted and stored.get(key) != wanted[key]:
-            out[key] = (stored.get(key), wanted[key])
-    old, new = stored.get("parameters") or {}, wanted.get("parameters") or {}
+        old_value, new_value = getattr(stored, key), getattr(wanted, key)
+        if old_value != new_value:
+            out[key] = (old_value, new_value)
+    old, new = stored.parameters, wanted.parameters
     for key in sorted(set(old) | set(new)):
         if old.get(key) != new.get(key):
             out[f"param.{key}"] = (old.get(key), new.get(key))
@@ -94,15 +79,14 @@ def differences(stored: dict[str, Any], wanted: dict[str, Any]) -> dict[str, tup
 
 
 def save_strategy_by_name(
-    db: Database, data: dict[str, Any], actor: str, update: bool = False
-) -> tuple[dict[str, Any], str]:
-    """Create the stored strategy `data["name"]`, or use the stored one when it is the same.
+    db: Database, new: NewStrategy, actor: str, update: bool = False
+) -> tuple[StrategyRecord, str]:
+    """Create the stored strategy `new.name`, or use the stored one when it is the same.
 
     A stored one that differs is changed only with `update`; otherwise ConflictError, whose
     details list the differences. Returns (strategy, "created" | "unchanged" | "updated")."""
-    wanted = dict(data)
-    wanted["parameters"] = _check_class(wanted["strategy_class"], wanted.get("parameters") or {})
-    stored = get_strategy_by_name(db, wanted["name"])
+    wanted = new.model_copy(update={"parameters": _check_class(new.strategy_class, new.parameters)})
+    stored = get_strategy_by_name(db, wanted.name)
     if stored is None:
         return create_strategy(db, wanted, actor), "created"
     diff = differences(stored, wanted)
@@ -111,11 +95,13 @@ def save_strategy_by_name(
     if not update:
         shown = "; ".join(f"{k}: {a!r} -> {b!r}" for k, a, b in _rows(diff))
         raise ConflictError(
-            f"stored strategy {wanted['name']!r} differs: {shown}",
+            f"stored strategy {wanted.name!r} differs: {shown}",
             {"differences": {k: [a, b] for k, a, b in _rows(diff)}},
         )
-    changes = {k: wanted[k] for k in (*COMPARED_FIELDS, "parameters") if k in wanted}
-    return update_strategy(db, int(stored["id"]), changes, actor), "updated"
+    changes = StrategyChanges.parse(
+        **{k: getattr(wanted, k) for k in (*COMPARED_FIELDS, "parameters")}
+    )
+    return update_strategy(db, stored.id, changes, actor), "updated"
 
 
 def _rows(diff: dict[str, tuple[Any, Any]]) -> list[tuple[str, Any, Any]]:
@@ -123,25 +109,26 @@ def _rows(diff: dict[str, tuple[Any, Any]]) -> list[tuple[str, Any, Any]]:
 
 
 def update_strategy(
-    db: Database, strategy_id: int, changes: dict[str, Any], actor: str
-) -> dict[str, Any]:
+    db: Database, strategy_id: int, changes: StrategyChanges, actor: str
+) -> StrategyRecord:
+    given = changes.model_dump(exclude_unset=True)
     with db.session() as s:
         st = StrategyRepository(s).get(strategy_id)
         if st is None:
             raise NotFoundError(f"strategy {strategy_id} not found")
-        if st.state == "running" and changes:
+        if st.state == "running" and given:
             raise ConflictError("stop the strategy before changing it")
-        if "strategy_class" in changes or "parameters" in changes:
-            cls = changes.get("strategy_class", st.strategy_class)
-            params = changes.get("parameters", st.parameters)
-            changes["parameters"] = _check_class(cls, params)
-        for key, value in changes.items():
-            if key not in EDITABLE_FIELDS:
-                raise ValidationError(f"field {key!r} cannot be changed")
+        if "strategy_class" in given or "parameters" in given:
+            cls = given.get("strategy_class") or st.strategy_class
+            params = given.get("parameters")
+            given["parameters"] = _check_class(cls, st.parameters if params is None else params)
+        for key, value in given.items():
+            if value is None:
+                raise ValidationError(f"field {key!r} cannot be null")
             setattr(st, key, value)
-        AuditRepository(s).record(actor, "strategy.update", st.name, {"fields": sorted(changes)})
+        AuditRepository(s).record(actor, "strategy.update", st.name, {"fields": sorted(given)})
         s.flush()
-        return strategy_to_dict(st)
+        return StrategyRecord.from_row(st)
 
 
 def delete_strategy(db: Database, strategy_id: int, actor: str) -> None:
