@@ -4,7 +4,6 @@ load the strategy's warm-up history before its first decision."""
 
 from __future__ import annotations
 
-import sys
 import threading
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,6 +19,7 @@ from qts.db.models import Fill, Order
 from qts.services.context import AppContext
 from qts.services.data.market_data import import_file, read_bars
 from qts.services.trading.paper_accounts import paper_config
+from qts.services.trading.schemas import NewStrategy
 from qts.services.trading.sessions import FeedSpec, TradingService
 from qts.services.trading.strategies import create_strategy
 from qts.strategies import OrderStrategy, Param, ParamSet, StrategyContext, TargetStrategy
@@ -53,7 +53,7 @@ def _stored(ctx: AppContext, spec: str, params: dict[str, Any], name: str = "s")
         "symbols": ["005930"],
         "timeframe": "1d",
     }
-    return int(create_strategy(ctx.db, data, actor="test")["id"])
+    return create_strategy(ctx.db, NewStrategy.parse(**data), actor="test").id
 
 
 def _replay(ctx: AppContext, sid: int, **feed: Any) -> None:
@@ -172,9 +172,7 @@ def test_live_bars_fetch_reaches_back_the_strategy_warmup(tmp_path: Path) -> Non
     """A strategy needing 500 bars gets 500 fetched on a first live run, not a fixed 300."""
     from qts.market.frames import timeframe_ms
     from qts.services.trading.live import BarSource, run_live
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "market"))
-    from fake_binance import FakeBinance
+    from tests.brokers.fakes import FakeBinanceSpot
 
     step = timeframe_ms("1h")
     last_closed = (int(pd.Timestamp.now(tz="UTC").value // 1_000_000) // step - 1) * step
@@ -193,10 +191,11 @@ def test_live_bars_fetch_reaches_back_the_strategy_warmup(tmp_path: Path) -> Non
         "symbols": ["BTC/USDT"],
         "timeframe": "1h",
     }
-    sid = int(create_strategy(ctx.db, data, actor="test")["id"])
+    sid = create_strategy(ctx.db, NewStrategy.parse(**data), actor="test").id
     trading.start(sid, "test", FeedSpec("live"))
-    with FakeBinance({"BTCUSDT": frame}) as fake:
-        source = BarSource("ccxt", "binance", options={"base_url": fake.url, "sleep": lambda s: 0})
+    with FakeBinanceSpot(bars={"BTCUSDT": frame}) as fake:
+        options = {"base_url": fake.base_url, "sleep": lambda s: 0}
+        source = BarSource("ccxt", "binance", options=options)
         run_live(trading, sid, 0.0, threading.Event(), source=source, cycles=1)
     with ctx.db.session() as s:
         stored = s.scalars(select(BarRow.ts).where(BarRow.symbol == "BTC/USDT")).all()

@@ -14,6 +14,7 @@ from qts.config import Settings
 from qts.db.models import Fill
 from qts.services.context import AppContext
 from qts.services.data.market_data import import_file
+from qts.services.trading.schemas import NewStrategy
 from qts.services.trading.sessions import FeedSpec, TradingService
 from qts.services.trading.strategies import create_strategy
 
@@ -29,9 +30,8 @@ def test_paper_replay_of_a_krx_symbol_pays_the_preset_fees(tmp_path: Path) -> No
     ctx = AppContext.from_settings(settings)
     import_file(ctx.db, SAMPLE / "kr_daily" / "005930.csv", "005930", "1d")
     spec = {"strategy_class": "sma_cross", "parameters": {"fast": 5, "slow": 20}}
-    sid = create_strategy(
-        ctx.db, {"name": "krx-costs", **spec, "symbols": ["005930"], "timeframe": "1d"}, "test"
-    )["id"]
+    new = NewStrategy.parse(name="krx-costs", **spec, symbols=["005930"], timeframe="1d")
+    sid = create_strategy(ctx.db, new, "test").id
     trading = TradingService(ctx)
     trading.start(sid, "test", FeedSpec("replay"))
     deadline = time.time() + 60

@@ -16,6 +16,7 @@ from qts.db.repositories.news import NewsRepository
 from qts.market.files import load_bars_file
 from qts.market.synthetic import generate_bars
 from qts.services.data import market_data as md
+from qts.services.data.sample_data import load_sample_data
 
 SAMSUNG = SAMPLE / "kr_daily" / "005930.csv"
 BTC = SAMPLE / "crypto_1h" / "BTC_USDT.csv"
@@ -124,9 +125,9 @@ def test_synthetic_bulk_round_trip(db: Database) -> None:
 
 
 def test_load_sample_data_is_idempotent(sqlite_db: Database) -> None:
-    first = md.load_sample_data(sqlite_db)
+    first = load_sample_data(sqlite_db)
     assert "XKRX:005930:1d" in first["loaded"] and "XNYS:^GSPC:1d" in first["loaded"]
-    again = md.load_sample_data(sqlite_db)
+    again = load_sample_data(sqlite_db)
     assert again["loaded"] == [] and len(again["skipped"]) == len(first["loaded"])
     assert md.read_bars("ETH/USDT", "1h", db=sqlite_db).iloc[0]["open"] == 2439.19
 

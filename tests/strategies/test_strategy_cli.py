@@ -50,7 +50,8 @@ def _stored(name: str) -> dict[str, Any] | None:
 
     db = open_database()
     try:
-        return get_strategy_by_name(db, name)
+        stored = get_strategy_by_name(db, name)
+        return stored.model_dump() if stored is not None else None
     finally:
         db.dispose()
 

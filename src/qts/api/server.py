@@ -19,7 +19,7 @@ def prepare(settings: Any) -> None:
     upgrade(settings.effective_database_url)
     if settings.load_sample_data:
         from qts.db import Database
-        from qts.services.data.market_data import load_sample_data
+        from qts.services.data.sample_data import load_sample_data
 
         db = Database(settings.effective_database_url)
         try:

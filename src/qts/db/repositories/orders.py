@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from qts.core.types import OrderTicket
 from qts.db.models import Fill, Order, OrderEvent, Position
 
 
@@ -61,6 +62,27 @@ class OrderRepository:
         self.s.flush()
         return order
 
+    def add_new(self, ticket: OrderTicket, client_id: str, actor: str) -> Order:
+        """Store a ticket as a `new` order under its client id."""
+        return self.add(
+            Order(
+                client_order_id=client_id,
+                strategy_id=ticket.strategy_id,
+                account=ticket.account,
+                exchange=ticket.exchange,
+                symbol=ticket.symbol,
+                side=ticket.side.value,
+                type=ticket.type.value,
+                quantity=ticket.quantity,
+                limit_price=ticket.limit_price,
+                stop_price=ticket.stop_price,
+                time_in_force=ticket.time_in_force.value,
+                status="new",
+                created_by=actor,
+                meta=ticket.meta,
+            )
+        )
+
     def add_event(self, order: Order, from_status: str, to_status: str, details: dict) -> None:  # type: ignore[type-arg]
         self.s.add(
             OrderEvent(
@@ -72,6 +94,21 @@ class OrderRepository:
     def events(self, order_id: int) -> Sequence[OrderEvent]:
         q = select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)
         return self.s.scalars(q).all()
+
+    def open_client_ids(self) -> Sequence[str]:
+        """Client ids of every order not yet final (new, submitted, partly filled)."""
+        open_states = ("new", "submitted", "partially_filled")
+        q = select(Order.client_order_id).where(Order.status.in_(open_states))
+        return self.s.scalars(q).all()
+
+    def realized_net_since(self, account: str, since: datetime) -> float:
+        """Realized P&L minus fees of the account's fills since `since`."""
+        q = (
+            select(func.coalesce(func.sum(Fill.realized_pnl - Fill.fee), 0.0))
+            .join(Order, Order.id == Fill.order_id)
+            .where(Order.account == account, Fill.ts >= since)
+        )
+        return float(self.s.scalar(q) or 0.0)
 
     def fills(self, order_id: int) -> Sequence[Fill]:
         return self.s.scalars(select(Fill).where(Fill.order_id == order_id).order_by(Fill.id)).all()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +26,8 @@ from qts.market.validation import validate_frame
 
 ProgressCallback = Callable[[int, int | None], None]  # (bars so far, expected total or None)
 
-SAMPLE_SETS = {
-    # folder: (exchange, timeframe, asset_class, currency, tick, step)
-    "kr_daily": ("XKRX", "1d", "stock", "KRW", 1.0, 1.0),
-    "crypto_1h": ("binance", "1h", "crypto", "USDT", 0.01, 0.00001),
-    "us_index_daily": ("XNYS", "1d", "index", "USD", 0.01, 1.0),
-}
 
-
-def _db(db: Database | None) -> Database:
+def resolve_database(db: Database | None) -> Database:
     if db is not None:
         return db
     from qts.config import get_settings
@@ -70,7 +62,7 @@ def import_file(
             f"{Path(path).name}: bars are {seen} apart, finer than --timeframe {timeframe}",
             details={"inferred_timeframe": seen, "timeframe": timeframe},
         )
-    database = _db(db)
+    database = resolve_database(db)
     with database.session() as s:
         repo = MarketRepository(s)
         if repo.get_symbol(exchange, symbol) is None:
@@ -95,7 +87,7 @@ def read_bars(
 ) -> pd.DataFrame:
     """Stored bars (start <= ts <= end). Without `exchange`, the one exchange holding the
     symbol at that timeframe is used."""
-    database = _db(db)
+    database = resolve_database(db)
     with database.session() as s:
         repo = MarketRepository(s)
         exchange = exchange or _resolve_exchange(repo, symbol, timeframe)
@@ -109,7 +101,7 @@ def stored_markets(
     stored on no exchange or on several are left out (their names decide)."""
     exchanges: dict[str, str] = {}
     currencies: dict[str, str] = {}
-    with _db(db).session() as s:
+    with resolve_database(db).session() as s:
         repo = MarketRepository(s)
         for symbol in symbols:
             found = repo.exchanges_of(symbol, timeframe)
@@ -132,7 +124,7 @@ def read_bars_with_history(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(history, bars): the stored bars start..end, and up to `history_bars` stored bars before
     `start` that warm a strategy's indicators up (none without a start)."""
-    database = _db(db)
+    database = resolve_database(db)
     with database.session() as s:
         repo = MarketRepository(s)
         exchange = _resolve_exchange(repo, symbol, timeframe)
@@ -173,7 +165,7 @@ def page_bars(
     db: Database | None = None,
 ) -> dict[str, Any]:
     """A page of bars as plain dicts, for the API (`next_after` continues the keyset)."""
-    database = _db(db)
+    database = resolve_database(db)
     with database.session() as s:
         repo = MarketRepository(s)
         exchange = exchange or _resolve_exchange(repo, symbol, timeframe)
@@ -183,19 +175,19 @@ def page_bars(
 
 
 def list_datasets(db: Database | None = None) -> list[dict[str, Any]]:
-    with _db(db).session() as s:
+    with resolve_database(db).session() as s:
         return MarketRepository(s).list_datasets()
 
 
 def list_symbols(db: Database | None = None) -> list[dict[str, Any]]:
-    with _db(db).session() as s:
+    with resolve_database(db).session() as s:
         return MarketRepository(s).list_symbols()
 
 
 def store_bars(
     db: Database | None, exchange: str, symbol: str, timeframe: str, bars: pd.DataFrame
 ) -> dict[str, int]:
-    database = _db(db)
+    database = resolve_database(db)
     with database.session() as s:
         repo = MarketRepository(s)
         if repo.get_symbol(exchange, symbol) is None:
@@ -217,7 +209,7 @@ def fetch(
 ) -> dict[str, Any]:
     """Download history and store it. ccxt pages are stored as they arrive and a re-run resumes
     after the last stored bar, so an interrupted download loses nothing and repeats nothing."""
-    database = _db(db)
+    database = resolve_database(db)
     options = dict(provider_options or {})
     step = timeframe_ms(timeframe)
     since_ms = to_epoch_ms(since)
@@ -287,7 +279,7 @@ def synth(
     from qts.market.synthetic import generate_bars
 
     generated = generate_bars(symbols, bars, timeframe, start=start, seed=seed)
-    database = _db(db)
+    database = resolve_database(db)
     stored = {}
     with database.session() as s:
         repo = MarketRepository(s)
@@ -303,46 +295,6 @@ def synth(
         "bars_per_symbol": bars,
         "symbols": stored,
     }
-
-
-def sample_data_files() -> list[tuple[Path, str, str, str]]:
-    """(file, exchange, symbol, timeframe) for each file shipped in qts/sample_data."""
-    root = Path(str(resources.files("qts") / "sample_data"))
-    out = []
-    for folder, (exchange, timeframe, *_rest) in SAMPLE_SETS.items():
-        for path in sorted((root / folder).glob("*.csv")):
-            stem = path.stem
-            symbol = stem.replace("_", "/") if folder.startswith("crypto") else stem
-            symbol = "^" + symbol if folder == "us_index_daily" else symbol
-            out.append((path, exchange, symbol, timeframe))
-    return out
-
-
-def load_sample_data(db: Database | None = None) -> dict[str, Any]:
-    """Load the shipped sample prices (idempotent: datasets already complete are skipped)."""
-    database = _db(db)
-    loaded, skipped = [], []
-    for path, exchange, symbol, timeframe in sample_data_files():
-        folder = path.parent.name
-        _ex, _tf, asset_class, currency, tick, step = SAMPLE_SETS[folder]
-        bars, _report = load_bars_with_report(path)
-        with database.session() as s:
-            repo = MarketRepository(s)
-            if repo.count_bars(exchange, symbol, timeframe) >= len(bars):
-                skipped.append(f"{exchange}:{symbol}:{timeframe}")
-                continue
-            repo.upsert_symbol(
-                exchange,
-                symbol,
-                asset_class=asset_class,
-                currency=currency,
-                tick_size=tick,
-                quantity_step=step,
-                lot_size=step,
-            )
-            repo.upsert_bars(exchange, symbol, timeframe, bars)
-            loaded.append(f"{exchange}:{symbol}:{timeframe}")
-    return {"loaded": loaded, "skipped": skipped}
 
 
 async def replay_to_bus(
@@ -361,7 +313,7 @@ async def replay_to_bus(
     from qts.market.feeds import bar_to_event
     from qts.market.replay import ReplayFeed
 
-    database = _db(db)
+    database = resolve_database(db)
     frames = {
         s: read_bars(s, timeframe, start, end, exchange=exchange, db=database) for s in symbols
     }
@@ -384,7 +336,7 @@ def import_news(db: Database | None, path: str | Path, **options: Any) -> dict[s
     from qts.market.news import parse_news_file
 
     items = parse_news_file(path, **options)
-    with _db(db).session() as s:
+    with resolve_database(db).session() as s:
         return NewsRepository(s).insert_news(items)
 
 
@@ -398,7 +350,7 @@ def import_fundamentals(
     from qts.market.fundamentals import parse_fundamentals_csv
 
     rows = parse_fundamentals_csv(path, exchange=exchange, symbol=symbol, lag_days=lag_days)
-    with _db(db).session() as s:
+    with resolve_database(db).session() as s:
         return {"stored": FundamentalsRepository(s).upsert_fundamentals(rows)}
 
 

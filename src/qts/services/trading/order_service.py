@@ -305,17 +305,7 @@ class OrderService:
 
     def cancel_all_open(self, actor: str) -> list[dict[str, Any]]:
         with self.db.session() as s:
-            ids = s.scalars(
-                select(OrderRow.client_order_id).where(
-                    OrderRow.status.in_(
-                        [
-                            OrderStatus.NEW.value,
-                            OrderStatus.SUBMITTED.value,
-                            OrderStatus.PARTIALLY_FILLED.value,
-                        ]
-                    )
-                )
-            ).all()
+            ids = OrderRepository(s).open_client_ids()
         out = []
         for cid in ids:
             try:
@@ -329,11 +319,7 @@ class OrderService:
         today = self.clock().replace(hour=0, minute=0, second=0, microsecond=0)
         with self.db.session() as s:
             rows = PositionRepository(s).list(account, include_flat=True)
-            realized = s.scalar(
-                select(func.coalesce(func.sum(FillRow.realized_pnl - FillRow.fee), 0.0))
-                .join(OrderRow, OrderRow.id == FillRow.order_id)
-                .where(OrderRow.account == account, FillRow.ts >= today)
-            )
+            realized = OrderRepository(s).realized_net_since(account, today)
             kill = s.get(SystemStatus, KILL_SWITCH_KEY)
         positions = {p.symbol: p.quantity for p in rows}
         prices = {p.symbol: p.last_price or p.average_price for p in rows}
@@ -343,7 +329,7 @@ class OrderService:
         return AccountState(
             positions=positions,
             prices=prices,
-            realized_pnl_today=float(realized or 0.0),
+            realized_pnl_today=realized,
             unrealized_pnl=unrealized,
             kill_switch=bool(kill and kill.value.get("on")),
         )
@@ -352,24 +338,7 @@ class OrderService:
     def _insert_new(self, req: OrderTicket, client_id: str, actor: str) -> int:
         try:
             with self.db.session() as s:
-                o = OrderRepository(s).add(
-                    OrderRow(
-                        client_order_id=client_id,
-                        strategy_id=req.strategy_id,
-                        account=req.account,
-                        exchange=req.exchange,
-                        symbol=req.symbol,
-                        side=req.side.value,
-                        type=req.type.value,
-                        quantity=req.quantity,
-                        limit_price=req.limit_price,
-                        stop_price=req.stop_price,
-                        time_in_force=req.time_in_force.value,
-                        status=OrderStatus.NEW.value,
-                        created_by=actor,
-                        meta=req.meta,
-                    )
-                )
+                o = OrderRepository(s).add_new(req, client_id, actor)
                 OrderRepository(s).add_event(o, "", OrderStatus.NEW.value, {"by": actor})
                 out = order_to_dict(o)
         except IntegrityError as e:  # a concurrent retry stored it first

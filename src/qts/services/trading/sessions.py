@@ -11,7 +11,6 @@ import asyncio
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,28 +28,10 @@ from qts.services.data.market_data import symbol_in_session
 from qts.services.trading.order_notifications import notify_and_count
 from qts.services.trading.order_service import OrderService
 from qts.services.trading.paper_accounts import open_paper_account, paper_config
+from qts.services.trading.session_types import FeedSpec, Session
 from qts.strategies.base import Strategy
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class FeedSpec:
-    kind: str = "replay"  # replay | live
-    speed: float | None = None  # None: as fast as possible
-    start: str | None = None
-    end: str | None = None
-
-
-@dataclass
-class Session:
-    strategy_id: int
-    thread: threading.Thread
-    stop: threading.Event = field(default_factory=threading.Event)
-    bars: int = 0
-    error: str = ""
-    lock: Any = None  # held while the session runs, so only one process runs it
-    lock_renewed: float = 0.0
 
 
 SESSION_LOCK_TTL_S = 120.0
