@@ -1,6 +1,7 @@
 """Feature definitions, the registry and the built-in groups (technical, time, fundamental,
 sentiment); users add their own with `@feature`."""
 
+from .basic import BASIC
 from .context import FeatureContext, timeframe_delta
 from .definition import FeatureDefinition
 from .fundamental import FUNDAMENTAL
@@ -11,7 +12,10 @@ from .technical import TECHNICAL, compute_technical
 from .time_features import TIME
 
 BUILTIN = (TECHNICAL, TIME, FUNDAMENTAL, SENTIMENT)
-for _definition in BUILTIN:
+# Presets: registered so models can name them, outside BUILTIN because their columns may
+# repeat a built-in group's (basic's rvol_20 is also technical's).
+PRESETS = (BASIC,)
+for _definition in (*BUILTIN, *PRESETS):
     REGISTRY.register(_definition)
 
 
@@ -24,6 +28,7 @@ def default_registry() -> FeatureRegistry:
 
 
 __all__ = [
+    "BASIC",
     "BUILTIN",
     "FUNDAMENTAL",
     "REGISTRY",
@@ -35,6 +40,7 @@ __all__ = [
     "FeatureRegistry",
     "FinBertScorer",
     "LeakViolation",
+    "PRESETS",
     "VaderScorer",
     "check_all",
     "check_no_lookahead",
