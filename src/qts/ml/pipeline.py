@@ -24,9 +24,9 @@ from qts.ml.evaluation.walk_forward import (
     tercile_labels,
     walk_forward_evaluate,
 )
-from qts.ml.models import BaseModel, create_model, model_class
 from qts.ml.feature_path import FeatureSource
 from qts.ml.features.registry import FeatureRegistry
+from qts.ml.models import BaseModel, create_model, model_class
 from qts.ml.recipe import ModelRecipe, universe_tag
 from qts.ml.samples import LABEL, Features, build_store_samples, load_bars
 

@@ -82,9 +82,7 @@ def build_samples(
     source: FeatureSource | None = None,
 ) -> SampleSet:
     """Samples of every symbol, sorted by time; lookback 1 gives tabular X (n, features)."""
-    return build_store_samples(
-        bars_by_symbol, horizon, lookback, timeframe, feature_set, source
-    )[0]
+    return build_store_samples(bars_by_symbol, horizon, lookback, timeframe, feature_set, source)[0]
 
 
 def samples_from_frames(
