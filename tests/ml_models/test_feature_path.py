@@ -125,8 +125,14 @@ def test_features_option_resolves_groups_and_names() -> None:
     with pytest.raises(ValidationError, match="unknown feature or group 'nope'") as info:
         resolve_features("basic,nope", registry)
     assert "my_feature" in info.value.message and "sentiment" in info.value.message
-    with pytest.raises(ValidationError, match="basic and technical both produce"):
-        resolve_features("basic,technical", registry)
+    assert len(resolve_features("basic,technical", registry)) == 2  # distinct column names
+
+    @feature("logret_1", registry=registry, columns=["logret_1"])
+    def logret_1(bars, ctx):  # type: ignore[no-untyped-def]
+        return bars["close"].pct_change()
+
+    with pytest.raises(ValidationError, match="basic and logret_1 both produce"):
+        resolve_features("basic,logret_1", registry)
     with pytest.raises(ValidationError, match="no features"):
         resolve_features(" , ", registry)
 

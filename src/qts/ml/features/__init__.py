@@ -12,8 +12,7 @@ from .technical import TECHNICAL, compute_technical
 from .time_features import TIME
 
 BUILTIN = (TECHNICAL, TIME, FUNDAMENTAL, SENTIMENT)
-# Presets: registered so models can name them, outside BUILTIN because their columns may
-# repeat a built-in group's (basic's rvol_20 is also technical's).
+# Presets: registered so models can name them; not in BUILTIN, whose set is the seed's groups.
 PRESETS = (BASIC,)
 for _definition in (*BUILTIN, *PRESETS):
     REGISTRY.register(_definition)

@@ -11,7 +11,8 @@ from .context import FeatureContext
 from .definition import FeatureDefinition
 
 BASIC_COLUMNS = (
-    "logret_1", "logret_5", "logret_20", "rvol_20", "close_sma_20", "range", "body", "volume_z_20",
+    "logret_1", "logret_5", "logret_20", "logret_std_20", "close_vs_sma_20", "range", "body",
+    "volume_z_20",
 )  # fmt: skip
 
 
@@ -23,8 +24,8 @@ def compute_basic(bars: pd.DataFrame, ctx: FeatureContext | None = None) -> pd.D
     out["logret_1"] = log_ret
     out["logret_5"] = log_ret.rolling(5).sum()
     out["logret_20"] = log_ret.rolling(20).sum()
-    out["rvol_20"] = log_ret.rolling(20).std()
-    out["close_sma_20"] = close / close.rolling(20).mean() - 1.0
+    out["logret_std_20"] = log_ret.rolling(20).std()
+    out["close_vs_sma_20"] = close / close.rolling(20).mean() - 1.0
     out["range"] = (bars["high"] - bars["low"]) / close
     out["body"] = (close - bars["open"]) / close
     out["volume_z_20"] = (volume - volume.rolling(20).mean()) / volume.rolling(20).std()
