@@ -15,13 +15,15 @@ SYMBOLS = ["005930", "000660", "005380"]
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_train_promote_importance_and_jobs(client: TestClient, auth_headers) -> None:  # type: ignore[no-untyped-def]
+def test_train_promote_importance_and_jobs(client: TestClient, auth_headers, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from qts.market.files import load_bars_file
     from qts.services.data.market_data import import_file
     from qts.services.ml import ml_jobs
 
     ctx = client.app.state.ctx  # type: ignore[attr-defined]
-    for s in SYMBOLS:
-        import_file(ctx.db, SAMPLE / "kr_daily" / f"{s}.csv", s, "1d")
+    for s in SYMBOLS:  # all but the last 40 bars now; those arrive after training
+        load_bars_file(SAMPLE / "kr_daily" / f"{s}.csv").iloc[:-40].to_csv(tmp_path / f"{s}.csv")
+        import_file(ctx.db, tmp_path / f"{s}.csv", s, "1d")
     h = auth_headers("trader")
     bad = client.post("/api/v1/ml/train", headers=h, json={"model": "gpt", "symbols": SYMBOLS})
     assert bad.status_code == 422
@@ -29,6 +31,11 @@ def test_train_promote_importance_and_jobs(client: TestClient, auth_headers) -> 
         "/api/v1/ml/train", headers=h, json={"model": "lightgbm", "symbols": ["999999"]}
     )
     assert missing.status_code == 404
+    unknown = client.post(
+        "/api/v1/ml/train", headers=h,
+        json={"model": "lightgbm", "symbols": SYMBOLS, "features": "basic,nope"},
+    )  # fmt: skip
+    assert unknown.status_code == 422 and "nope" in unknown.text
     assert (
         client.post(
             "/api/v1/ml/train",
@@ -84,6 +91,8 @@ def test_train_promote_importance_and_jobs(client: TestClient, auth_headers) -> 
     imp = client.get("/api/v1/ml/models/krx-lstm/importance?top=5", headers=h).json()
     assert imp["method"] == "permutation_ic" and len(imp["importance"]) == 5
 
+    for s in SYMBOLS:
+        import_file(ctx.db, SAMPLE / "kr_daily" / f"{s}.csv", s, "1d")
     out = ml_jobs.run_batch_inference(ctx)
     assert out["stored"]["krx-lstm"] == 3
     assert ml_jobs.run_batch_inference(ctx)["stored"]["krx-lstm"] == 0  # once per bar

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from qts.cli import ml_cmd
 from qts.core.errors import ConflictError
 from qts.ml.models import MODEL_TYPES
-from qts.ml.pipeline import train
+from qts.ml.pipeline import default_model_name, train
 from qts.ml.registry import ModelRegistry
 from qts.ml.samples import build_samples
 
@@ -40,7 +40,8 @@ def test_pipeline_logs_and_registers_every_model_type(
         model_type, krx_bars, horizon=1, n_splits=2, feature_set="basic", data_dir=store,
         overrides=TINY[model_type], callbacks=[lambda e, losses, m: epochs.append(e)],
     )  # fmt: skip
-    assert result["version"] == "1" and result["model_name"] == f"qts-{model_type}-1d-h1"
+    assert result["version"] == "1"
+    assert result["model_name"] == default_model_name(model_type, "1d", 1, list(krx_bars))
     oos = result["oos"]
     assert -1 <= oos["ic"] <= 1 and 0 <= oos["directional_accuracy"] <= 1 and oos["n"] > 300
     assert set(result["backtest"]) == {"model", "buy_and_hold", "naive"}
@@ -133,17 +134,19 @@ def test_cli_train_list_and_promote(store: Path, tmp_path: Path) -> None:
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["version"] == "1" and "ic" in result["oos"]
     listed = runner.invoke(app, ["models", "list", "--data-dir", str(data_dir), "--json"])
-    assert json.loads(listed.stdout)[0]["name"] == "qts-lightgbm-1d-h1"
-    promoted = runner.invoke(app, ["models", "promote", "qts-lightgbm-1d-h1", "1", "--alias",
+    name = default_model_name("lightgbm", "1d", 1, ["005930", "000660"])
+    assert json.loads(listed.stdout)[0]["name"] == name == result["model_name"]
+    promoted = runner.invoke(app, ["models", "promote", name, "1", "--alias",
                                    "production", "--who", "dana", "--data-dir", str(data_dir), "--json"])  # fmt: skip
     assert promoted.exit_code == 0, promoted.output
     assert json.loads(promoted.stdout)["who"] == "dana"
-    missing = runner.invoke(
-        app, ["models", "promote", "qts-lightgbm-1d-h1", "9", "--data-dir", str(data_dir)]
-    )
+    missing = runner.invoke(app, ["models", "promote", name, "9", "--data-dir", str(data_dir)])
     assert missing.exit_code == 1 and "no version 9" in missing.output
     bad = runner.invoke(app, ["train", "--model", "xgboost", "--data-dir", str(data_dir)])
     assert bad.exit_code == 1 and "unknown model type" in bad.output
+    unknown = runner.invoke(app, ["train", "--model", "lightgbm", "--symbols", "005930",
+                                  "--features", "basic,nope", "--data-dir", str(data_dir)])  # fmt: skip
+    assert unknown.exit_code == 1 and "unknown feature or group 'nope'" in unknown.output
     tuned = runner.invoke(app, ["tune", "--model", "lightgbm", "--trials", "3", "--symbols", "005930,000660",
                                 "--epochs", "15", "--folds", "2", "--features", "basic",
                                 "--storage", f"sqlite:///{tmp_path / 'optuna.db'}",

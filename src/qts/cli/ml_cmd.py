@@ -23,6 +23,14 @@ models_app = typer.Typer(help="Registered models: list and promote.", no_args_is
 MODEL_HELP = "lstm|transformer|tcn|nbeats|cnn|attention|lightgbm|stacking"
 DataDir = Annotated[Path | None, typer.Option(help="Data directory (MLflow store lives in it)")]
 Symbols = Annotated[str | None, typer.Option(help="Comma-separated symbols (default: all files)")]
+FEATURES_HELP = (
+    "Feature groups and names, comma-separated: technical, time, fundamental, sentiment, "
+    "basic (a small preset) or your @feature names (see `qts features list`)"
+)
+NAME_HELP = (
+    "Registered model name (default: qts-<model>-<timeframe>-h<horizon>-<universe tag>); a "
+    "name holds one universe"
+)
 
 
 def _context(data_dir: Path | None) -> Any:
@@ -69,18 +77,22 @@ def train(
         int | None, typer.Option(help="Epochs (boosting rounds for LightGBM)")
     ] = None,
     folds: Annotated[int, typer.Option(help="Purged walk-forward folds")] = 4,
-    features: Annotated[str, typer.Option(help="technical | basic")] = "technical",
+    features: Annotated[str, typer.Option(help=FEATURES_HELP)] = "technical",
     bars_dir: Annotated[Path | None, typer.Option(help="Folder of <SYMBOL>.csv bar files")] = None,
+    name: Annotated[str | None, typer.Option(help=NAME_HELP)] = None,
+    module: Annotated[list[str] | None, typer.Option(help="Modules with custom features")] = None,
     data_dir: DataDir = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
 ) -> None:
     """Train MODEL with purged walk-forward evaluation, log it to MLflow and register it.
     Bars come from the qts database when the symbols are stored there, else from --bars-dir
     (or the sample files shipped with qts)."""
+    from qts.cli.features_cmd import _load_modules
     from qts.core.errors import QtsError
     from qts.ml.pipeline import train as run_train
-    from qts.services.ml.model_service import sync_models
+    from qts.services.ml.model_service import feature_source, sync_models
 
+    _load_modules(module)
     ctx = _context(data_dir)
     uri = ctx.settings.mlflow_tracking_uri
     try:
@@ -89,6 +101,7 @@ def train(
             model, stored, symbols=_symbols(symbols), timeframe=timeframe, horizon=horizon,
             epochs=epochs, n_splits=folds, feature_set=features, bars_dir=bars_dir,
             data_dir=None if uri else ctx.settings.data_dir, tracking_uri=uri,
+            model_name=name, feature_source=feature_source(ctx),
         )  # fmt: skip
         sync_models(ctx)
     except QtsError as exc:
@@ -131,7 +144,7 @@ def tune(
     horizon: Annotated[int, typer.Option()] = 1,
     epochs: Annotated[int | None, typer.Option()] = None,
     folds: Annotated[int, typer.Option()] = 3,
-    features: Annotated[str, typer.Option(help="technical | basic")] = "technical",
+    features: Annotated[str, typer.Option(help=FEATURES_HELP)] = "technical",
     storage: Annotated[
         str | None, typer.Option(help="Optuna storage URL (default: qts database)")
     ] = None,

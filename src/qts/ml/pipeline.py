@@ -24,14 +24,21 @@ from qts.ml.evaluation.walk_forward import (
     tercile_labels,
     walk_forward_evaluate,
 )
+from qts.ml.feature_path import FeatureSource
+from qts.ml.features.registry import FeatureRegistry
 from qts.ml.models import BaseModel, create_model, model_class
-from qts.ml.samples import build_samples, load_bars
+from qts.ml.recipe import ModelRecipe, universe_tag
+from qts.ml.samples import LABEL, Features, build_store_samples, load_bars
 
 ProgressCallback = Any  # (epoch, losses, metrics) -> None
 
 
-def default_model_name(model_type: str, timeframe: str, horizon: int) -> str:
-    return f"qts-{model_type}-{timeframe}-h{horizon}"
+def default_model_name(
+    model_type: str, timeframe: str, horizon: int, symbols: Sequence[str] = ()
+) -> str:
+    """`qts-<type>-<timeframe>-h<horizon>-<universe tag>`: one universe per name."""
+    base = f"qts-{model_type}-{timeframe}-h{horizon}"
+    return f"{base}-{universe_tag(symbols)}" if symbols else base
 
 
 def lookback_for(model_type: str, overrides: Mapping[str, Any]) -> int:
@@ -86,7 +93,7 @@ def train(
     horizon: int = 1,
     epochs: int | None = None,
     n_splits: int = 4,
-    feature_set: str = "technical",
+    feature_set: Features = "technical",
     bars_dir: str | Path | None = None,
     data_dir: str | Path | None = None,
     tracking_uri: str | None = None,
@@ -98,9 +105,15 @@ def train(
     mode: str = "long_flat",
     shuffle_labels: bool = False,
     seed: int = 0,
+    feature_source: FeatureSource | None = None,
+    feature_registry: FeatureRegistry | None = None,
 ) -> dict[str, Any]:
     """Train and evaluate one model type; returns OOS metrics, backtest figures and the MLflow
-    run id and registered version (`data_dir`/`tracking_uri` None: nothing is logged)."""
+    run id and registered version (`data_dir`/`tracking_uri` None: nothing is logged).
+
+    Features are read from `feature_source`'s offline store (in memory when None); the model
+    is registered with its recipe (`qts.ml.recipe`) under `model_name`, by default a name
+    carrying the universe; a name already holding another universe is refused."""
     started = time.perf_counter()
     model_class(model_type)  # unknown types fail before any work
     if bars_by_symbol is None:
@@ -114,7 +127,20 @@ def train(
     lookback = lookback_for(model_type, params)
     if model_type == "stacking":
         params.setdefault("purge_gap", horizon * len(bars_by_symbol))
-    samples = build_samples(bars_by_symbol, horizon, lookback, timeframe, feature_set)
+    name = model_name or default_model_name(model_type, timeframe, horizon, list(bars_by_symbol))
+    if register and (data_dir is not None or tracking_uri is not None):
+        from qts.ml.registry import ModelRegistry
+
+        ModelRegistry(data_dir, tracking_uri).check_universe(name, list(bars_by_symbol))
+    samples, uses = build_store_samples(
+        bars_by_symbol, horizon, lookback, timeframe, feature_set, feature_source, feature_registry
+    )
+    recipe = ModelRecipe(
+        model_type=model_type, feature_spec=_spec_text(feature_set), features=tuple(uses),
+        label={**LABEL, "horizon": horizon}, universe=tuple(bars_by_symbol), timeframe=timeframe,
+        horizon=horizon, lookback=lookback, train_start=str(samples.times.min()),
+        train_end=str(samples.label_ends.max()),
+    )  # fmt: skip
     make = _model_factory(model_type, params, config_dir)
     embargo = pd.Timedelta(0)
     wf = walk_forward_evaluate(samples, make, n_splits, embargo, shuffle_labels, seed)
@@ -135,9 +161,11 @@ def train(
     model = make()
     if data_dir is None and tracking_uri is None:
         fit_final(model, samples, callbacks)
+        recipe = recipe.with_normalizer(model.normalizer)
     else:
-        _log_and_register(result, model, samples, wf, params, callbacks, data_dir, tracking_uri,
-                          register, model_name or default_model_name(model_type, timeframe, horizon))  # fmt: skip
+        recipe = _log_and_register(result, model, samples, wf, params, callbacks, data_dir,
+                                   tracking_uri, register, name, recipe)  # fmt: skip
+    result["recipe"] = recipe.to_dict() | {"normalizer": None}  # the arrays stay in MLflow
     result["seconds"] = round(time.perf_counter() - started, 2)
     return result
 
@@ -155,8 +183,8 @@ def _naive_scores(samples: SampleSet, rows: np.ndarray) -> np.ndarray:
 def _log_and_register(
     result: dict[str, Any], model: BaseModel, samples: SampleSet, wf: WalkForwardResult,
     params: dict[str, Any], callbacks: Sequence[ProgressCallback], data_dir: str | Path | None,
-    tracking_uri: str | None, register: bool, name: str,
-) -> None:  # fmt: skip
+    tracking_uri: str | None, register: bool, name: str, recipe: ModelRecipe,
+) -> ModelRecipe:  # fmt: skip
     from qts.ml.registry import ModelRegistry
 
     registry = ModelRegistry(data_dir, tracking_uri)
@@ -186,13 +214,21 @@ def _log_and_register(
         import matplotlib.pyplot as plt
 
         plt.close(fig)
-        uri = registry.log_model(run.run_id, model, samples.X[:5])
+        recipe = recipe.with_normalizer(model.normalizer)
+        uri = registry.log_model(run.run_id, model, samples.X[:5], recipe=recipe)
         result["run_id"] = run.run_id
     if register:
         result["model_name"] = name
         result["version"] = registry.register(
-            uri, name, run.run_id, tags={"model_type": result["model_type"]}
+            uri, name, run.run_id, tags={"model_type": result["model_type"], **recipe.tags()}
         )
+    return recipe
+
+
+def _spec_text(features: Features) -> str:
+    if isinstance(features, str):
+        return features
+    return ",".join(f if isinstance(f, str) else f.name for f in features)
 
 
 def check_model_type(model_type: str) -> None:

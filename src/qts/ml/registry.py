@@ -6,11 +6,17 @@ Models are logged as MLflow pyfunc models wrapping the qts model folder (so `mlf
 serves them too), with a signature, and registered as versions of a named model; the aliases
 `staging` and `production` point at versions. Promotion may be gated: the candidate's
 out-of-sample Sharpe and IC must beat the current production version's.
+
+Each version carries its recipe (`qts.ml.recipe`): `recipe.json` in the model folder and in
+the run, a summary in the version's tags. Loading refuses a version whose features are not
+registered or changed since training. A name holds one universe: registering another
+universe's model under it is refused (`check_universe`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import tempfile
 import warnings
@@ -23,7 +29,9 @@ from typing import Any
 import numpy as np
 
 from qts.core.errors import ConflictError, NotFoundError, ValidationError
+from qts.ml.features.registry import FeatureRegistry
 from qts.ml.models.base import BaseModel
+from qts.ml.recipe import RECIPE_FILE, ModelRecipe, universe_hash
 
 ALIASES = ("staging", "production")
 GATE_METRICS = ("oos_sharpe", "oos_ic")
@@ -150,9 +158,15 @@ class ModelRegistry:
             self.client.set_terminated(run.info.run_id, status)
 
     def log_model(
-        self, run_id: str, model: BaseModel, X_example: np.ndarray, name: str = "model"
+        self,
+        run_id: str,
+        model: BaseModel,
+        X_example: np.ndarray,
+        name: str = "model",
+        recipe: ModelRecipe | None = None,
     ) -> str:
-        """Log `model` (pyfunc, with a signature from `X_example`) into the run; returns its URI."""
+        """Log `model` (pyfunc, with a signature from `X_example`) and its recipe into the run;
+        returns its URI."""
         import mlflow
         from mlflow.models import infer_signature
 
@@ -162,6 +176,9 @@ class ModelRegistry:
         mlflow.set_registry_uri(self.tracking_uri)
         with tempfile.TemporaryDirectory() as tmp:
             folder = model.save(Path(tmp) / "qts_model")
+            if recipe is not None:
+                (folder / RECIPE_FILE).write_text(json.dumps(recipe.to_dict(), default=float))
+                self.client.log_dict(run_id, recipe.to_dict(), RECIPE_FILE)
             with mlflow.start_run(run_id=run_id), warnings.catch_warnings():
                 # Advice about type hints and input examples: the signature is given.
                 warnings.simplefilter("ignore", UserWarning)
@@ -216,8 +233,25 @@ class ModelRegistry:
         except Exception:
             return None
 
-    def load(self, name: str, version: str | None = None, alias: str | None = None) -> BaseModel:
-        """The qts model of a registered version (or the version an alias points at)."""
+    def load(
+        self,
+        name: str,
+        version: str | None = None,
+        alias: str | None = None,
+        features: FeatureRegistry | None = None,
+    ) -> BaseModel:
+        """The qts model of a registered version (or the version an alias points at); refuses
+        one whose features are unavailable in `features` (default: the global registry)."""
+        return self.load_with_recipe(name, version, alias, features)[0]
+
+    def load_with_recipe(
+        self,
+        name: str,
+        version: str | None = None,
+        alias: str | None = None,
+        features: FeatureRegistry | None = None,
+    ) -> tuple[BaseModel, ModelRecipe | None]:
+        """The model and its recipe (None for versions registered before recipes)."""
         import mlflow
 
         from qts.ml.models import load_model
@@ -231,7 +265,52 @@ class ModelRegistry:
         local = mlflow.artifacts.download_artifacts(
             artifact_uri=f"models:/{name}/{mv.version}", tracking_uri=self.tracking_uri
         )
-        return load_model(Path(local) / "artifacts" / "qts_model")
+        folder = Path(local) / "artifacts" / "qts_model"
+        recipe = None
+        if (folder / RECIPE_FILE).is_file():
+            recipe = ModelRecipe.from_dict(json.loads((folder / RECIPE_FILE).read_text()))
+            try:
+                recipe.definitions(features)
+            except ValidationError as exc:
+                raise ValidationError(
+                    f"model {name} v{mv.version}: {exc.message}", exc.details
+                ) from exc
+        return load_model(folder), recipe
+
+    def recipe(self, name: str, version: str) -> ModelRecipe | None:
+        """A version's recipe from its run (None for versions registered before recipes)."""
+        mv = self._version(name, version)
+        if "universe_hash" not in (mv.tags or {}):
+            return None
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                path = self.client.download_artifacts(mv.run_id, RECIPE_FILE, tmp)
+                data = json.loads(Path(path).read_text())
+            except Exception as exc:
+                raise NotFoundError(f"model {name} v{version}: no readable recipe ({exc})") from exc
+        return ModelRecipe.from_dict(data)
+
+    def check_universe(self, name: str, symbols: list[str]) -> None:
+        """Refuse (ConflictError) to register `symbols`' model under a name whose versions were
+        trained on another universe."""
+        wanted = universe_hash(symbols)
+        try:
+            versions = self.client.search_model_versions(f"name='{name}'")
+        except Exception:
+            return
+        for mv in versions:
+            held = (mv.tags or {}).get("universe_hash")
+            if held is None and mv.run_id:  # versions from before recipes: their run's symbols
+                logged = self.client.get_run(mv.run_id).data.params.get("symbols", "")
+                held = universe_hash([s for s in logged.split(",") if s])
+            if held != wanted:
+                raise ConflictError(
+                    f"model {name} v{mv.version} was trained on another universe "
+                    f"({(mv.tags or {}).get('universe', 'see its run')}); a name holds one "
+                    "universe: leave the name to the default (it carries the universe) or "
+                    "choose a new one",
+                    {"name": name, "version": str(mv.version), "universe_hash": held},
+                )
 
     def _version(self, name: str, version: str) -> Any:
         try:

@@ -1,14 +1,17 @@
-"""From bars to model samples: features, forward-return labels, windows, one time-sorted set.
+"""From bars to model samples: features from the feature store, forward-return labels,
+windows, one time-sorted set.
 
-Features: the technical group of `qts.ml.features` (TA-Lib, ~110 scale-free columns) by
-default; `feature_set="basic"` is a small returns-based set computed here (log returns over 1, 5
-and 20 bars, 20-bar realised volatility, close vs its 20-bar mean, the bar's range and body,
-and the volume's 20-bar z-score), all causal. Rows with any NaN feature (warm-up) are dropped.
+Features are named by `features`: groups and feature names of the feature registry
+(`technical`, `time`, `fundamental`, `sentiment`, the small `basic` preset, users' `@feature`s;
+see `qts.ml.features.selection`). They reach the samples only through the offline store
+(`qts.ml.feature_path`): rows the store lacks are computed from the bars and written first, then
+each bar gets the values known at its close (point in time). Without a store given, an
+in-memory one is used. Rows with any NaN feature (warm-up) are dropped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -17,37 +20,57 @@ import pandas as pd
 from qts.core.errors import NotFoundError, ValidationError
 from qts.ml.datasets import forward_return, label_end_times, window_dataset
 from qts.ml.evaluation.walk_forward import SampleSet
+from qts.ml.feature_path import FeatureSource, ensure_offline, training_frames
+from qts.ml.features.basic import compute_basic
+from qts.ml.features.definition import FeatureDefinition
+from qts.ml.features.registry import FeatureRegistry, compute_many
+from qts.ml.features.selection import resolve_features
+from qts.ml.recipe import FeatureUse
 
 SAMPLE_FOLDERS = {"1d": "kr_daily", "1h": "crypto_1h"}
+# The label the samples carry (recorded in each model's recipe): keep in step with build_samples.
+LABEL = {"kind": "forward_return", "price": "close", "log": False}
+Features = str | Sequence[str] | Sequence[FeatureDefinition]
+
+basic_features = compute_basic
 
 
-def basic_features(bars: pd.DataFrame) -> pd.DataFrame:
-    close = bars["close"]
-    log_ret = np.log(close).diff()
-    volume = np.log1p(bars["volume"])
-    out = pd.DataFrame(index=bars.index)
-    out["logret_1"] = log_ret
-    out["logret_5"] = log_ret.rolling(5).sum()
-    out["logret_20"] = log_ret.rolling(20).sum()
-    out["rvol_20"] = log_ret.rolling(20).std()
-    out["close_sma_20"] = close / close.rolling(20).mean() - 1.0
-    out["range"] = (bars["high"] - bars["low"]) / close
-    out["body"] = (close - bars["open"]) / close
-    out["volume_z_20"] = (volume - volume.rolling(20).mean()) / volume.rolling(20).std()
-    return out.replace([np.inf, -np.inf], np.nan)
+def feature_definitions(
+    features: Features, registry: FeatureRegistry | None = None
+) -> list[FeatureDefinition]:
+    if not isinstance(features, str) and all(isinstance(f, FeatureDefinition) for f in features):
+        return list(features)  # type: ignore[arg-type]
+    return resolve_features(features, registry)  # type: ignore[arg-type]
 
 
 def compute_features(
-    bars: pd.DataFrame, symbol: str, timeframe: str, feature_set: str = "technical"
+    bars: pd.DataFrame, symbol: str, timeframe: str, feature_set: Features = "technical"
 ) -> pd.DataFrame:
-    if feature_set == "basic":
-        return basic_features(bars)
-    if feature_set == "technical":
-        from qts.ml.features import TECHNICAL, FeatureContext
+    """The features computed straight from bars (no store, no side data): for a quick look."""
+    source = FeatureSource()
+    frames = []
+    for d in feature_definitions(feature_set):
+        frames.append(compute_many([d], bars, source.context(symbol, timeframe, d.inputs)))
+    return pd.concat(frames, axis=1).replace([np.inf, -np.inf], np.nan)
 
-        frame = TECHNICAL.compute(bars, FeatureContext(symbol=symbol, timeframe=timeframe))
-        return frame.replace([np.inf, -np.inf], np.nan)
-    raise ValidationError(f"unknown feature set {feature_set!r} (technical, basic)")
+
+def build_store_samples(
+    bars_by_symbol: Mapping[str, pd.DataFrame],
+    horizon: int = 1,
+    lookback: int = 1,
+    timeframe: str = "1d",
+    features: Features = "technical",
+    source: FeatureSource | None = None,
+    registry: FeatureRegistry | None = None,
+) -> tuple[SampleSet, list[FeatureUse]]:
+    """Samples whose features are read from `source`'s offline store, and the features used."""
+    if not bars_by_symbol:
+        raise ValidationError("no bars given")
+    source = source if source is not None else FeatureSource()
+    definitions = feature_definitions(features, registry)
+    uses = ensure_offline(source, definitions, bars_by_symbol, timeframe)
+    frames = training_frames(source, uses, bars_by_symbol, timeframe)
+    return samples_from_frames(frames, bars_by_symbol, horizon, lookback), uses
 
 
 def build_samples(
@@ -55,15 +78,24 @@ def build_samples(
     horizon: int = 1,
     lookback: int = 1,
     timeframe: str = "1d",
-    feature_set: str = "technical",
+    feature_set: Features = "technical",
+    source: FeatureSource | None = None,
 ) -> SampleSet:
     """Samples of every symbol, sorted by time; lookback 1 gives tabular X (n, features)."""
-    if not bars_by_symbol:
-        raise ValidationError("no bars given")
+    return build_store_samples(bars_by_symbol, horizon, lookback, timeframe, feature_set, source)[0]
+
+
+def samples_from_frames(
+    frames: Mapping[str, pd.DataFrame],
+    bars_by_symbol: Mapping[str, pd.DataFrame],
+    horizon: int,
+    lookback: int,
+) -> SampleSet:
+    """Windows of each symbol's feature frame (indexed like its bars) with forward returns."""
     parts = []
     names: list[str] = []
     for symbol, bars in bars_by_symbol.items():
-        feats = compute_features(bars, symbol, timeframe, feature_set)
+        feats = frames[symbol]
         target = forward_return(bars["close"], horizon)
         ends = label_end_times(bars.index, horizon)
         X, y, times = window_dataset(feats, target, max(lookback, 1))
@@ -106,25 +138,3 @@ def load_bars(
             f"no bar files for {symbols or 'any symbol'} in {bars_dir}", {"missing": missing}
         )
     return {f.stem: load_bars_file(f) for f in files}
-
-
-def latest_windows(
-    bars_by_symbol: Mapping[str, pd.DataFrame],
-    lookback: int = 1,
-    timeframe: str = "1d",
-    feature_set: str = "technical",
-) -> tuple[np.ndarray, list[str], list[pd.Timestamp]]:
-    """The newest complete input of each symbol (its label is still unknown): what a model
-    scores in batch inference. Symbols whose last window holds a NaN are skipped."""
-    rows, symbols, times = [], [], []
-    for symbol, bars in bars_by_symbol.items():
-        feats = compute_features(bars, symbol, timeframe, feature_set)
-        if len(feats) < max(lookback, 1):
-            continue
-        window = feats.to_numpy(np.float64)[-max(lookback, 1) :]
-        if not np.isfinite(window).all():
-            continue
-        rows.append(window if lookback > 1 else window[-1])
-        symbols.append(symbol)
-        times.append(feats.index[-1])
-    return np.asarray(rows), symbols, times

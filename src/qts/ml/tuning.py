@@ -17,9 +17,10 @@ import pandas as pd
 
 from qts.core.errors import ValidationError
 from qts.ml.evaluation.walk_forward import walk_forward_evaluate
+from qts.ml.feature_path import FeatureSource
 from qts.ml.models import create_model, model_class, suggest_params
 from qts.ml.pipeline import lookback_for, train
-from qts.ml.samples import build_samples, load_bars
+from qts.ml.samples import Features, build_samples, load_bars
 
 
 def tune(
@@ -32,7 +33,7 @@ def tune(
     trials: int = 10,
     n_splits: int = 3,
     epochs: int | None = None,
-    feature_set: str = "technical",
+    feature_set: Features = "technical",
     storage: str | None = None,
     study_name: str | None = None,
     bars_dir: str | Path | None = None,
@@ -42,6 +43,7 @@ def tune(
     config_dir: str | Path | None = None,
     seed: int = 0,
     timeout: float | None = None,
+    feature_source: FeatureSource | None = None,
 ) -> dict[str, Any]:
     import optuna
 
@@ -51,6 +53,7 @@ def tune(
         raise ValidationError(f"{model_type} declares no search space")
     if bars_by_symbol is None:
         bars_by_symbol = load_bars(symbols, timeframe, bars_dir)
+    source = feature_source if feature_source is not None else FeatureSource()
     fixed: dict[str, Any] = {"seed": seed}
     if epochs is not None:
         fixed["epochs"] = epochs
@@ -61,7 +64,7 @@ def tune(
         lookback = lookback_for(model_type, params)
         if lookback not in sample_cache:
             sample_cache[lookback] = build_samples(
-                bars_by_symbol, horizon, lookback, timeframe, feature_set
+                bars_by_symbol, horizon, lookback, timeframe, feature_set, source
             )
         samples = sample_cache[lookback]
         ics: list[float] = []
@@ -96,6 +99,7 @@ def tune(
         best = train(
             model_type, bars_by_symbol, timeframe=timeframe, horizon=horizon, n_splits=n_splits,
             feature_set=feature_set, data_dir=data_dir, tracking_uri=tracking_uri,
+            feature_source=source,
             overrides={**fixed, **study.best_params}, config_dir=config_dir, seed=seed,
         )  # fmt: skip
         out.update(run_id=best["run_id"], version=best["version"], model_name=best["model_name"],

@@ -26,6 +26,8 @@ class TrainBody(StrictModel):
     horizon: int = Field(default=1, ge=1, le=250)
     epochs: int | None = Field(default=None, ge=1, le=1000)
     name: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[\w.-]+$")
+    # Feature groups and names of the feature registry, comma-separated.
+    features: str = Field(default="technical", min_length=1, max_length=500, pattern=r"^[\w., -]+$")
 
 
 class PromoteBody(StrictModel):

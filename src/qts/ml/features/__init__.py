@@ -1,6 +1,7 @@
 """Feature definitions, the registry and the built-in groups (technical, time, fundamental,
 sentiment); users add their own with `@feature`."""
 
+from .basic import BASIC
 from .context import FeatureContext, timeframe_delta
 from .definition import FeatureDefinition
 from .fundamental import FUNDAMENTAL
@@ -11,7 +12,9 @@ from .technical import TECHNICAL, compute_technical
 from .time_features import TIME
 
 BUILTIN = (TECHNICAL, TIME, FUNDAMENTAL, SENTIMENT)
-for _definition in BUILTIN:
+# Presets: registered so models can name them; not in BUILTIN, whose set is the seed's groups.
+PRESETS = (BASIC,)
+for _definition in (*BUILTIN, *PRESETS):
     REGISTRY.register(_definition)
 
 
@@ -24,8 +27,10 @@ def default_registry() -> FeatureRegistry:
 
 
 __all__ = [
+    "BASIC",
     "BUILTIN",
     "FUNDAMENTAL",
+    "PRESETS",
     "REGISTRY",
     "SENTIMENT",
     "TECHNICAL",

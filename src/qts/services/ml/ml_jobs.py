@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
@@ -12,6 +13,8 @@ from qts.db.models import Prediction
 from qts.services.context import AppContext
 from qts.services.ml.model_service import (
     NOT_INSTALLED,
+    feature_source,
+    load_for_serving,
     ml_installed,
     model_and_samples,
     registry,
@@ -26,85 +29,103 @@ def _production_models(ctx: AppContext) -> list[str]:
 
 
 def run_batch_inference(ctx: AppContext) -> dict[str, Any]:
-    """The `batch_inference` job: every production model scores the newest bar of each of its
-    symbols; predictions are stored once per model version, symbol and bar, and published on
-    the `signals` topic."""
+    """The `batch_inference` job: every production model scores the newest bar of each symbol
+    of its universe, with the features of its recipe read from the online store (computed and
+    written on demand when missing); predictions are stored once per model version, symbol and
+    bar, and published on the `signals` topic. A model that cannot be served is reported under
+    `errors` and the others still run."""
     if not ml_installed():
         return dict(NOT_INSTALLED)
-    from qts.ml.samples import latest_windows
+    from qts.core.errors import QtsError
+    from qts.ml.feature_path import inference_rows
 
-    reg = registry(ctx)
     out: dict[str, int] = {}
+    errors: dict[str, str] = {}
+    source = feature_source(ctx)
     for name in _production_models(ctx):
-        spec = trained_as(reg, name)
-        version, timeframe, horizon = spec.version, spec.timeframe, spec.horizon
-        X, names, times = latest_windows(
-            stored_bars(ctx, spec.symbols, timeframe), spec.lookback, timeframe
-        )
-        if not len(X):
+        try:
+            model, recipe = load_for_serving(ctx, name)
+            bars = stored_bars(ctx, list(recipe.universe), recipe.timeframe)
+            rows = inference_rows(
+                source, recipe.definitions(), recipe.features, bars, recipe.timeframe,
+                recipe.lookback,
+            )  # fmt: skip
+        except QtsError as exc:
+            errors[name] = exc.message
+            continue
+        version = registry(ctx).version_for_alias(name, "production")
+        if not len(rows.X):
             out[name] = 0
             continue
-        model = reg.load(name, version=version)
-        scores = model.score_signal(model.prepare(X))
-        stored = 0
-        with ctx.db.session() as s:
-            for symbol, ts, value in zip(names, times, scores, strict=True):
-                ms = int(pd.Timestamp(ts).value // 1_000_000)
-                exists = s.scalar(
-                    select(Prediction.id).where(
-                        Prediction.model_name == name,
-                        Prediction.model_version == int(version),
-                        Prediction.symbol == symbol,
-                        Prediction.ts == ms,
-                        Prediction.horizon == horizon,
-                    )
+        scores = model.score_signal(model.prepare(rows.X))
+        out[name] = _store_predictions(ctx, name, str(version), recipe.horizon, rows, scores)
+    return {"stored": out, "errors": errors} if errors else {"stored": out}
+
+
+def _store_predictions(
+    ctx: AppContext, name: str, version: str, horizon: int, rows: Any, scores: Any
+) -> int:
+    stored = 0
+    with ctx.db.session() as s:
+        for symbol, ts, value in zip(rows.symbols, rows.times, scores, strict=True):
+            ms = int(pd.Timestamp(ts).value // 1_000_000)
+            exists = s.scalar(
+                select(Prediction.id).where(
+                    Prediction.model_name == name,
+                    Prediction.model_version == int(version),
+                    Prediction.symbol == symbol,
+                    Prediction.ts == ms,
+                    Prediction.horizon == horizon,
                 )
-                if exists is None:
-                    s.add(
-                        Prediction(
-                            model_name=name,
-                            model_version=int(version),
-                            symbol=symbol,
-                            ts=ms,
-                            horizon=horizon,
-                            value=float(value),
-                        )
-                    )
-                    stored += 1
-        for symbol, ts, value in zip(names, times, scores, strict=True):
-            ctx.bus.publish(
-                "signals",
-                {
-                    "model": name,
-                    "version": version,
-                    "symbol": symbol,
-                    "ts": pd.Timestamp(ts).isoformat(),
-                    "value": float(value),
-                },
             )
-        out[name] = stored
-    return {"stored": out}
+            if exists is None:
+                s.add(
+                    Prediction(
+                        model_name=name, model_version=int(version), symbol=symbol, ts=ms,
+                        horizon=horizon, value=float(value),
+                    )
+                )  # fmt: skip
+                stored += 1
+    for symbol, ts, value in zip(rows.symbols, rows.times, scores, strict=True):
+        ctx.bus.publish(
+            "signals",
+            {
+                "model": name, "version": version, "symbol": symbol,
+                "ts": pd.Timestamp(ts).isoformat(), "value": float(value),
+            },
+        )  # fmt: skip
+    return stored
 
 
 def evaluate_production_models(
     ctx: AppContext, window: int = 60, min_ic: float = 0.0
 ) -> dict[str, Any]:
     """The `evaluation` job: IC of each production model on its latest `window` labelled
-    samples. An IC at or below `min_ic` is drift: it is reported and triggers retraining."""
+    samples after its training window (a model never scores bars it was trained on), built
+    with its recipe. An IC at or below `min_ic` is drift: it is reported and triggers
+    retraining. Too few samples (under 10) after the training window: no verdict yet."""
     if not ml_installed():
         return dict(NOT_INSTALLED)
+    from qts.core.errors import QtsError
     from qts.ml.evaluation.metrics import information_coefficient
     from qts.services.notifications import notify_drift
 
     report: dict[str, Any] = {}
     for name in _production_models(ctx):
-        model, samples, _info = model_and_samples(ctx, name)
-        recent = slice(max(len(samples.X) - window, 0), None)
+        try:
+            model, samples, spec = model_and_samples(ctx, name)
+        except QtsError as exc:
+            report[name] = {"error": exc.message, "drift": False}
+            continue
+        after = np.nonzero(samples.times > pd.Timestamp(spec.train_end))[0][-window:]
+        if len(after) < 10:
+            report[name] = {"ic": None, "samples": len(after), "drift": False}
+            continue
         ic = information_coefficient(
-            model.score_signal(model.prepare(samples.X[recent])), samples.returns[recent]
+            model.score_signal(model.prepare(samples.X[after])), samples.returns[after]
         )
         drift = bool(ic <= min_ic)
-        report[name] = {"ic": ic, "samples": len(samples.X[recent]), "drift": drift}
+        report[name] = {"ic": ic, "samples": len(after), "drift": drift}
         if drift:
             notify_drift(name, "ic", ic, min_ic)
             ctx.bus.publish("system", {"type": "drift", "model": name, "ic": ic})
@@ -135,6 +156,8 @@ def retrain_production_models(ctx: AppContext, only: list[str] | None = None) ->
             data_dir=None if ctx.settings.mlflow_tracking_uri else ctx.settings.ensure_data_dir(),
             tracking_uri=ctx.settings.mlflow_tracking_uri,
             model_name=name,
+            feature_set=spec.features or "technical",
+            feature_source=feature_source(ctx),
         )
         reg.promote(name, str(result["version"]), "staging", who="system:retraining")
         out[name] = {"version": int(result["version"]), "oos_ic": result["oos"].get("ic")}

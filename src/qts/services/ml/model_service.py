@@ -36,6 +36,21 @@ def stored_bars(ctx: AppContext, symbols: list[str], timeframe: str) -> dict[str
     return {s: read_bars(s, timeframe, db=ctx.db) for s in symbols}
 
 
+def feature_source(ctx: AppContext) -> Any:
+    """The feature store the models read: the SQL offline store of the qts database, the
+    online store (Redis when configured, else in-process), side data from the database."""
+    from qts.adapters.feature_store_sql import SqlOfflineStore
+    from qts.ml.feature_path import FeatureSource
+    from qts.services.ml.features import load_fundamentals, load_news, online_store
+
+    return FeatureSource(
+        offline=SqlOfflineStore(ctx.db),
+        online=online_store(ctx.settings.redis_url or ""),
+        fundamentals=lambda symbol: load_fundamentals(ctx.db, symbol),
+        news=lambda symbol: load_news(ctx.db, symbol),
+    )
+
+
 # Training runs ------------------------------------------------------------------------------
 def create_training_run(ctx: AppContext, request: dict[str, Any], actor: str) -> dict[str, Any]:
     """Check the request (4xx on bad input) and store the run as queued; the caller starts it
@@ -45,6 +60,9 @@ def create_training_run(ctx: AppContext, request: dict[str, Any], actor: str) ->
     if request["model"] not in MODEL_TYPES:
         raise ValidationError(f"model must be one of {', '.join(MODEL_TYPES)}")
     stored_bars(ctx, request["symbols"], request["timeframe"])  # unknown symbols fail now, as a 4xx
+    from qts.ml.features.selection import resolve_features
+
+    resolve_features(request.get("features") or "technical")  # unknown features too
     run_id = str(uuid.uuid4())
     with ctx.db.session() as s:
         s.add(TrainingRun(id=run_id, model_type=request["model"], params=request, created_by=actor))
@@ -81,6 +99,8 @@ def run_training(ctx: AppContext, run_id: str) -> dict[str, Any]:
             tracking_uri=ctx.settings.mlflow_tracking_uri,
             model_name=request.get("name"),
             callbacks=[progress],
+            feature_set=request.get("features") or "technical",
+            feature_source=feature_source(ctx),
         )
     except Exception as e:
         log.exception("training run %s failed", run_id)
@@ -131,7 +151,7 @@ def run_tuning(
     result = tune(
         model, bars, symbols=symbols, timeframe=timeframe, horizon=horizon, trials=trials,
         storage=storage, data_dir=None if uri else ctx.settings.ensure_data_dir(),
-        tracking_uri=uri, **options,
+        tracking_uri=uri, feature_source=feature_source(ctx), **options,
     )  # fmt: skip
     sync_models(ctx)
     return result
@@ -183,8 +203,10 @@ def get_run(ctx: AppContext, run_id: str) -> dict[str, Any]:
 
 # The model catalogue --------------------------------------------------------------------------
 def sync_models(ctx: AppContext) -> list[dict[str, Any]]:
-    """Mirror MLflow's registered models (versions, aliases, metrics) into `ml_models`."""
-    models = registry(ctx).list_models()
+    """Mirror MLflow's registered models (versions, aliases, metrics, recipes) into
+    `ml_models`; a version's recipe lands in `params` (the normaliser's arrays stay in MLflow)."""
+    reg = registry(ctx)
+    models = reg.list_models()
     with ctx.db.session() as s:
         for m in models:
             for v in m["versions"]:
@@ -205,6 +227,9 @@ def sync_models(ctx: AppContext) -> list[dict[str, Any]]:
                     v["metrics"],
                     v["run_id"] or "",
                 )
+                if not row.params and "universe_hash" in v["tags"]:
+                    recipe = reg.recipe(m["name"], v["version"])
+                    row.params = {"recipe": recipe.to_dict() | {"normalizer": None}}
     return models
 
 
@@ -224,6 +249,7 @@ def list_models(ctx: AppContext) -> list[dict[str, Any]]:
                     "aliases": r.aliases,
                     "metrics": r.metrics,
                     "mlflow_run_id": r.mlflow_run_id,
+                    "recipe": (r.params or {}).get("recipe"),
                     "created_at": r.created_at.isoformat(),
                 }
             )
@@ -256,6 +282,8 @@ class TrainedAs:
     horizon: int
     lookback: int
     epochs: int | None  # None: the model config's default
+    features: str = ""  # the feature spec of its recipe ("" before recipes)
+    train_end: str = ""
 
 
 def trained_as(reg: Any, name: str, alias: str = "production") -> TrainedAs:
@@ -263,29 +291,56 @@ def trained_as(reg: Any, name: str, alias: str = "production") -> TrainedAs:
     if version is None:
         raise NotFoundError(f"model {name} has no {alias} version")
     params = reg.training_params(name, version)
+    recipe = reg.recipe(name, version)
     return TrainedAs(
         name=name,
         version=version,
         model_type=params.get("model_type", ""),
-        symbols=[s for s in params.get("symbols", "").split(",") if s],
+        symbols=list(recipe.universe)
+        if recipe
+        else [s for s in params.get("symbols", "").split(",") if s],
         timeframe=params.get("timeframe", "1d"),
         horizon=int(params.get("horizon", 1)),
         lookback=int(params.get("lookback", 1)),
         epochs=int(params["config.epochs"]) if params.get("config.epochs", "").isdigit() else None,
+        features=",".join(f.name for f in recipe.features) if recipe else "",
+        train_end=recipe.train_end if recipe else "",
     )
+
+
+def load_for_serving(ctx: AppContext, name: str, alias: str = "production") -> tuple[Any, Any]:
+    """The version an alias points at and its recipe; refuses versions without one (registered
+    before recipes: nothing says which features they take) or whose features changed."""
+    reg = registry(ctx)
+    version = reg.version_for_alias(name, alias)
+    if version is None:
+        raise NotFoundError(f"model {name} has no {alias} version")
+    model, recipe = reg.load_with_recipe(name, version=version)
+    if recipe is None:
+        raise ValidationError(
+            f"model {name} v{version} was registered without a recipe (its features are "
+            "unknown): train it again"
+        )
+    return model, recipe
 
 
 def model_and_samples(
     ctx: AppContext, name: str, alias: str = "production"
 ) -> tuple[Any, Any, TrainedAs]:
-    """A registered version, and samples built from stored bars the way it was trained."""
-    from qts.ml.samples import build_samples
+    """A registered version, and samples built from the feature store the way it was trained
+    (its recipe's features, universe, timeframe, horizon and lookback)."""
+    from qts.ml.samples import build_store_samples
 
-    reg = registry(ctx)
-    spec = trained_as(reg, name, alias)
-    model = reg.load(name, version=spec.version)
-    bars = stored_bars(ctx, spec.symbols, spec.timeframe)
-    return model, build_samples(bars, spec.horizon, spec.lookback, spec.timeframe), spec
+    model, recipe = load_for_serving(ctx, name, alias)
+    spec = trained_as(registry(ctx), name, alias)
+    bars = stored_bars(ctx, list(recipe.universe), recipe.timeframe)
+    samples, _ = build_store_samples(
+        bars, recipe.horizon, recipe.lookback, recipe.timeframe, recipe.definitions(),
+        feature_source(ctx),
+    )  # fmt: skip
+    if samples.feature_names != recipe.columns:
+        raise ValidationError(f"model {name}: its features now give other columns than in training")
+    return model, samples, spec
 
 
 def importance(
