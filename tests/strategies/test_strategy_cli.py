@@ -83,6 +83,11 @@ def test_paper_with_changed_params_refuses_then_updates(data_dir: Path) -> None:
     assert changed is not None and changed["id"] == first["id"]
     assert (changed["parameters"]["fast"], changed["parameters"]["slow"]) == (7, 40)
 
+    r = _paper()  # no --param: the stored strategy's own parameters
+    assert r.exit_code == 0, r.output
+    again = _stored("x")
+    assert again is not None and again["parameters"] == changed["parameters"]
+
 
 def test_optimize_save_stores_the_best_params_and_refuses_to_overwrite(data_dir: Path) -> None:
     base = ["optimize", "--strategy", "sma_cross", "--symbol", "005930", "--timeframe", "1d"]

@@ -126,13 +126,17 @@ def _stored_strategy(
     update: bool = False,
 ) -> int:
     """The id of the stored strategy called `name`: created on first use, used again when it
-    has these parameters, changed only with --update."""
+    has these parameters (no --param: the stored ones), changed only with --update."""
+    from qts.services.trading.strategies import get_strategy_by_name
     from qts.strategies.params import parse_param_pairs
 
+    parameters: dict[str, Any] = dict(parse_param_pairs(param or []))
+    if not param and (existing := get_strategy_by_name(ctx.db, name)) is not None:
+        parameters = dict(existing.parameters)
     data = {
         "name": name,
         "strategy_class": spec,
-        "parameters": dict(parse_param_pairs(param or [])),
+        "parameters": parameters,
         "symbols": list(symbols),
         "timeframe": timeframe,
     }
