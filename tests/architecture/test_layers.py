@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.platform.import_graph import Import, file_cycles, find_imports, find_modules
+from tests.architecture.import_graph import Import, file_cycles, find_imports, find_modules
 
 # Keep in step with ARCHITECTURE.md's Layers section.
 RANKS: dict[str, int] = {
