@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from qts.core.errors import NotFoundError, ValidationError
-from qts.ml.datasets import forward_return, label_end_times, window_dataset
+from qts.ml.datasets import return_label, window_dataset
 from qts.ml.evaluation.walk_forward import SampleSet
 
 SAMPLE_FOLDERS = {"1d": "kr_daily", "1h": "crypto_1h"}
@@ -56,16 +56,18 @@ def build_samples(
     lookback: int = 1,
     timeframe: str = "1d",
     feature_set: str = "technical",
+    label: str = "next_open",
 ) -> SampleSet:
-    """Samples of every symbol, sorted by time; lookback 1 gives tabular X (n, features)."""
+    """Samples of every symbol, sorted by time; lookback 1 gives tabular X (n, features).
+    `label`: "next_open" (open[t+1] -> open[t+1+h], the default) or "close" (close to close),
+    see `qts.ml.datasets.labels`."""
     if not bars_by_symbol:
         raise ValidationError("no bars given")
     parts = []
     names: list[str] = []
     for symbol, bars in bars_by_symbol.items():
         feats = compute_features(bars, symbol, timeframe, feature_set)
-        target = forward_return(bars["close"], horizon)
-        ends = label_end_times(bars.index, horizon)
+        target, ends = return_label(bars, horizon, label)
         X, y, times = window_dataset(feats, target, max(lookback, 1))
         if len(X) == 0:
             continue
