@@ -191,7 +191,7 @@ def test_folds_cut_on_dates_hold_whole_days_and_train_labels_end_before_the_test
 
 
 def test_validation_slice_is_cut_on_dates_with_a_purge_gap() -> None:
-    times, ends, symbols = panel_samples(horizon=3)
+    times, ends, _ = panel_samples(horizon=3)
     split = validation_split(times, ends, fraction=0.2)
     assert split is not None
     fit, val = split

@@ -60,7 +60,7 @@ def test_daily_cross_sectional_ic_rank_ic_and_icir_match_the_hand_computation() 
     # it keeps its own name and is not the IC.
     assert m["pooled_corr"] != pytest.approx(m["ic"], abs=0.1)
     assert m["ic_ci_low"] <= m["ic"] <= m["ic_ci_high"]
-    assert -1.0 <= m["ic_ci_low"] and m["ic_ci_high"] <= 1.0
+    assert m["ic_ci_low"] >= -1.0 and m["ic_ci_high"] <= 1.0
 
 
 def test_one_symbol_reports_a_time_series_correlation_never_an_ic() -> None:

@@ -323,13 +323,16 @@ def _log_and_register(
 def _summary_metrics(result: dict[str, Any]) -> dict[str, float]:
     """Mean and sd over seeds, and the top-k portfolio beside its baselines, as run metrics."""
     out: dict[str, float] = {}
-    for key, entry in result["seed_summary"].items():
-        out[f"seeds_{key}_mean"] = entry["mean"]
-        if entry["sd"] is not None:
-            out[f"seeds_{key}_sd"] = entry["sd"]
+    for key in ("ic", "rank_ic", "icir", "ic_t_stat", "ts_corr"):
+        entry = result["seed_summary"].get(key)
+        if entry is not None:
+            out[f"seeds_{key}_mean"] = entry["mean"]
+            if entry["sd"] is not None:
+                out[f"seeds_{key}_sd"] = entry["sd"]
     for who in ("model", "buy_and_hold", "naive"):
-        for key, value in result["portfolio"][who].items():
-            out[f"topk_{who}_{key}"] = value
+        for key in ("sharpe", "total_return", "max_drawdown", "turnover"):
+            if key in result["portfolio"][who]:
+                out[f"topk_{who}_{key}"] = result["portfolio"][who][key]
     return out
 
 
