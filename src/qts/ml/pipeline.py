@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from qts.core.errors import ValidationError
+from qts.ml.datasets import training_window
 from qts.ml.evaluation.backtest import compare_with_baselines
 from qts.ml.evaluation.metrics import regression_metrics
 from qts.ml.evaluation.portfolio import topk_portfolio
@@ -124,7 +125,7 @@ def train(
         bars_by_symbol = load_bars(symbols, timeframe, bars_dir)
     elif symbols:
         bars_by_symbol = {s: bars_by_symbol[s] for s in symbols}
-    bars_by_symbol = training_window(bars_by_symbol, start, end)
+    bars_by_symbol = training_window(bars_by_symbol, start, end)  # nothing after `end`
     seed_list = [int(s) for s in (seeds if seeds else [seed])]
     params = dict(overrides or {})
     params.setdefault("seed", seed_list[0])
@@ -174,46 +175,6 @@ def train(
                           register, model_name or default_model_name(model_type, timeframe, horizon))  # fmt: skip
     result["seconds"] = round(time.perf_counter() - started, 2)
     return result
-
-
-def training_window(
-    bars_by_symbol: Mapping[str, pd.DataFrame],
-    start: str | pd.Timestamp | None,
-    end: str | pd.Timestamp | None,
-) -> dict[str, pd.DataFrame]:
-    """Bars inside [start, end] (dates inclusive: `end` 2025-01-31 keeps that whole day)."""
-    if start is None and end is None:
-        return dict(bars_by_symbol)
-    out = {}
-    for symbol, bars in bars_by_symbol.items():
-        index = pd.DatetimeIndex(bars.index)
-        keep = np.ones(len(index), dtype=bool)
-        if start is not None:
-            keep &= index >= _as_bound(start, index, end_of_day=False)
-        if end is not None:
-            keep &= index <= _as_bound(end, index, end_of_day=True)
-        out[symbol] = bars.loc[keep]
-    if (
-        start is not None
-        and end is not None
-        and _as_bound(start, None, False) > _as_bound(end, None, False)
-    ):
-        raise ValidationError(f"start {start} is after end {end}")
-    if not any(len(b) for b in out.values()):
-        raise ValidationError(f"no bars between {start} and {end}")
-    return out
-
-
-def _as_bound(value: str | pd.Timestamp, index: pd.DatetimeIndex | None, end_of_day: bool) -> Any:
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise ValidationError(f"not a date: {value!r}") from exc
-    if index is not None and index.tz is not None and ts.tzinfo is None:
-        ts = ts.tz_localize(index.tz)
-    if end_of_day and ts == ts.normalize():
-        ts = ts + pd.Timedelta(days=1) - pd.Timedelta(1)
-    return ts
 
 
 def require_causal_features(

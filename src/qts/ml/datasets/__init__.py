@@ -16,7 +16,7 @@ from .labels import (
     triple_barrier_labels,
 )
 from .normalize import Normalizer
-from .splits import Split, purge, purged_walk_forward, validation_split
+from .splits import Split, purge, purged_walk_forward, training_window, validation_split
 from .tabular import TabularDataset
 from .windows import sliding_windows, window_dataset
 
@@ -37,6 +37,7 @@ __all__ = [
     "purged_walk_forward",
     "return_label",
     "sliding_windows",
+    "training_window",
     "triple_barrier_labels",
     "validation_split",
     "window_dataset",

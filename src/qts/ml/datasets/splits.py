@@ -13,7 +13,7 @@ training samples whose labels reach into them (a gap of the label horizon).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,3 +125,42 @@ def validation_split(
     if len(fit) < min_rows or len(val) < min_rows:
         return None
     return fit, val
+
+
+def _bound(value: str | pd.Timestamp, tz: object, end_of_day: bool) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(f"not a date: {value!r}") from exc
+    if tz is not None and ts.tzinfo is None:
+        ts = ts.tz_localize(tz)  # type: ignore[arg-type]
+    if end_of_day and ts == ts.normalize():  # a bare date keeps that whole day
+        ts = ts + pd.Timedelta(days=1) - pd.Timedelta(1)
+    return ts
+
+
+def training_window(
+    bars_by_symbol: Mapping[str, pd.DataFrame],
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Each symbol's bars inside [start, end] (bare dates inclusive of the whole day): a model
+    trained on these never sees a price after `end`, so what follows is a clean hold-out."""
+    if (
+        start is not None
+        and end is not None
+        and _bound(start, None, False) > _bound(end, None, False)
+    ):
+        raise ValidationError(f"start {start} is after end {end}")
+    out = {}
+    for symbol, bars in bars_by_symbol.items():
+        index = pd.DatetimeIndex(bars.index)
+        keep = np.ones(len(index), dtype=bool)
+        if start is not None:
+            keep &= np.asarray(index >= _bound(start, index.tz, end_of_day=False))
+        if end is not None:
+            keep &= np.asarray(index <= _bound(end, index.tz, end_of_day=True))
+        out[symbol] = bars.loc[keep]
+    if not any(len(b) for b in out.values()):
+        raise ValidationError(f"no bars between {start} and {end}")
+    return out
