@@ -36,12 +36,13 @@ def shared_data() -> Path:
 FOLDER = shared_data() / "kr_daily_recent"
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.timeout(3600),
     pytest.mark.skipif(not FOLDER.is_dir(), reason=f"shared data absent: {FOLDER}"),
 ]
 
 MODELS: dict[str, tuple[int, dict[str, Any]]] = {
     "lightgbm": (1, {"num_threads": 1}),
-    "tcn": (20, {"epochs": 8, "channels": 16, "levels": 2, "batch_size": 256}),
+    "tcn": (10, {"epochs": 5, "channels": 16, "levels": 2, "batch_size": 256}),
 }
 
 
@@ -61,7 +62,7 @@ def test_daily_cross_sectional_table_on_48_kospi_stocks() -> None:
     symbols = sorted(p.stem for p in FOLDER.glob("*.csv") if p.stem not in DEFECTIVE)
     assert len(symbols) == 48
     bars = load_bars(symbols, "1d", FOLDER)
-    lines = []
+    print("\nkr_daily_recent, 48 symbols, technical features, h=1, next-open label, 4 folds")
     for model_type, (lookback, overrides) in MODELS.items():
         samples = build_samples(bars, horizon=1, lookback=lookback, feature_set="technical")
         runs = [
@@ -80,6 +81,4 @@ def test_daily_cross_sectional_table_on_48_kospi_stocks() -> None:
             assert all(per_day[i] == expected[d] for i, d in enumerate(days))
         assert m["cross_sectional"] and m["n_symbols"] == 48 and m["ic_days"] > 100
         assert m["ic_ci_low"] < m["ic"] < m["ic_ci_high"]
-        lines.append(_row(model_type, runs))
-    print("\nkr_daily_recent, 48 symbols, technical features, h=1, next-open label, 4 folds")
-    print("\n".join(lines))
+        print(_row(model_type, runs), flush=True)
