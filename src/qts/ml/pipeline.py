@@ -126,9 +126,10 @@ def train(
     elif symbols:
         bars_by_symbol = {s: bars_by_symbol[s] for s in symbols}
     bars_by_symbol = training_window(bars_by_symbol, start, end)  # nothing after `end`
-    seed_list = [int(s) for s in (seeds if seeds else [seed])]
     params = dict(overrides or {})
-    params.setdefault("seed", seed_list[0])
+    params.setdefault("seed", seed)
+    seed_list = [int(s) for s in seeds] if seeds else [int(params["seed"])]
+    params["seed"] = seed_list[0]
     if epochs is not None:
         params["epochs"] = epochs
     lookback = lookback_for(model_type, params)
@@ -143,7 +144,6 @@ def train(
             samples, make_s, n_splits, pd.Timedelta(0), shuffle_labels, s, horizon=horizon
         ))  # fmt: skip
     wf = runs[0]
-    params["seed"] = seed_list[0]
     make = _model_factory(model_type, params, config_dir)
     oos_start, oos_end = samples.times[wf.rows].min(), samples.label_ends[wf.rows].max()
     scores = scores_frame(samples, wf)
