@@ -54,7 +54,10 @@ def test_the_version_carries_its_recipe(trained: tuple[Path, dict, FeatureRegist
         ("gap_ratio", features.get("gap_ratio").version),
     ]
     assert recipe.columns == [*BASIC_COLUMNS, "gap_ratio"]
-    assert recipe.label == {"kind": "forward_return", "price": "close", "log": False, "horizon": 1}
+    assert recipe.label == {
+        "kind": "forward_return", "label": "next_open", "price": "open, next bar", "log": False,
+        "horizon": 1,
+    }  # fmt: skip
     assert recipe.normalizer is not None and len(recipe.normalizer["center"]) == 9
     assert pd.Timestamp(recipe.train_start) < pd.Timestamp(recipe.train_end)
     assert recipe.train_end == result["recipe"]["train_end"]

@@ -7,8 +7,6 @@ import pandas as pd
 import pytest
 
 from qts.backtest.config import BacktestConfig
-from qts.backtest.costs import CostModel
-from qts.backtest.sizing import Sizer
 from qts.core.errors import ValidationError
 from qts.ml.datasets import return_label, training_window
 from qts.ml.evaluation import topk_portfolio, topk_targets
@@ -43,9 +41,8 @@ def test_a_book_that_knows_the_next_open_return_beats_buy_and_hold_net_of_costs(
     scores = pd.DataFrame(
         {s: return_label(b, 1)[0].reindex(span) for s, b in krx_bars.items()}
     ).dropna()
-    free = BacktestConfig(cash=1e6, sizer=Sizer(fractional=True))
-    costly = BacktestConfig(cash=1e6, sizer=Sizer(fractional=True),
-                            costs=CostModel(commission=0.001))  # fmt: skip
+    free = BacktestConfig(cash=1e6, fractional=True, commission=0.0, sell_tax=0.0)
+    costly = BacktestConfig(cash=1e6, fractional=True, commission=0.001, sell_tax=0.0)
     book = topk_portfolio(scores, krx_bars, free, k=1)
     assert book["k"] == 1 and book["symbols"] == 3 and book["rebalance_every"] == 1
     assert book["model"]["total_return"] > book["buy_and_hold"]["total_return"] + 0.3

@@ -122,30 +122,19 @@ def train(
     top_k: int | None = None,
 ) -> dict[str, Any]:
     """Train and evaluate one model type; returns OOS metrics, backtest figures and the MLflow
-        run id and registered version (`data_dir`/`tracking_uri` None: nothing is logged).
+    run id and registered version (`data_dir`/`tracking_uri` None: nothing is logged).
 
-        Features are read from `feature_source`'s offline store (in memory when None); the model
-        is registered with its recipe (`qts.ml.recipe`) under `model_name`, by default a name
-        carrying the universe; a name already holding another universe is refused.
-
-
-    `seeds`: evaluate once per seed (per-seed metrics and mean ± sd in `seed_summary`); the
-        first seed's run is the one backtested and registered. `start`/`end`: the training window.
-        `label`: "next_open" (default) or "close" (`qts.ml.datasets.labels`). `backtest_config`:
-        costs and sizing of the top-k portfolio view (`portfolio`)."""
+    Features are read from `feature_source`'s offline store (in memory when None); the model is
+    registered with its recipe (`qts.ml.recipe`) under `model_name`, by default a name carrying
+    the universe; a name already holding another universe is refused. `seeds`: evaluate once
+    per seed (per-seed metrics and mean ± sd in `seed_summary`); the first seed's run is the
+    one backtested and registered. `start`/`end`: the training window. `label`: "next_open"
+    (default) or "close" (`qts.ml.datasets.labels`). `backtest_config`: costs and sizing of
+    the top-k portfolio view (`portfolio`; default: the market presets of the universe)."""
     started = time.perf_counter()
     model_class(model_type)  # unknown types fail before any work
-    if bars_by_symbol is None:
-        bars_by_symbol = load_bars(symbols, timeframe, bars_dir)
-    elif symbols:
-        bars_by_symbol = {s: bars_by_symbol[s] for s in symbols}
-    bars_by_symbol = training_window(bars_by_symbol, start, end)  # nothing after `end`
-    params = dict(overrides or {})
-    params.setdefault("seed", seed)
-    seed_list = [int(s) for s in seeds] if seeds else [int(params["seed"])]
-    params["seed"] = seed_list[0]
-    if epochs is not None:
-        params["epochs"] = epochs
+    bars_by_symbol = _universe(bars_by_symbol, symbols, timeframe, bars_dir, start, end)
+    params, seed_list = _training_params(overrides, seed, seeds, epochs)
     lookback = lookback_for(model_type, params)
     if model_type == "stacking":
         params.setdefault("purge_gap", horizon * len(bars_by_symbol))
@@ -154,6 +143,40 @@ def train(
         from qts.ml.registry import ModelRegistry
 
         ModelRegistry(data_dir, tracking_uri).check_universe(name, list(bars_by_symbol))
+    samples, recipe = _samples_and_recipe(
+        model_type, bars_by_symbol, horizon, lookback, timeframe, feature_set, feature_source,
+        feature_registry, label,
+    )  # fmt: skip
+    runs = [
+        walk_forward_evaluate(
+            samples, _model_factory(model_type, {**params, "seed": s}, config_dir), n_splits,
+            pd.Timedelta(0), shuffle_labels, s, horizon=horizon,
+        )
+        for s in seed_list
+    ]  # fmt: skip
+    result = _evaluation_result(
+        model_type, bars_by_symbol, samples, runs, seed_list, label, mode, timeframe, horizon,
+        lookback, backtest_config, top_k,
+    )  # fmt: skip
+    model = _model_factory(model_type, params, config_dir)()
+    if data_dir is None and tracking_uri is None:
+        fit_final(model, samples, callbacks)
+        recipe = recipe.with_normalizer(model.normalizer)
+    else:
+        recipe = _log_and_register(result, model, samples, runs[0], params, callbacks, data_dir,
+                                   tracking_uri, register, name, recipe)  # fmt: skip
+    result["recipe"] = recipe.to_dict() | {"normalizer": None}  # the arrays stay in MLflow
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    return result
+
+
+def _samples_and_recipe(
+    model_type: str, bars_by_symbol: Mapping[str, pd.DataFrame], horizon: int, lookback: int,
+    timeframe: str, feature_set: Features, feature_source: FeatureSource | None,
+    feature_registry: FeatureRegistry | None, label: str,
+) -> tuple[SampleSet, ModelRecipe]:  # fmt: skip
+    """The samples from the feature store (after the look-ahead check) and the recipe that
+    will travel with the model."""
     require_causal_features(bars_by_symbol, feature_set, timeframe, feature_registry)
     samples, uses = build_store_samples(
         bars_by_symbol, horizon, lookback, timeframe, feature_set, feature_source,
@@ -161,18 +184,48 @@ def train(
     )  # fmt: skip
     recipe = ModelRecipe(
         model_type=model_type, feature_spec=_spec_text(feature_set), features=tuple(uses),
-        label={**label_spec(label), "horizon": horizon}, universe=tuple(bars_by_symbol), timeframe=timeframe,
-        horizon=horizon, lookback=lookback, train_start=str(samples.times.min()),
-        train_end=str(samples.label_ends.max()),
+        label={**label_spec(label), "horizon": horizon}, universe=tuple(bars_by_symbol),
+        timeframe=timeframe, horizon=horizon, lookback=lookback,
+        train_start=str(samples.times.min()), train_end=str(samples.label_ends.max()),
     )  # fmt: skip
-    runs = []
-    for s in seed_list:
-        make_s = _model_factory(model_type, {**params, "seed": s}, config_dir)
-        runs.append(walk_forward_evaluate(
-            samples, make_s, n_splits, pd.Timedelta(0), shuffle_labels, s, horizon=horizon
-        ))  # fmt: skip
+    return samples, recipe
+
+
+def _universe(
+    bars_by_symbol: Mapping[str, pd.DataFrame] | None, symbols: list[str] | None, timeframe: str,
+    bars_dir: str | Path | None, start: str | pd.Timestamp | None, end: str | pd.Timestamp | None,
+) -> Mapping[str, pd.DataFrame]:  # fmt: skip
+    """The bars to train on (given, or loaded), cut to the training window: nothing after `end`."""
+    if bars_by_symbol is None:
+        bars_by_symbol = load_bars(symbols, timeframe, bars_dir)
+    elif symbols:
+        bars_by_symbol = {s: bars_by_symbol[s] for s in symbols}
+    return training_window(bars_by_symbol, start, end)
+
+
+def _training_params(
+    overrides: dict[str, Any] | None, seed: int, seeds: Sequence[int] | None, epochs: int | None
+) -> tuple[dict[str, Any], list[int]]:
+    """The model parameters (first seed, epochs) and the seeds to evaluate with."""
+    params = dict(overrides or {})
+    params.setdefault("seed", seed)
+    seed_list = [int(s) for s in seeds] if seeds else [int(params["seed"])]
+    params["seed"] = seed_list[0]
+    if epochs is not None:
+        params["epochs"] = epochs
+    return params, seed_list
+
+
+def _evaluation_result(
+    model_type: str, bars_by_symbol: Mapping[str, pd.DataFrame], samples: SampleSet,
+    runs: list[WalkForwardResult], seed_list: list[int], label: str, mode: str, timeframe: str,
+    horizon: int, lookback: int, backtest_config: BacktestConfig | None, top_k: int | None,
+) -> dict[str, Any]:  # fmt: skip
+    """The first seed's out-of-sample figures and backtest beside its baselines, the per-seed
+    summary and the top-k portfolio view."""
+    from qts.backtest.config import BacktestConfig
+
     wf = runs[0]
-    make = _model_factory(model_type, params, config_dir)
     oos_start, oos_end = samples.times[wf.rows].min(), samples.label_ends[wf.rows].max()
     scores = scores_frame(samples, wf)
     bt = compare_with_baselines(
@@ -191,21 +244,10 @@ def train(
         "run_id": None, "model_name": None, "version": None,
     }  # fmt: skip
     result.update(_evaluation_extras(samples, runs, seed_list, label))
-    from qts.backtest.config import BacktestConfig  # the market presets of the universe
-
     result["portfolio"] = topk_portfolio(
         scores, bars_by_symbol, backtest_config or BacktestConfig(),
         k=top_k, horizon=horizon, end=oos_end,
     )  # fmt: skip
-    model = make()
-    if data_dir is None and tracking_uri is None:
-        fit_final(model, samples, callbacks)
-        recipe = recipe.with_normalizer(model.normalizer)
-    else:
-        recipe = _log_and_register(result, model, samples, wf, params, callbacks, data_dir,
-                                   tracking_uri, register, name, recipe)  # fmt: skip
-    result["recipe"] = recipe.to_dict() | {"normalizer": None}  # the arrays stay in MLflow
-    result["seconds"] = round(time.perf_counter() - started, 2)
     return result
 
 

@@ -9,7 +9,7 @@ best trial's settings are then trained by `qts.ml.pipeline.train` and registered
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,30 +58,10 @@ def tune(
     fixed: dict[str, Any] = {"seed": seed}
     if epochs is not None:
         fixed["epochs"] = epochs
-    sample_cache: dict[int, Any] = {}
-
-    def objective(trial: optuna.Trial) -> float:
-        params = {**fixed, **suggest_params(trial, space)}
-        lookback = lookback_for(model_type, params)
-        if lookback not in sample_cache:
-            sample_cache[lookback] = build_samples(
-                bars_by_symbol, horizon, lookback, timeframe, feature_set, source
-            )
-        samples = sample_cache[lookback]
-        ics: list[float] = []
-
-        def report(fold: int, metrics: dict[str, Any]) -> None:
-            # Daily cross-sectional IC; one symbol has none, its time-series corr stands in.
-            ics.append(float(np.nan_to_num(metrics.get("ic", metrics.get("ts_corr", 0.0)))))
-            trial.report(float(np.mean(ics)), fold)
-            if trial.should_prune():
-                raise optuna.TrialPruned()
-
-        walk_forward_evaluate(
-            samples, lambda: create_model(model_type, config_dir=config_dir, **params), n_splits,
-            pd.Timedelta(0), on_fold=report, horizon=horizon,
-        )  # fmt: skip
-        return float(np.mean(ics))
+    objective = _objective(
+        model_type, fixed, space, bars_by_symbol, horizon, timeframe, feature_set, source,
+        n_splits, config_dir,
+    )  # fmt: skip
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
@@ -107,3 +87,40 @@ def tune(
         out.update(run_id=best["run_id"], version=best["version"], model_name=best["model_name"],
                    oos=best["oos"])  # fmt: skip
     return out
+
+
+def _objective(
+    model_type: str, fixed: dict[str, Any], space: dict[str, Any],
+    bars_by_symbol: Mapping[str, pd.DataFrame], horizon: int, timeframe: str,
+    feature_set: Features, source: FeatureSource, n_splits: int,
+    config_dir: str | Path | None,
+) -> Callable[[Any], float]:  # fmt: skip
+    """The study's objective: mean daily IC over walk-forward folds, pruned fold by fold."""
+    import optuna
+
+    sample_cache: dict[int, Any] = {}
+
+    def objective(trial: optuna.Trial) -> float:
+        params = {**fixed, **suggest_params(trial, space)}
+        lookback = lookback_for(model_type, params)
+        if lookback not in sample_cache:
+            sample_cache[lookback] = build_samples(
+                bars_by_symbol, horizon, lookback, timeframe, feature_set, source
+            )
+        samples = sample_cache[lookback]
+        ics: list[float] = []
+
+        def report(fold: int, metrics: dict[str, Any]) -> None:
+            # Daily cross-sectional IC; one symbol has none, its time-series corr stands in.
+            ics.append(float(np.nan_to_num(metrics.get("ic", metrics.get("ts_corr", 0.0)))))
+            trial.report(float(np.mean(ics)), fold)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+
+        walk_forward_evaluate(
+            samples, lambda: create_model(model_type, config_dir=config_dir, **params), n_splits,
+            pd.Timedelta(0), on_fold=report, horizon=horizon,
+        )  # fmt: skip
+        return float(np.mean(ics))
+
+    return objective
