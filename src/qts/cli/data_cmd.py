@@ -97,6 +97,7 @@ def fetch_cmd(
     """Download history into the database (resumes after the last stored bar)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from qts.cli.guard import network_message
     from qts.services.data.market_data import fetch
 
     options = {"base_url": base_url} if base_url else {}
@@ -106,8 +107,11 @@ def fetch_cmd(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
+        transient=True,
+        disable=not console.is_terminal,
     ) as progress:
-        task = progress.add_task(f"{exchange}:{symbol} {timeframe}", total=None)
+        source = exchange if provider == "ccxt" else provider
+        task = progress.add_task(f"{source}:{symbol} {timeframe}", total=None)
 
         def on_progress(done: int, total: int | None) -> None:
             progress.update(task, completed=done, total=total)
@@ -126,6 +130,8 @@ def fetch_cmd(
             )
         except QtsError as exc:
             progress.stop()
+            if network_message(exc):
+                raise  # one line and exit code 3 (qts.cli.guard)
             _fail(exc)
             return
     resumed = f" (resumed from {result['resumed_from']})" if result["resumed_from"] else ""

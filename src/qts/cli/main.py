@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from qts.cli import backtest_cmd, data_cmd, features_cmd, ml_cmd, trading_cmd, worker_cmd
+from qts.cli.guard import guard_all, set_verbose
 
 app = typer.Typer(
     name="qts",
@@ -39,6 +40,18 @@ app.command("reconcile")(trading_cmd.reconcile_cmd)
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+@app.callback()
+def _options(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Tracebacks on errors; third-party logs")
+    ] = False,
+) -> None:
+    """qts: quant trading system. Data, features, models, backtests, paper and live trading.
+
+    Exit codes: 0 ok, 1 failed, 2 usage or invalid input, 3 network, 4 missing extra."""
+    set_verbose(verbose)
 
 
 def _apply_data_dir(data_dir: Path | None) -> None:
@@ -144,6 +157,9 @@ def up(
     from qts.api.server import serve
 
     serve(host=host, port=port, run_scheduler=scheduler, console=console)
+
+
+guard_all(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point
