@@ -241,6 +241,8 @@ def backtest(
         _print_summary(result)
         if report is not None:
             typer.echo(f"report written to {report}")
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
 
 
 def optimize(
