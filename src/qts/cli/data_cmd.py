@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from qts.cli.output import make_console
 from qts.core.errors import QtsError
 
 app = typer.Typer(help="Market data: import files, fetch from providers, generate, list.")
-console = Console()
-err_console = Console(stderr=True)
+console = make_console()
+err_console = make_console(stderr=True)
 
 
 def _database() -> Any:

@@ -9,11 +9,12 @@ import importlib
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from qts.cli.output import make_console
 
 app = typer.Typer(help="Feature engineering and the feature store.", no_args_is_help=True)
-console = Console()
-err_console = Console(stderr=True)
+console = make_console()
+err_console = make_console(stderr=True)
 
 
 def _split(values: list[str] | None) -> list[str]:

@@ -7,10 +7,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from qts.cli import backtest_cmd, data_cmd, features_cmd, ml_cmd, trading_cmd, worker_cmd
+from qts.cli import (
+    backtest_cmd,
+    data_cmd,
+    features_cmd,
+    ml_cmd,
+    optimize_cmd,
+    trading_cmd,
+    worker_cmd,
+)
 from qts.cli.guard import guard_all, set_verbose
+from qts.cli.output import make_console
 
 app = typer.Typer(
     name="qts",
@@ -25,7 +33,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(data_cmd.app, name="data", help="Market data: import, fetch, synthesize, list.")
 app.add_typer(trading_cmd.strategy_app, name="strategy")
 app.command("backtest")(backtest_cmd.backtest)
-app.command("optimize")(backtest_cmd.optimize)
+app.command("optimize")(optimize_cmd.optimize)
 app.add_typer(features_cmd.app, name="features", help="Features: build, list, materialize.")
 app.command("train")(ml_cmd.train)
 app.command("tune")(ml_cmd.tune)
@@ -38,8 +46,8 @@ app.command("kill-switch")(trading_cmd.kill_switch)
 app.command("live")(trading_cmd.live)
 app.command("reconcile")(trading_cmd.reconcile_cmd)
 
-console = Console()
-err_console = Console(stderr=True)
+console = make_console()
+err_console = make_console(stderr=True)
 
 
 @app.callback()

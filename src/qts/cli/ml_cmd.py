@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-console = Console()
-err_console = Console(stderr=True)
+from qts.cli.output import make_console
+
+console = make_console()
+err_console = make_console(stderr=True)
 models_app = typer.Typer(help="Registered models: list and promote.", no_args_is_help=True)
 
 MODEL_HELP = "lstm|transformer|tcn|nbeats|cnn|attention|lightgbm|stacking"

@@ -7,12 +7,12 @@ import time
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from qts.cli import strategy_cmd
+from qts.cli.output import make_console
 
-console = Console()
+console = make_console()
 strategy_app = typer.Typer(
     help="Stored strategies: list, start, stop; check a strategy for look-ahead.",
     no_args_is_help=True,

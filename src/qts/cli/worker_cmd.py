@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from qts.cli.output import make_console
+
 schedule_app = typer.Typer(help="The schedule of background jobs", no_args_is_help=True)
-console = Console()
+console = make_console()
 
 
 def _prepare(role: str) -> None:
