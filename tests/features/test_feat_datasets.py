@@ -17,8 +17,10 @@ from qts.ml.datasets import (
     forward_return,
     label_end_times,
     purged_walk_forward,
+    return_label,
     sliding_windows,
     triple_barrier_labels,
+    validation_split,
     window_dataset,
 )
 from qts.ml.features import TECHNICAL, FeatureContext
@@ -139,6 +141,68 @@ def test_purged_walk_forward_with_embargo(kr_bars) -> None:
         list(purged_walk_forward(times, ends, n_splits=50, test_size=40))
 
 
+def test_default_label_is_the_next_open_to_open_return_a_backtest_earns() -> None:
+    index = pd.date_range("2025-01-01", periods=5, freq="D", tz="UTC")
+    bars = pd.DataFrame({"open": [10.0, 11.0, 12.0, 15.0, 16.0],
+                         "close": [10.5, 11.5, 14.0, 15.5, 16.5]}, index=index)  # fmt: skip
+    ret, ends = return_label(bars, horizon=2)
+    # Decided at t's close, bought at open[t+1], sold at open[t+3].
+    assert ret.iloc[0] == pytest.approx(15.0 / 11.0 - 1) and ends.iloc[0] == index[3]
+    assert ret.iloc[1] == pytest.approx(16.0 / 12.0 - 1) and ends.iloc[1] == index[4]
+    assert ret.iloc[2:].isna().all() and ends.iloc[2:].isna().all()
+    close_ret, close_ends = return_label(bars, horizon=2, label="close")
+    assert close_ret.iloc[0] == pytest.approx(14.0 / 10.5 - 1) and close_ends.iloc[0] == index[2]
+    with pytest.raises(ValidationError, match="unknown label"):
+        return_label(bars, 1, label="vwap")
+
+
+def panel_samples(horizon: int = 3) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex, np.ndarray]:
+    """Time-sorted samples of 3 symbols on business days; C lists 30 days late."""
+    days = pd.bdate_range("2024-01-01", periods=120, tz="UTC")
+    rows = []
+    for symbol, first in (("A", 0), ("B", 0), ("C", 30)):
+        for i in range(first, len(days) - horizon):
+            rows.append((days[i], days[i + horizon], symbol))
+    frame = pd.DataFrame(rows, columns=["t", "end", "symbol"]).sort_values("t", kind="stable")
+    return pd.DatetimeIndex(frame["t"]), pd.DatetimeIndex(frame["end"]), frame["symbol"].to_numpy()
+
+
+def test_folds_cut_on_dates_hold_whole_days_and_train_labels_end_before_the_test() -> None:
+    times, ends, symbols = panel_samples(horizon=3)
+    embargo = pd.Timedelta(days=2)
+    splits = list(purged_walk_forward(times, ends, n_splits=4, embargo=embargo))
+    assert len(splits) == 4
+    test_days = [set(times[s.test]) for s in splits]
+    # No date in two folds.
+    assert sum(len(d) for d in test_days) == len(set().union(*test_days))
+    for split, days in zip(splits, test_days, strict=True):
+        # Every test day holds every symbol present that day (the whole universe).
+        for day in days:
+            assert sorted(symbols[split.test][times[split.test] == day]) == sorted(
+                symbols[times == day]
+            )
+        assert len(split.test) == int(np.isin(times, list(days)).sum())
+        # Per fold: every training label ends before the test period starts, minus the embargo.
+        assert (ends[split.train] < split.test_start - embargo).all()
+        assert times[split.train].max() < split.test_start
+        # Purging dropped exactly the samples whose label reached the embargoed test start.
+        before = times < split.test_start
+        assert len(split.train) == int((before & (ends < split.test_start - embargo)).sum())
+
+
+def test_validation_slice_is_cut_on_dates_with_a_purge_gap() -> None:
+    times, ends, _ = panel_samples(horizon=3)
+    split = validation_split(times, ends, fraction=0.2)
+    assert split is not None
+    fit, val = split
+    first_val = times[val].min()
+    assert (times[val] >= first_val).all() and (ends[fit] < first_val).all()
+    assert len(set(times[fit]) & set(times[val])) == 0
+    # The gap: the last fit sample's 3-day label ends the business day before validation.
+    assert len(pd.bdate_range(times[fit].max(), first_val)) - 1 == 3 + 1
+    assert validation_split(times[:40], ends[:40], fraction=0.2) is None  # too few rows
+
+
 def tabular(kr_bars) -> TabularDataset:
     parts = []
     for symbol in ("005930", "000660"):
@@ -169,7 +233,7 @@ def test_tabular_dataset_and_lightgbm(kr_bars) -> None:
         num_boost_round=5,
     )
     assert ds.construct().num_data() == len(train.X)
-    assert booster.predict(data.subset(split.test).X).shape == (100, 3)
+    assert booster.predict(data.subset(split.test).X).shape == (200, 3)  # 100 days x 2 symbols
 
 
 def test_torch_dataloader(kr_bars) -> None:

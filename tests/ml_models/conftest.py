@@ -18,9 +18,9 @@ TINY: dict[str, dict[str, Any]] = {
     "nbeats": {"width": 16, "n_blocks": 2, "epochs": 2, "lookback": 8},
     "cnn": {"channels": 8, "epochs": 2, "lookback": 8},
     "attention": {"d_model": 8, "n_heads": 2, "epochs": 2, "lookback": 8},
-    "lightgbm": {"epochs": 30},
+    "lightgbm": {"epochs": 30, "num_threads": 1},
     "stacking": {"base_models": ["lightgbm", "nbeats"], "n_folds": 2, "base_overrides": {
-        "lightgbm": {"epochs": 20}, "nbeats": {"width": 8, "n_blocks": 1, "epochs": 2}}},
+        "lightgbm": {"epochs": 20, "num_threads": 1}, "nbeats": {"width": 8, "n_blocks": 1, "epochs": 2}}},
 }  # fmt: skip
 
 

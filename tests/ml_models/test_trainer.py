@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from qts.ml.datasets import validation_split
 from qts.ml.models import create_model
 
 from .conftest import TINY
@@ -64,9 +65,18 @@ def test_callbacks_get_losses_and_metrics_and_early_stopping_stops(seq_samples: 
     # A learning rate this large diverges at once, so validation loss stops improving.
     model = create_model("nbeats", **{**TINY["nbeats"], "epochs": 30, "patience": 2, "lr": 5.0,
                                       "scheduler": "none", "grad_clip": None})  # fmt: skip
-    model.fit(X, y, callbacks=[lambda e, losses, m: calls.append((e, losses, m))])
+    # Validation as the evaluation driver cuts it: the last dates, purged of overlapping labels.
+    split = validation_split(seq_samples.times[:400], seq_samples.label_ends[:400], 0.2)
+    assert split is not None
+    fit, val = split
+    model.fit(X[fit], y[fit], X[val], y[val],
+              callbacks=[lambda e, losses, m: calls.append((e, losses, m))])  # fmt: skip
     assert model.history["stopped_early"] is True
     assert len(calls) < 30
     epoch, losses, metrics = calls[0]
-    assert epoch == 1 and {"train_loss", "val_loss"} <= set(losses) and "val_ic" in metrics
+    assert epoch == 1 and {"train_loss", "val_loss"} <= set(losses) and "val_corr" in metrics
+    # Without a validation set given the model cuts none itself: no early stopping.
+    plain = create_model("nbeats", **{**TINY["nbeats"], "epochs": 3, "patience": 1}).fit(X, y)
+    assert len(plain.history["epochs"]) == 3
+    assert "val_loss" not in plain.history["epochs"][0]
     assert model.history["epochs"][-1]["epoch"] - model.history["best_epoch"] == 2

@@ -84,10 +84,25 @@ def train(
     module: Annotated[list[str] | None, typer.Option(help="Modules with custom features")] = None,
     data_dir: DataDir = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the first (registered) run")] = 0,
+    seeds: Annotated[
+        int, typer.Option(help="Evaluate with N seeds (seed, seed+1, ...): mean ± sd of IC")
+    ] = 1,
+    start: Annotated[str | None, typer.Option(help="First bar date of the training window")] = None,
+    end: Annotated[
+        str | None, typer.Option(help="Last bar date of the training window (hold-out after)")
+    ] = None,
+    label: Annotated[
+        str, typer.Option(help="next_open (open[t+1] to open[t+1+h], default) | close")
+    ] = "next_open",
+    top_k: Annotated[
+        int | None, typer.Option(help="Symbols held by the portfolio view (default: top 20%)")
+    ] = None,
 ) -> None:
     """Train MODEL with purged walk-forward evaluation, log it to MLflow and register it.
     Bars come from the qts database when the symbols are stored there, else from --bars-dir
-    (or the sample files shipped with qts)."""
+    (or the sample files shipped with qts). IC is the daily cross-sectional IC (one symbol:
+    the time-series correlation, reported as such)."""
     from qts.cli.features_cmd import _load_modules
     from qts.core.errors import QtsError
     from qts.ml.pipeline import train as run_train
@@ -103,6 +118,7 @@ def train(
             epochs=epochs, n_splits=folds, feature_set=features, bars_dir=bars_dir,
             data_dir=None if uri else ctx.settings.data_dir, tracking_uri=uri,
             model_name=name, feature_source=feature_source(ctx),
+            **_evaluation_options(seed, seeds, start, end, label, top_k),
         )  # fmt: skip
         sync_models(ctx)
     except QtsError as exc:
@@ -112,19 +128,11 @@ def train(
     if as_json:
         typer.echo(json.dumps(result, default=str))
         return
-    oos = result["oos"]
     console.print(
         f"[bold]{model}[/] {','.join(result['symbols'])} {timeframe} h={horizon}: "
         f"{result['samples']} samples, OOS {result['oos_start'][:10]} → {result['oos_end'][:10]}"
     )
-    console.print(
-        "OOS IC {ic} | Rank IC {ric} | ICIR {icir} | directional accuracy {da}".format(
-            ic=_fmt(oos["ic"]),
-            ric=_fmt(oos["rank_ic"]),
-            icir=_fmt(oos.get("icir")),
-            da=_fmt(oos["directional_accuracy"]),
-        )
-    )
+    _print_evaluation(result)
     table = Table(title="Backtest, net of costs (out of sample)")
     for col in ("", "sharpe", "total return", "max drawdown", "turnover"):
         table.add_column(col)
@@ -135,6 +143,55 @@ def train(
     console.print(
         f"MLflow run {result['run_id']}, registered {result['model_name']} v{result['version']}"
     )
+
+
+def _evaluation_options(
+    seed: int, seeds: int, start: str | None, end: str | None, label: str, top_k: int | None
+) -> dict[str, Any]:
+    from qts.core.errors import ValidationError
+
+    if seeds < 1:
+        raise ValidationError(f"--seeds must be at least 1, got {seeds}")
+    return {
+        "seed": seed, "seeds": list(range(seed, seed + seeds)), "start": start, "end": end,
+        "label": label, "top_k": top_k,
+    }  # fmt: skip
+
+
+def _print_evaluation(result: dict[str, Any]) -> None:
+    """Daily cross-sectional IC (or one symbol's time-series correlation) with its t-stat and
+    interval, mean ± sd over seeds, and the top-k portfolio beside its baselines."""
+    from qts.ml.evaluation.summary import format_mean_sd
+
+    oos, summary = result["oos"], result["seed_summary"]
+    names = (("ic", "IC"), ("rank_ic", "Rank IC")) if oos.get("cross_sectional") else (
+        ("ts_corr", "time-series corr (one symbol, no cross-section)"),
+        ("ts_rank_corr", "time-series rank corr"),
+    )  # fmt: skip
+    table = Table(title=f"Out of sample, {len(result['seeds'])} seed(s), label {result['label']}")
+    for col in ("", "first seed", "t-stat", "95% interval", "mean ± sd over seeds"):
+        table.add_column(col)
+    for key, title in names:
+        interval = f"[{_fmt(oos.get(f'{key}_ci_low'))}, {_fmt(oos.get(f'{key}_ci_high'))}]"
+        table.add_row(title, _fmt(oos.get(key)), _fmt(oos.get(f"{key}_t_stat")),
+                      interval if f"{key}_ci_low" in oos else "", format_mean_sd(summary.get(key)))  # fmt: skip
+    if oos.get("cross_sectional"):
+        table.add_row(
+            "ICIR (daily)", _fmt(oos.get("icir")), "", "", format_mean_sd(summary.get("icir"))
+        )
+    console.print(table)
+    console.print(f"training window {result['train_start'][:10]} → {result['train_end'][:10]}")
+    book = result["portfolio"]
+    top = Table(
+        title=f"Top-{book['k']} long book, net of costs ({book['start'][:10]} → {book['end'][:10]})"
+    )
+    for col in ("", "sharpe", "total return", "max drawdown", "turnover"):
+        top.add_column(col)
+    for who in ("model", "buy_and_hold", "naive"):
+        m = book[who]
+        top.add_row(who, _fmt(m.get("sharpe")), _fmt(m.get("total_return")),
+                    _fmt(m.get("max_drawdown")), _fmt(m.get("turnover")))  # fmt: skip
+    console.print(top)
 
 
 def tune(

@@ -1,6 +1,10 @@
 """One call for the CLI, the API and the workers: build samples, evaluate out of sample
-(purged walk-forward), backtest the signal net of costs against buy-and-hold and a naive
-baseline, fit the final model on all data, log everything to MLflow and register a version.
+(purged walk-forward, once per seed), backtest the signal net of costs against buy-and-hold and
+a naive baseline, trade the scores as a top-k book (`qts.ml.evaluation.portfolio`), fit the
+final model on all data in the training window, log everything to MLflow and register a version.
+
+The training window is [`start`, `end`]: bars after `end` are dropped before anything is built,
+so no label of the model reaches past it; every registered version records it (`train_end`).
 """
 
 from __future__ import annotations
@@ -8,27 +12,32 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from qts.core.errors import ValidationError
-from qts.ml.datasets import Normalizer
+from qts.ml.datasets import training_window
 from qts.ml.evaluation.backtest import compare_with_baselines
 from qts.ml.evaluation.metrics import regression_metrics
+from qts.ml.evaluation.portfolio import topk_portfolio
+from qts.ml.evaluation.summary import headline, seed_summary
 from qts.ml.evaluation.walk_forward import (
     SampleSet,
     WalkForwardResult,
+    fit_fold,
     scores_frame,
-    tercile_labels,
     walk_forward_evaluate,
 )
 from qts.ml.feature_path import FeatureSource
 from qts.ml.features.registry import FeatureRegistry
 from qts.ml.models import BaseModel, create_model, model_class
 from qts.ml.recipe import ModelRecipe, universe_tag
-from qts.ml.samples import LABEL, Features, build_store_samples, load_bars
+from qts.ml.samples import Features, build_store_samples, feature_definitions, label_spec, load_bars
+
+if TYPE_CHECKING:
+    from qts.backtest.config import BacktestConfig
 
 ProgressCallback = Any  # (epoch, losses, metrics) -> None
 
@@ -57,12 +66,9 @@ def _model_factory(
 def fit_final(
     model: BaseModel, samples: SampleSet, callbacks: Sequence[ProgressCallback] = ()
 ) -> BaseModel:
-    """Fit on every sample with a normaliser fitted on them; the normaliser travels with it."""
-    norm = Normalizer().fit(samples.X)
-    y = samples.returns
-    if model.is_classifier:
-        y, _ = tercile_labels(y, y)
-    model.fit(norm.transform(samples.X), y, callbacks=callbacks)
+    """Fit on every sample with a normaliser fitted on them; the normaliser travels with it.
+    Early stopping (if the model does it) validates on the last dates, purged."""
+    norm = fit_fold(model, samples, np.arange(len(samples.X)), callbacks=callbacks)[0]
     model.normalizer = norm.state()
     return model
 
@@ -77,9 +83,10 @@ def _plots(result: WalkForwardResult, samples: SampleSet) -> Any:
     ax1.scatter(result.scores, samples.returns[result.rows], s=4, alpha=0.5)
     ax1.set_xlabel("out-of-sample score")
     ax1.set_ylabel("realised forward return")
-    ax2.bar([f["fold"] for f in result.folds], [f["ic"] for f in result.folds])
+    key = "ic" if result.metrics.get("cross_sectional") else "ts_corr"
+    ax2.bar([f["fold"] for f in result.folds], [f.get(key, np.nan) for f in result.folds])
     ax2.set_xlabel("fold")
-    ax2.set_ylabel("IC")
+    ax2.set_ylabel("daily IC" if key == "ic" else "time-series correlation")
     fig.tight_layout()
     return fig
 
@@ -107,21 +114,36 @@ def train(
     seed: int = 0,
     feature_source: FeatureSource | None = None,
     feature_registry: FeatureRegistry | None = None,
+    seeds: Sequence[int] | None = None,
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+    label: str = "next_open",
+    backtest_config: BacktestConfig | None = None,
+    top_k: int | None = None,
 ) -> dict[str, Any]:
     """Train and evaluate one model type; returns OOS metrics, backtest figures and the MLflow
-    run id and registered version (`data_dir`/`tracking_uri` None: nothing is logged).
+        run id and registered version (`data_dir`/`tracking_uri` None: nothing is logged).
 
-    Features are read from `feature_source`'s offline store (in memory when None); the model
-    is registered with its recipe (`qts.ml.recipe`) under `model_name`, by default a name
-    carrying the universe; a name already holding another universe is refused."""
+        Features are read from `feature_source`'s offline store (in memory when None); the model
+        is registered with its recipe (`qts.ml.recipe`) under `model_name`, by default a name
+        carrying the universe; a name already holding another universe is refused.
+
+
+    `seeds`: evaluate once per seed (per-seed metrics and mean ± sd in `seed_summary`); the
+        first seed's run is the one backtested and registered. `start`/`end`: the training window.
+        `label`: "next_open" (default) or "close" (`qts.ml.datasets.labels`). `backtest_config`:
+        costs and sizing of the top-k portfolio view (`portfolio`)."""
     started = time.perf_counter()
     model_class(model_type)  # unknown types fail before any work
     if bars_by_symbol is None:
         bars_by_symbol = load_bars(symbols, timeframe, bars_dir)
     elif symbols:
         bars_by_symbol = {s: bars_by_symbol[s] for s in symbols}
+    bars_by_symbol = training_window(bars_by_symbol, start, end)  # nothing after `end`
     params = dict(overrides or {})
     params.setdefault("seed", seed)
+    seed_list = [int(s) for s in seeds] if seeds else [int(params["seed"])]
+    params["seed"] = seed_list[0]
     if epochs is not None:
         params["epochs"] = epochs
     lookback = lookback_for(model_type, params)
@@ -132,18 +154,25 @@ def train(
         from qts.ml.registry import ModelRegistry
 
         ModelRegistry(data_dir, tracking_uri).check_universe(name, list(bars_by_symbol))
+    require_causal_features(bars_by_symbol, feature_set, timeframe, feature_registry)
     samples, uses = build_store_samples(
-        bars_by_symbol, horizon, lookback, timeframe, feature_set, feature_source, feature_registry
-    )
+        bars_by_symbol, horizon, lookback, timeframe, feature_set, feature_source,
+        feature_registry, label=label,
+    )  # fmt: skip
     recipe = ModelRecipe(
         model_type=model_type, feature_spec=_spec_text(feature_set), features=tuple(uses),
-        label={**LABEL, "horizon": horizon}, universe=tuple(bars_by_symbol), timeframe=timeframe,
+        label={**label_spec(label), "horizon": horizon}, universe=tuple(bars_by_symbol), timeframe=timeframe,
         horizon=horizon, lookback=lookback, train_start=str(samples.times.min()),
         train_end=str(samples.label_ends.max()),
     )  # fmt: skip
+    runs = []
+    for s in seed_list:
+        make_s = _model_factory(model_type, {**params, "seed": s}, config_dir)
+        runs.append(walk_forward_evaluate(
+            samples, make_s, n_splits, pd.Timedelta(0), shuffle_labels, s, horizon=horizon
+        ))  # fmt: skip
+    wf = runs[0]
     make = _model_factory(model_type, params, config_dir)
-    embargo = pd.Timedelta(0)
-    wf = walk_forward_evaluate(samples, make, n_splits, embargo, shuffle_labels, seed)
     oos_start, oos_end = samples.times[wf.rows].min(), samples.label_ends[wf.rows].max()
     scores = scores_frame(samples, wf)
     bt = compare_with_baselines(
@@ -155,9 +184,19 @@ def train(
         "horizon": horizon, "samples": len(samples.X), "features": len(samples.feature_names),
         "lookback": lookback, "oos_start": str(oos_start), "oos_end": str(oos_end),
         "oos": wf.metrics, "folds": wf.folds, "backtest": bt,
-        "naive_oos": regression_metrics(naive_score, samples.returns[wf.rows]),
+        "naive_oos": regression_metrics(
+            naive_score, samples.returns[wf.rows], samples.times[wf.rows],
+            samples.symbols[wf.rows], seed_list[0], horizon,
+        ),
         "run_id": None, "model_name": None, "version": None,
     }  # fmt: skip
+    result.update(_evaluation_extras(samples, runs, seed_list, label))
+    from qts.backtest.config import BacktestConfig  # the market presets of the universe
+
+    result["portfolio"] = topk_portfolio(
+        scores, bars_by_symbol, backtest_config or BacktestConfig(),
+        k=top_k, horizon=horizon, end=oos_end,
+    )  # fmt: skip
     model = make()
     if data_dir is None and tracking_uri is None:
         fit_final(model, samples, callbacks)
@@ -168,6 +207,35 @@ def train(
     result["recipe"] = recipe.to_dict() | {"normalizer": None}  # the arrays stay in MLflow
     result["seconds"] = round(time.perf_counter() - started, 2)
     return result
+
+
+def require_causal_features(
+    bars_by_symbol: Mapping[str, pd.DataFrame],
+    feature_set: Features,
+    timeframe: str,
+    registry: FeatureRegistry | None = None,
+) -> None:
+    """The look-ahead check on the first symbol's bars before any training: a feature whose
+    row t changes when later bars are added raises `ValidationError` naming it."""
+    from qts.ml.features import FeatureContext
+    from qts.ml.features.leakcheck import require_no_lookahead
+
+    symbol, bars = next(iter(bars_by_symbol.items()))
+    definitions = feature_definitions(feature_set, registry)
+    require_no_lookahead(definitions, bars, FeatureContext(symbol=symbol, timeframe=timeframe))
+
+
+def _evaluation_extras(
+    samples: SampleSet, runs: list[WalkForwardResult], seeds: list[int], label: str
+) -> dict[str, Any]:
+    """Per-seed figures and their mean ± sd, the training window and the feature list."""
+    return {
+        "label": label, "seeds": seeds,
+        "per_seed": [{"seed": s, **headline(r.metrics)} for s, r in zip(seeds, runs, strict=True)],
+        "seed_summary": seed_summary([r.metrics for r in runs]),
+        "train_start": str(samples.times.min()), "train_end": str(samples.label_ends.max()),
+        "feature_names": list(samples.feature_names),
+    }  # fmt: skip
 
 
 def _naive_scores(samples: SampleSet, rows: np.ndarray) -> np.ndarray:
@@ -188,9 +256,12 @@ def _log_and_register(
     from qts.ml.registry import ModelRegistry
 
     registry = ModelRegistry(data_dir, tracking_uri)
+    window = {"train_start": result["train_start"], "train_end": result["train_end"]}
     with registry.start_run(
-        "qts-training", run_name=name, tags={"model_type": result["model_type"]}
+        "qts-training", run_name=name, tags={"model_type": result["model_type"], **window}
     ) as run:
+        run.log_params({**window, "label": result["label"],
+                        "seeds": ",".join(map(str, result["seeds"]))})  # fmt: skip
         run.log_params({
             "model_type": result["model_type"], "symbols": ",".join(result["symbols"]),
             "timeframe": result["timeframe"], "horizon": result["horizon"],
@@ -205,6 +276,7 @@ def _log_and_register(
         oos = {f"oos_{k}": v for k, v in wf.metrics.items() if isinstance(v, float)}
         bt = {f"{who}_{k}": v for who, m in result["backtest"].items() for k, v in m.items()}
         run.log_metrics({**oos, "oos_sharpe": result["backtest"]["model"]["sharpe"], **bt})
+        run.log_metrics(_summary_metrics(result))
         run.log_dict(
             {k: v for k, v in result.items() if k != "backtest"} | {"backtest": result["backtest"]},
             "result.json",
@@ -220,7 +292,10 @@ def _log_and_register(
     if register:
         result["model_name"] = name
         result["version"] = registry.register(
-            uri, name, run.run_id, tags={"model_type": result["model_type"], **recipe.tags()}
+            uri,
+            name,
+            run.run_id,
+            tags={"model_type": result["model_type"], **window, **recipe.tags()},
         )
     return recipe
 
@@ -229,6 +304,22 @@ def _spec_text(features: Features) -> str:
     if isinstance(features, str):
         return features
     return ",".join(f if isinstance(f, str) else f.name for f in features)
+
+
+def _summary_metrics(result: dict[str, Any]) -> dict[str, float]:
+    """Mean and sd over seeds, and the top-k portfolio beside its baselines, as run metrics."""
+    out: dict[str, float] = {}
+    for key in ("ic", "rank_ic", "icir", "ic_t_stat", "ts_corr"):
+        entry = result["seed_summary"].get(key)
+        if entry is not None:
+            out[f"seeds_{key}_mean"] = entry["mean"]
+            if entry["sd"] is not None:
+                out[f"seeds_{key}_sd"] = entry["sd"]
+    for who in ("model", "buy_and_hold", "naive"):
+        for key in ("sharpe", "total_return", "max_drawdown", "turnover"):
+            if key in result["portfolio"][who]:
+                out[f"topk_{who}_{key}"] = result["portfolio"][who][key]
+    return out
 
 
 def check_model_type(model_type: str) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from qts.core.errors import NotFoundError, ValidationError
-from qts.ml.datasets import forward_return, label_end_times, window_dataset
+from qts.ml.datasets import return_label, window_dataset
 from qts.ml.evaluation.walk_forward import SampleSet
 from qts.ml.feature_path import FeatureSource, ensure_offline, training_frames
 from qts.ml.features.basic import compute_basic
@@ -28,8 +28,14 @@ from qts.ml.features.selection import resolve_features
 from qts.ml.recipe import FeatureUse
 
 SAMPLE_FOLDERS = {"1d": "kr_daily", "1h": "crypto_1h"}
-# The label the samples carry (recorded in each model's recipe): keep in step with build_samples.
-LABEL = {"kind": "forward_return", "price": "close", "log": False}
+
+
+def label_spec(label: str = "next_open") -> dict[str, object]:
+    """The label the samples carry, as recorded in each model's recipe."""
+    price = "open, next bar" if label == "next_open" else "close"
+    return {"kind": "forward_return", "label": label, "price": price, "log": False}
+
+
 Features = str | Sequence[str] | Sequence[FeatureDefinition]
 
 basic_features = compute_basic
@@ -62,6 +68,7 @@ def build_store_samples(
     features: Features = "technical",
     source: FeatureSource | None = None,
     registry: FeatureRegistry | None = None,
+    label: str = "next_open",
 ) -> tuple[SampleSet, list[FeatureUse]]:
     """Samples whose features are read from `source`'s offline store, and the features used."""
     if not bars_by_symbol:
@@ -70,7 +77,7 @@ def build_store_samples(
     definitions = feature_definitions(features, registry)
     uses = ensure_offline(source, definitions, bars_by_symbol, timeframe)
     frames = training_frames(source, uses, bars_by_symbol, timeframe)
-    return samples_from_frames(frames, bars_by_symbol, horizon, lookback), uses
+    return samples_from_frames(frames, bars_by_symbol, horizon, lookback, label), uses
 
 
 def build_samples(
@@ -80,9 +87,14 @@ def build_samples(
     timeframe: str = "1d",
     feature_set: Features = "technical",
     source: FeatureSource | None = None,
+    label: str = "next_open",
 ) -> SampleSet:
-    """Samples of every symbol, sorted by time; lookback 1 gives tabular X (n, features)."""
-    return build_store_samples(bars_by_symbol, horizon, lookback, timeframe, feature_set, source)[0]
+    """Samples of every symbol, sorted by time; lookback 1 gives tabular X (n, features).
+    `label`: "next_open" (open[t+1] -> open[t+1+h], the default) or "close" (close to close),
+    see `qts.ml.datasets.labels`."""
+    return build_store_samples(
+        bars_by_symbol, horizon, lookback, timeframe, feature_set, source, label=label
+    )[0]
 
 
 def samples_from_frames(
@@ -90,14 +102,14 @@ def samples_from_frames(
     bars_by_symbol: Mapping[str, pd.DataFrame],
     horizon: int,
     lookback: int,
+    label: str = "next_open",
 ) -> SampleSet:
-    """Windows of each symbol's feature frame (indexed like its bars) with forward returns."""
+    """Windows of each symbol's feature frame (indexed like its bars) with its return label."""
     parts = []
     names: list[str] = []
     for symbol, bars in bars_by_symbol.items():
         feats = frames[symbol]
-        target = forward_return(bars["close"], horizon)
-        ends = label_end_times(bars.index, horizon)
+        target, ends = return_label(bars, horizon, label)
         X, y, times = window_dataset(feats, target, max(lookback, 1))
         if len(X) == 0:
             continue

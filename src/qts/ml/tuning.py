@@ -1,7 +1,8 @@
 """Optuna studies over a model's declared search space (`search_space` in its YAML config).
 
-Each trial trains on a purged walk-forward split and reports the out-of-sample IC of every fold
-(the intermediate value Optuna's median pruner compares); the objective is the mean fold IC.
+Each trial trains on a purged walk-forward split and reports the out-of-sample daily
+cross-sectional IC of every fold (the intermediate value Optuna's median pruner compares); the
+objective is the mean fold IC.
 Storage is the URL passed in (the qts database in the service layer; None: in memory). The
 best trial's settings are then trained by `qts.ml.pipeline.train` and registered.
 """
@@ -70,14 +71,15 @@ def tune(
         ics: list[float] = []
 
         def report(fold: int, metrics: dict[str, Any]) -> None:
-            ics.append(float(np.nan_to_num(metrics["ic"])))
+            # Daily cross-sectional IC; one symbol has none, its time-series corr stands in.
+            ics.append(float(np.nan_to_num(metrics.get("ic", metrics.get("ts_corr", 0.0)))))
             trial.report(float(np.mean(ics)), fold)
             if trial.should_prune():
                 raise optuna.TrialPruned()
 
         walk_forward_evaluate(
             samples, lambda: create_model(model_type, config_dir=config_dir, **params), n_splits,
-            pd.Timedelta(0), on_fold=report,
+            pd.Timedelta(0), on_fold=report, horizon=horizon,
         )  # fmt: skip
         return float(np.mean(ics))
 

@@ -6,14 +6,17 @@ from .labels import (
     BUY,
     CLASS_NAMES,
     HOLD,
+    LABELS,
     SELL,
     classify_returns,
     forward_return,
     label_end_times,
+    open_to_open_return,
+    return_label,
     triple_barrier_labels,
 )
 from .normalize import Normalizer
-from .splits import Split, purge, purged_walk_forward
+from .splits import Split, purge, purged_walk_forward, training_window, validation_split
 from .tabular import TabularDataset
 from .windows import sliding_windows, window_dataset
 
@@ -21,6 +24,7 @@ __all__ = [
     "BUY",
     "CLASS_NAMES",
     "HOLD",
+    "LABELS",
     "SELL",
     "Normalizer",
     "Split",
@@ -28,9 +32,13 @@ __all__ = [
     "classify_returns",
     "forward_return",
     "label_end_times",
+    "open_to_open_return",
     "purge",
     "purged_walk_forward",
+    "return_label",
     "sliding_windows",
+    "training_window",
     "triple_barrier_labels",
+    "validation_split",
     "window_dataset",
 ]

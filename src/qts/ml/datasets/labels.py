@@ -1,7 +1,14 @@
 """Labels: forward returns, BUY/SELL/HOLD classes by thresholds, and triple-barrier labels.
 
-Each label knows when its information ends (`label_end`): the bar whose close it uses. Purged
-splits use that to keep training labels out of the test period.
+The default return label is the one a backtest can earn (`LABELS`, `return_label`): with
+fills at the next bar's open, a decision at bar t's close buys at open[t+1] and, held for
+`horizon` bars, sells at open[t+1+horizon], so the label is open[t+1+h] / open[t+1] - 1
+(`"next_open"`). `"close"` is the close-to-close return close[t+h] / close[t] - 1, for
+strategies that opt into same-bar close fills; scored against next-open fills it credits the
+overnight gap a trade cannot capture.
+
+Each label knows when its information ends (`label_end`): the open time of the last bar whose
+price it uses. Purged splits use that to keep training labels out of the test period.
 """
 
 from __future__ import annotations
@@ -33,6 +40,29 @@ def label_end_times(index: pd.Index, horizon: int) -> pd.Series:
     _check_horizon(horizon)
     idx = pd.Series(index, index=index)
     return idx.shift(-horizon).rename("label_end")
+
+
+def open_to_open_return(open_: pd.Series, horizon: int = 1) -> pd.Series:
+    """Return from bar t+1's open to bar t+1+horizon's open (NaN for the last horizon+1 bars):
+    what a position decided at t's close and filled at the next open earns over `horizon`."""
+    _check_horizon(horizon)
+    entry = open_.shift(-1)
+    return (open_.shift(-1 - horizon) / entry - 1.0).rename(f"fwd_open_ret_{horizon}")
+
+
+LABELS = ("next_open", "close")
+
+
+def return_label(
+    bars: pd.DataFrame, horizon: int = 1, label: str = "next_open"
+) -> tuple[pd.Series, pd.Series]:
+    """(forward return, label end time) per bar for label kind `label` (see the module doc)."""
+    if label == "next_open":
+        ends = pd.Series(bars.index, index=bars.index).shift(-1 - horizon)
+        return open_to_open_return(bars["open"], horizon), ends.rename("label_end")
+    if label == "close":
+        return forward_return(bars["close"], horizon), label_end_times(bars.index, horizon)
+    raise ValidationError(f"unknown label {label!r} ({', '.join(LABELS)})")
 
 
 def classify_returns(returns: pd.Series, buy_above: float, sell_below: float) -> pd.Series:

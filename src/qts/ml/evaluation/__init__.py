@@ -1,4 +1,5 @@
-"""Out-of-sample evaluation: metrics, purged walk-forward driver, signal backtest, importance."""
+"""Out-of-sample evaluation: metrics (daily cross-sectional IC), purged walk-forward driver,
+signal backtest, top-k portfolio view, importance."""
 
 from qts.ml.evaluation.backtest import (
     backtest_positions,
@@ -9,13 +10,17 @@ from qts.ml.evaluation.importance import lightgbm_gain, permutation_importance
 from qts.ml.evaluation.metrics import (
     classification_metrics,
     confusion_matrix,
+    daily_ic,
     directional_accuracy,
     icir,
     information_coefficient,
-    period_ic,
+    pearson_corr,
     rank_ic,
     regression_metrics,
+    series_summary,
+    spearman_corr,
 )
+from qts.ml.evaluation.portfolio import topk_portfolio, topk_targets
 from qts.ml.evaluation.walk_forward import (
     SampleSet,
     WalkForwardResult,
@@ -30,15 +35,20 @@ __all__ = [
     "classification_metrics",
     "compare_with_baselines",
     "confusion_matrix",
+    "daily_ic",
     "directional_accuracy",
     "icir",
     "information_coefficient",
     "lightgbm_gain",
-    "period_ic",
+    "pearson_corr",
     "permutation_importance",
     "rank_ic",
     "regression_metrics",
     "scores_frame",
+    "series_summary",
     "signal_positions",
+    "spearman_corr",
+    "topk_portfolio",
+    "topk_targets",
     "walk_forward_evaluate",
 ]

@@ -1,8 +1,12 @@
 """Purged walk-forward out-of-sample evaluation.
 
-For each fold (`qts.ml.datasets.purged_walk_forward`: training samples whose labels reach within
-`embargo` of the test block are purged) a fresh model is fitted on the training rows only, with
-normalisation fitted on those rows only; it predicts the test block. Metrics are computed on the
+For each fold (`qts.ml.datasets.purged_walk_forward`: folds cut on dates, so each test day holds
+every symbol present that day; training samples whose labels reach within `embargo` of the test
+block are purged) a fresh model is fitted on the training rows only, with normalisation fitted
+on those rows only; it predicts the test block. Models that early-stop (`val_fraction` in their
+config) validate on the last dates of the training rows, with the rows whose labels reach into
+those dates purged (`validation_split`). Metrics (`qts.ml.evaluation.metrics`: daily
+cross-sectional IC and Rank IC, ICIR, t-statistic, bootstrap interval) are computed on the
 concatenated test blocks: every number reported is out of sample.
 
 Classification labels are made inside each fold: the SELL/BUY cut points are the terciles of
@@ -11,7 +15,7 @@ that fold's training returns, so the test period's return distribution never sha
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from qts.core.errors import ValidationError
-from qts.ml.datasets import Normalizer, classify_returns, purged_walk_forward
+from qts.ml.datasets import Normalizer, classify_returns, purged_walk_forward, validation_split
 from qts.ml.evaluation.metrics import classification_metrics, regression_metrics
 from qts.ml.models.base import BaseModel
 
@@ -73,9 +77,11 @@ def fit_fold(
     train: np.ndarray,
     shuffle_labels: bool = False,
     seed: int = 0,
+    callbacks: Sequence[Any] = (),
 ) -> tuple[Normalizer, tuple[float, float] | None]:
-    """Fit `model` on rows `train` with a train-only normaliser; returns the normaliser and
-    the class cut points (classifiers)."""
+    """Fit `model` on rows `train` with a train-only normaliser, early-stopping on a purged
+    date-cut validation slice of those rows; returns the normaliser and the class cut points
+    (classifiers)."""
     norm = Normalizer().fit(samples.X[train])
     X = norm.transform(samples.X[train])
     y = samples.returns[train]
@@ -84,8 +90,22 @@ def fit_fold(
         y, cuts = tercile_labels(y, y)
     if shuffle_labels:  # the control: any skill left afterwards is leakage or luck
         y = np.random.default_rng(seed).permutation(y)
-    model.fit(X, y)
+    fraction = float(getattr(model.config, "val_fraction", 0.0))
+    split = validation_split(samples.times[train], samples.label_ends[train], fraction)
+    if split is None:
+        model.fit(X, y, callbacks=callbacks)
+    else:
+        fit, val = split
+        model.fit(X[fit], y[fit], X[val], y[val], callbacks=callbacks)
     return norm, cuts
+
+
+def _fold_metrics(
+    samples: SampleSet, rows: np.ndarray, score: np.ndarray, seed: int, block: int
+) -> dict[str, Any]:
+    return regression_metrics(
+        score, samples.returns[rows], samples.times[rows], samples.symbols[rows], seed, block
+    )
 
 
 def walk_forward_evaluate(
@@ -96,7 +116,10 @@ def walk_forward_evaluate(
     shuffle_labels: bool = False,
     seed: int = 0,
     on_fold: Callable[[int, dict[str, Any]], None] | None = None,
+    horizon: int = 1,
 ) -> WalkForwardResult:
+    """`horizon` (bars) sets the bootstrap's block length: overlapping labels correlate
+    neighbouring days' ICs."""
     splits = list(
         purged_walk_forward(
             samples.times, samples.label_ends, n_splits, embargo=embargo, min_train=50
@@ -113,8 +136,9 @@ def walk_forward_evaluate(
         y_test = samples.returns[split.test]
         fold = {
             "fold": k, "train": len(split.train), "test": len(split.test),
+            "train_label_end": str(samples.label_ends[split.train].max()),
             "test_start": str(split.test_start), "test_end": str(split.test_end),
-            **regression_metrics(score, y_test),
+            **_fold_metrics(samples, split.test, score, seed, horizon),
         }  # fmt: skip
         if model.is_classifier and cuts is not None:
             truth = classify_returns(pd.Series(y_test), buy_above=cuts[1], sell_below=cuts[0])
@@ -129,9 +153,7 @@ def walk_forward_evaluate(
             on_fold(k, fold)
     all_rows = np.concatenate(rows)
     all_scores = np.concatenate(scores)
-    y = samples.returns[all_rows]
-    months = samples.times[all_rows].strftime("%Y-%m")
-    metrics: dict[str, Any] = regression_metrics(all_scores, y, periods=np.asarray(months))
+    metrics = _fold_metrics(samples, all_rows, all_scores, seed, horizon)
     pred_classes = np.concatenate(classes) if classes else None
     truth_classes = np.concatenate(true_classes) if true_classes else None
     if pred_classes is not None and truth_classes is not None:

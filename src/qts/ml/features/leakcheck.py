@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from qts.core.errors import ValidationError
+
 from .context import FeatureContext
 from .definition import FeatureDefinition
 
@@ -79,3 +81,18 @@ def check_all(
 ) -> dict[str, list[LeakViolation]]:
     """Violations per feature name (empty lists for clean features)."""
     return {d.name: check_no_lookahead(d, bars, ctx, cut_points) for d in definitions}
+
+
+def require_no_lookahead(
+    definitions: Iterable[FeatureDefinition],
+    bars: pd.DataFrame,
+    ctx: FeatureContext | None = None,
+    cut_points: Sequence[int] | None = None,
+) -> None:
+    """Raise `ValidationError` naming every feature that looks ahead (run before training)."""
+    found = {n: v for n, v in check_all(definitions, bars, ctx, cut_points).items() if v}
+    if found:
+        raise ValidationError(
+            f"features look ahead: {sorted(found)}; first: {next(iter(found.values()))[0]}",
+            {"features": sorted(found)},
+        )

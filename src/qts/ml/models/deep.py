@@ -26,7 +26,7 @@ CLASSIFICATION_LOSSES = ("ce", "focal")
 class DeepConfig(ModelConfig):
     loss: DeepLoss = "mse"
     lookback: PositiveInt = 20  # window length the pipeline builds for this model
-    val_fraction: HoldOutFraction = 0.2  # tail of the training data used for early stopping
+    val_fraction: HoldOutFraction = 0.2  # last training dates the evaluation driver validates on
     balanced_classes: bool = True  # inverse-frequency class weights in ce/focal
     device: str = "auto"
     progress: bool = False
@@ -100,9 +100,10 @@ class AttentionConfig(_HeadsConfig):
 
 
 def _regression_metrics(pred: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    from qts.ml.evaluation.metrics import information_coefficient
+    from qts.ml.evaluation.metrics import pearson_corr
 
-    return {"val_ic": information_coefficient(pred, y)}
+    # Pooled over the validation rows: a correlation, not a cross-sectional IC.
+    return {"val_corr": pearson_corr(pred, y)}
 
 
 def _classification_metrics(logits: np.ndarray, y: np.ndarray) -> dict[str, float]:
@@ -165,9 +166,8 @@ class DeepModel(BaseModel):
         X = as_sequences(X)
         if self.is_classifier:
             check_classes(y)
-        if X_val is None and self.config.val_fraction > 0 and len(X) >= 20:
-            cut = int(len(X) * (1 - self.config.val_fraction))
-            X, X_val, y, y_val = X[:cut], X[cut:], y[:cut], y[cut:]
+        # Validation (early stopping) only as given: cut by date with a purge gap by the
+        # caller (`qts.ml.datasets.validation_split`), never the last rows here.
         if X_val is not None:
             check_xy(X_val, y_val)
             X_val = as_sequences(X_val)

@@ -32,7 +32,7 @@ class LightGBMConfig(ModelConfig):
     bagging_fraction: SampleFraction = 0.8
     lambda_l2: NonNegativeFloat = 1.0
     patience: NonNegativeInt = 20
-    val_fraction: HoldOutFraction = 0.2
+    val_fraction: HoldOutFraction = 0.2  # last training dates the evaluation driver validates on
     loss: Literal["l2", "huber"] = "l2"  # regression; classification uses multiclass
     num_threads: NonNegativeInt = 2  # 0: LightGBM's default
 
@@ -78,10 +78,10 @@ class LightGBMModel(BaseModel):
         if self.is_classifier:
             check_classes(y)
             y = y + 1
-        if X_val is None and self.config.val_fraction > 0 and len(X) >= 50:
-            cut = int(len(X) * (1 - self.config.val_fraction))
-            X, X_val, y, y_val = X[:cut], X[cut:], y[:cut], y[cut:]
-        elif X_val is not None:
+        # Early stopping only on a validation set the caller cut by date with a purge gap
+        # (`qts.ml.datasets.validation_split`): the last rows of a pooled multi-symbol set
+        # are not a clean hold-out, their labels overlap the rows before them.
+        if X_val is not None:
             check_xy(X_val, y_val)
             X_val = as_tabular(X_val)
             y_val = np.asarray(y_val, dtype=np.float64) + (1 if self.is_classifier else 0)
