@@ -134,20 +134,29 @@ def user_create(
 @user_app.command("list")
 def user_list(
     data_dir: Annotated[Path | None, typer.Option(help="Data directory (embedded mode)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON")] = False,
 ) -> None:
     """List users."""
     _apply_data_dir(data_dir)
     from rich.table import Table
 
     from qts.cli.common import open_database
+    from qts.cli.output import print_json
     from qts.services.auth.users import list_users
 
     db = open_database()
-    table = Table("id", "username", "role", "active", "created")
-    for u in list_users(db):
-        table.add_row(str(u.id), u.username, u.role, str(u.is_active), u.created_at)
+    users = list_users(db)
     db.dispose()
-    console.print(table)
+    if as_json:
+        print_json([u.model_dump(mode="json") for u in users])
+        return
+    table = Table("id", "username", "role", "active", "created")
+    table.columns[1].no_wrap = True
+    for u in users:
+        table.add_row(str(u.id), u.username, u.role, str(u.is_active), u.created_at)
+    console.print(
+        table if users else "no users yet: qts user create NAME --role admin --password-stdin"
+    )
 
 
 @app.command()

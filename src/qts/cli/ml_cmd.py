@@ -290,4 +290,5 @@ def promote(
         typer.echo(json.dumps(record, default=str))
         return
     previous = record["what"]["previous_version"]
-    console.print(f"{name} v{version} is now {alias} (was v{previous}), by {record['who']}")
+    was = f"was v{previous}" if previous else f"no version was {alias} before"
+    console.print(f"{name} v{version} is now {alias} ({was}), by {record['who']}")

@@ -173,6 +173,12 @@ def _summary(ctx, sid: int, name: str) -> None:  # type: ignore[no-untyped-def]
     console.print(f"{orders.total} orders stored for strategy id {sid}")
 
 
+def _cancelled(count: int) -> str:
+    if count == 0:
+        return "; no open orders to cancel"
+    return f"; cancelled {count} open order{'s' if count != 1 else ''}"
+
+
 def kill_switch(
     state: Annotated[str, typer.Argument(help="on or off")],
 ) -> None:
@@ -183,31 +189,35 @@ def kill_switch(
         raise typer.BadParameter("state is on or off")
     ctx = _context()
     result = TradingService(ctx).orders.set_kill_switch(state == "on", "cli")
-    console.print(
-        f"kill switch [bold]{state}[/]; cancelled {result['cancelled_orders']} open orders"
-    )
+    if state == "on":
+        done = f"new orders are blocked{_cancelled(result['cancelled_orders'])}"
+    else:
+        done = "new orders are allowed again"
+    console.print(f"kill switch [bold]{state}[/]: {done}")
     ctx.close()
 
 
 @strategy_app.command("list")
-def strategy_list() -> None:
+def strategy_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON")] = False,
+) -> None:
     """List stored strategies."""
+    from qts.cli.output import print_json
     from qts.services.trading.strategies import list_strategies
 
     ctx = _context()
-    table = Table("id", "name", "class", "symbols", "timeframe", "mode", "state")
-    for s in list_strategies(ctx.db, 500, 0, None).items:
-        table.add_row(
-            str(s.id),
-            s.name,
-            s.strategy_class,
-            ",".join(s.symbols),
-            s.timeframe,
-            s.mode,
-            s.state,
-        )
-    console.print(table)
+    items = list_strategies(ctx.db, 500, 0, None).items
     ctx.close()
+    if as_json:
+        print_json([s.model_dump(mode="json") for s in items])
+        return
+    table = Table("id", "name", "class", "symbols", "timeframe", "mode", "state")
+    table.columns[1].no_wrap = True
+    for s in items:
+        table.add_row(
+            str(s.id), s.name, s.strategy_class, ",".join(s.symbols), s.timeframe, s.mode, s.state
+        )
+    console.print(table if items else "no stored strategies yet")
 
 
 @strategy_app.command("start")

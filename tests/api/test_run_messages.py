@@ -1,4 +1,4 @@
-"""A run whose cash cannot buy one lot, or that makes no trade, says so: in the Python result,
+"""Unknown strategies get a "did you mean" and only the forms the API accepts; a run whose cash cannot buy one lot, or that makes no trade, says so: in the Python result,
 the CLI (on stderr, and in --json) and the API's stored result."""
 
 from __future__ import annotations
@@ -48,3 +48,16 @@ def test_api_result_carries_the_warnings(client: TestClient, auth_headers) -> No
     body = {"strategy": "sma_cross", "symbols": ["005930"], "timeframe": "1d", "cash": 10_000}
     result = _api(client, auth_headers("trader"), body)
     assert result["warnings"] == [LOT_WARNING, NO_TRADE]
+
+
+def test_api_unknown_strategy_offers_only_what_the_api_accepts(
+    client: TestClient, auth_headers
+) -> None:  # type: ignore[no-untyped-def]
+    body = {"strategy": "sma_crss", "symbols": ["005930"], "timeframe": "1d"}
+    r = client.post("/api/v1/backtests", headers=auth_headers("trader"), json=body)
+    message = r.json()["error"]["message"]
+    assert r.status_code == 422 and "did you mean 'sma_cross'?" in message
+    assert ".py" not in message and "module:Class" in message
+    new = {"name": "x", "strategy_class": "sma_crss", "symbols": ["005930"], "timeframe": "1d"}
+    r = client.post("/api/v1/strategies", headers=auth_headers("trader"), json=new)
+    assert r.status_code == 422 and ".py" not in r.json()["error"]["message"]
