@@ -63,6 +63,11 @@ def _fail(exc: Exception) -> typer.Exit:
     return typer.Exit(1)
 
 
+def _pct(value: Any) -> str:
+    """Returns and drawdowns in percent, as `qts backtest` prints them."""
+    return f"{value * 100:,.2f}%" if isinstance(value, float) else str(value)
+
+
 def _fmt(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
@@ -137,7 +142,7 @@ def train(
     for col in ("", "sharpe", "total return", "max drawdown", "turnover"):
         table.add_column(col)
     for who, m in result["backtest"].items():
-        table.add_row(who, _fmt(m["sharpe"]), _fmt(m["total_return"]), _fmt(m["max_drawdown"]),
+        table.add_row(who, _fmt(m["sharpe"]), _pct(m["total_return"]), _pct(m["max_drawdown"]),
                       _fmt(m["turnover"]))  # fmt: skip
     console.print(table)
     console.print(

@@ -94,10 +94,14 @@ def paper(
         else:
             trading.start(sid, "cli", FeedSpec("replay", _parse_speed(speed), start, end))
             session = trading.sessions[sid]
-            with console.status("replaying...") as status:
+            from qts.cli.progress import progress
+
+            total = None if start or end else _stored_bar_count(ctx, symbol, timeframe)
+            with progress(f"paper replay {session_name}", total) as update:
                 while session.thread.is_alive():
-                    status.update(f"replaying: {session.bars} bars")
+                    update(session.bars, None, "")
                     time.sleep(0.2)
+                update(session.bars, None, "")
             processed, error = session.bars, session.error
     except QtsError as e:
         console.print(f"[red]error:[/] {e.message}")
@@ -114,6 +118,15 @@ def paper(
     if error:
         console.print(f"[red]session failed:[/] {error}")
         raise typer.Exit(1)
+
+
+def _stored_bar_count(ctx: Any, symbols: list[str], timeframe: str) -> int | None:
+    """Bar times a full replay walks (the longest symbol's stored bars), for the progress."""
+    from qts.services.data.market_data import list_datasets
+
+    counts = [int(d["bars"]) for d in list_datasets(ctx.db)
+              if d["symbol"] in symbols and d["timeframe"] == timeframe]  # fmt: skip
+    return max(counts) if counts else None
 
 
 def _stored_strategy(
