@@ -11,6 +11,7 @@ import typer
 from qts.cli import (
     backtest_cmd,
     data_cmd,
+    doctor_cmd,
     features_cmd,
     ml_cmd,
     optimize_cmd,
@@ -45,6 +46,7 @@ app.add_typer(worker_cmd.schedule_app, name="schedule", help="The job schedule."
 app.command("kill-switch")(trading_cmd.kill_switch)
 app.command("live")(trading_cmd.live)
 app.command("reconcile")(trading_cmd.reconcile_cmd)
+app.command("doctor")(doctor_cmd.doctor)
 
 console = make_console()
 err_console = make_console(stderr=True)
