@@ -194,8 +194,8 @@ def _print_evaluation(result: dict[str, Any]) -> None:
         top.add_column(col)
     for who in ("model", "buy_and_hold", "naive"):
         m = book[who]
-        top.add_row(who, _fmt(m.get("sharpe")), _fmt(m.get("total_return")),
-                    _fmt(m.get("max_drawdown")), _fmt(m.get("turnover")))  # fmt: skip
+        top.add_row(who, _fmt(m.get("sharpe")), _pct(m.get("total_return")),
+                    _pct(m.get("max_drawdown")), _fmt(m.get("turnover")))  # fmt: skip
     console.print(top)
 
 

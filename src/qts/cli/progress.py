@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from rich.console import Console
 
@@ -40,7 +41,7 @@ def progress(
 ) -> Iterator[Update]:
     err = console or Console(stderr=True)
     started = time.monotonic()
-    state = {"done": 0, "total": total, "note": "", "printed": started}
+    state: dict[str, Any] = {"done": 0, "total": total, "note": "", "printed": started}
     if err.is_terminal:
         from rich.progress import (
             BarColumn,
@@ -78,11 +79,11 @@ def progress(
         now = time.monotonic()
         if now - float(state["printed"]) >= every:
             state["printed"] = now
-            print(_line(label, done, state["total"], started, note), file=sys.stderr, flush=True)  # type: ignore[arg-type]
+            print(_line(label, done, state["total"], started, note), file=sys.stderr, flush=True)
 
     yield update_line
     print(
-        _line(label, int(state["done"]), state["total"], started, str(state["note"])),  # type: ignore[arg-type]
+        _line(label, int(state["done"]), state["total"], started, str(state["note"])),
         file=sys.stderr,
         flush=True,
     )

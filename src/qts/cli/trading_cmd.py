@@ -97,11 +97,11 @@ def paper(
             from qts.cli.progress import progress
 
             total = None if start or end else _stored_bar_count(ctx, symbol, timeframe)
-            with progress(f"paper replay {session_name}", total) as update:
+            with progress(f"paper replay {session_name}", total) as report:
                 while session.thread.is_alive():
-                    update(session.bars, None, "")
+                    report(session.bars, None, "")
                     time.sleep(0.2)
-                update(session.bars, None, "")
+                report(session.bars, None, "")
             processed, error = session.bars, session.error
     except QtsError as e:
         console.print(f"[red]error:[/] {e.message}")
