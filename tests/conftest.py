@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -83,3 +84,20 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'qts.db'}"
     return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def fresh_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty data directory in embedded mode: what a new user starts from."""
+    from qts.cli import common
+    from qts.config import reset_settings_cache
+
+    data_dir = tmp_path / "var"
+    monkeypatch.setenv("QTS_DATA_DIR", str(data_dir))
+    for name in ("QTS_DATABASE_URL", "QTS_REDIS_URL", "QTS_MLFLOW_TRACKING_URI"):
+        monkeypatch.delenv(name, raising=False)
+    reset_settings_cache()
+    common._migrated.clear()
+    yield data_dir
+    reset_settings_cache()
+    common._migrated.clear()

@@ -15,8 +15,6 @@ EXEMPT_DIRS = ("db/migrations/versions",)
 LONG_FUNCTIONS = {
     # numba kernel: one compiled loop; splitting it costs calls in the hot path.
     "backtest/kernel.py:rebalance_kernel": "numba kernel",
-    # A Typer command whose signature declares ~20 options; owned by the run-spec branch.
-    "cli/backtest_cmd.py:optimize": "not split yet (run-spec branch edits it)",
     # One TA-Lib call per indicator in a table; owned by the ML features branch.
     "ml/features/technical.py:technical_arrays": "not split yet (ML features branch edits it)",
     # The epoch loop with AMP, clipping, schedules, checkpoints and early stopping.

@@ -21,7 +21,8 @@ KR = "kr_daily/005930.csv"
 
 
 def cli() -> typer.Typer:
-    from qts.cli.backtest_cmd import backtest, optimize
+    from qts.cli.backtest_cmd import backtest
+    from qts.cli.optimize_cmd import optimize
 
     app = typer.Typer()
     app.command()(backtest)

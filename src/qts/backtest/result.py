@@ -50,6 +50,8 @@ class BacktestResult:
     fills: pd.DataFrame
     positions: pd.DataFrame
     prices: pd.DataFrame = field(repr=False)
+    # What a user should know before trusting the figures (e.g. cash below one lot, no trade).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def drawdown(self) -> pd.Series:
@@ -83,6 +85,7 @@ class BacktestResult:
             "metrics": {k: clean_number(v) for k, v in self.metrics.items()},
             "equity_curve": curve,
             "trades": trades_to_records(self.trades),
+            "warnings": list(self.warnings),
         }
 
 
@@ -181,7 +184,31 @@ def build_result(
         fills=fills,
         positions=positions,
         prices=prices,
+        warnings=run_warnings(config, prices, len(raw.f_bar)),
     )
+
+
+def run_warnings(config: BacktestConfig, prices: pd.DataFrame, fills: int) -> list[str]:
+    """Cash that cannot buy one lot of a symbol (at its first traded bar's close), and a run
+    without a single fill: both make the figures meaningless without saying so."""
+    warnings = []
+    cash, currency = config.initial_cash, config.currency or ""
+    sizer = config.sizer
+    for symbol in prices.columns:
+        valid = prices[symbol].dropna()
+        if not len(valid) or sizer.fractional:
+            continue
+        lot = sizer.unit(symbol)
+        cost = lot * float(valid.iloc[0])
+        if cash < cost:
+            warnings.append(
+                f"cash {cash:,.0f} {currency} cannot buy one lot of {symbol} ({lot:g} x "
+                f"{float(valid.iloc[0]):,.2f} = {cost:,.0f} {currency} on "
+                f"{valid.index[0]:%Y-%m-%d}): raise --cash".replace("  ", " ")
+            )
+    if fills == 0:
+        warnings.append("the run made no trade: every figure is that of holding cash")
+    return warnings
 
 
 def _trades_frame(t: dict[str, np.ndarray], market: MarketArrays, raw: RawRun) -> pd.DataFrame:

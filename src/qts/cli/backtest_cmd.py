@@ -147,12 +147,12 @@ ENGINE = typer.Option("auto", "--engine", help="auto, vectorized or event")
 
 
 def _print_summary(result: Any) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     from qts.backtest.report import _fmt
+    from qts.cli.output import make_console
 
-    console = Console()
+    console = make_console()
     table = Table(title=f"{result.strategy} {result.params}")
     table.add_column("metric")
     table.add_column("value", justify="right")
@@ -241,119 +241,5 @@ def backtest(
         _print_summary(result)
         if report is not None:
             typer.echo(f"report written to {report}")
-
-
-def optimize(
-    strategy: str = typer.Option(..., "--strategy", help=STRATEGY_HELP),
-    symbol: str | None = typer.Option(None, "--symbol", help="Stored symbol, or the file's"),
-    timeframe: str | None = typer.Option(None, "--timeframe"),
-    start: str | None = typer.Option(None, "--start"),
-    end: str | None = typer.Option(None, "--end"),
-    data: Path | None = typer.Option(None, "--data", help="CSV file of OHLCV bars"),
-    param: list[str] = typer.Option([], "--param", help="Fixed parameter k=v (repeatable)"),
-    grid: list[str] = typer.Option([], "--grid", help="Searched values k=v1,v2,... (repeatable)"),
-    method: str = typer.Option("grid", "--method", help="grid or optuna"),
-    trials: int = typer.Option(30, "--trials", help="Optuna trials per fold"),
-    objective: str = typer.Option("sharpe", "--objective", help="Metric to maximise"),
-    folds: int = typer.Option(3, "--folds", help="Walk-forward folds (0: in-sample only)"),
-    cash: float | None = CASH,
-    commission: float | None = COMMISSION,
-    fixed_fee: float | None = FIXED_FEE,
-    min_fee: float | None = MIN_FEE,
-    sell_tax: float | None = SELL_TAX,
-    slippage_bps: float | None = SLIPPAGE_BPS,
-    slippage_vol_mult: float | None = SLIPPAGE_VOL,
-    lot_size: float | None = LOT_SIZE,
-    fractional: bool | None = FRACTIONAL,
-    qty_step: float | None = QTY_STEP,
-    leverage: float | None = LEVERAGE,
-    allow_short: bool | None = ALLOW_SHORT,
-    market: str = MARKET,
-    currency: str | None = CURRENCY,
-    fill_at: str = FILL_AT,
-    rebalance: str = REBALANCE,
-    asset_class: str = ASSET_CLASS,
-    engine: str = ENGINE,
-    as_json: bool = typer.Option(False, "--json"),
-    save: str | None = typer.Option(None, "--save", help="Store the best parameters as NAME"),
-    update: bool = typer.Option(False, "--update", help="With --save: change a stored NAME"),
-) -> None:
-    """Search a strategy's parameters (grid or Optuna) with walk-forward out-of-sample results."""
-    from qts.core.errors import QtsError, ValidationError
-
-    options = {k: v for k, v in locals().items() if k in RUN_OPTIONS}
-    try:
-        from qts.backtest import optimize as opt
-        from qts.strategies import parse_param_pairs
-
-        if method not in ("grid", "optuna"):
-            raise ValidationError("--method must be grid or optuna")
-        cls, fixed_raw, config, universe = _prepare(
-            strategy, param, options, (data, symbol, timeframe, start, end)
-        )
-        declared = {p.name: p for p in cls.params}
-        fixed = {}
-        for k, v in fixed_raw.items():
-            if k not in declared:
-                raise ValidationError(f"unknown parameter {k!r}")
-            fixed[k] = declared[k].coerce(v)
-        grid_values = {k: v.split(",") for k, v in parse_param_pairs(grid).items()} or None
-        out: dict[str, Any]
-        if folds > 0:
-            wf = opt.walk_forward(
-                cls,
-                universe,
-                config,
-                folds=folds,
-                method=method,
-                grid=grid_values,
-                n_trials=trials,
-                objective=objective,
-                fixed=fixed,
-            )
-            out = {"walk_forward": wf.to_dict()}
-        elif method == "grid":
-            out = {
-                "in_sample": opt.grid_search(
-                    cls, universe, config, grid_values, objective, fixed=fixed
-                ).to_dict()
-            }
-        else:
-            out = {
-                "in_sample": opt.optuna_search(
-                    cls, universe, config, trials, objective, fixed=fixed
-                ).to_dict()
-            }
-        if save is not None:
-            from qts.cli.strategy_cmd import save_optimized
-
-            out["saved"] = save_optimized(out, save, strategy, list(universe), timeframe, update)
-    except QtsError as exc:
-        raise _fail(exc.message) from None
-    if as_json:
-        sys.stdout.write(json.dumps(out) + "\n")
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    if "walk_forward" in out:
-        wf_out = out["walk_forward"]
-        table = Table(title=f"walk-forward ({objective}): in-sample vs out-of-sample")
-        for col in ("fold", "test window", "params", "in-sample", "out-of-sample"):
-            table.add_column(col)
-        for row in wf_out["folds"]:
-            table.add_row(
-                str(row["fold"]),
-                f"{row['test_start'][:10]} → {row['test_end'][:10]}",
-                json.dumps(row["params"]),
-                f"{row['in_sample']}",
-                f"{row['out_of_sample']}",
-            )
-        console.print(table)
-        console.print(f"stitched out-of-sample: {wf_out['out_of_sample']}")
-    else:
-        res = out["in_sample"]
-        console.print(
-            f"best (in-sample only): {res['best_params']} {objective}={res['best_score']}"
-        )
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)

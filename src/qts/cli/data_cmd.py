@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from qts.cli.output import make_console
 from qts.core.errors import QtsError
 
 app = typer.Typer(help="Market data: import files, fetch from providers, generate, list.")
-console = Console()
-err_console = Console(stderr=True)
+console = make_console()
+err_console = make_console(stderr=True)
 
 
 def _database() -> Any:
@@ -97,6 +97,7 @@ def fetch_cmd(
     """Download history into the database (resumes after the last stored bar)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from qts.cli.guard import network_message
     from qts.services.data.market_data import fetch
 
     options = {"base_url": base_url} if base_url else {}
@@ -106,8 +107,11 @@ def fetch_cmd(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
+        transient=True,
+        disable=not console.is_terminal,
     ) as progress:
-        task = progress.add_task(f"{exchange}:{symbol} {timeframe}", total=None)
+        source = exchange if provider == "ccxt" else provider
+        task = progress.add_task(f"{source}:{symbol} {timeframe}", total=None)
 
         def on_progress(done: int, total: int | None) -> None:
             progress.update(task, completed=done, total=total)
@@ -126,6 +130,8 @@ def fetch_cmd(
             )
         except QtsError as exc:
             progress.stop()
+            if network_message(exc):
+                raise  # one line and exit code 3 (qts.cli.guard)
             _fail(exc)
             return
     resumed = f" (resumed from {result['resumed_from']})" if result["resumed_from"] else ""

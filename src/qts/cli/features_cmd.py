@@ -9,11 +9,12 @@ import importlib
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from qts.cli.output import make_console
 
 app = typer.Typer(help="Feature engineering and the feature store.", no_args_is_help=True)
-console = Console()
-err_console = Console(stderr=True)
+console = make_console()
+err_console = make_console(stderr=True)
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -85,6 +86,7 @@ def build(
 def list_cmd(
     module: Annotated[list[str] | None, typer.Option(help="Modules with custom features")] = None,
     all_versions: Annotated[bool, typer.Option("--all", help="Show older versions too")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the definitions as JSON")] = False,
 ) -> None:
     """List feature definitions (name, version, group, number of columns)."""
     from qts.cli.common import ensure_database
@@ -95,10 +97,15 @@ def list_cmd(
     from qts.services.ml.features import list_definitions
 
     _load_modules(module)
+    shown = [d for d in list_definitions() if all_versions or d["current"]]
+    if as_json:
+        from qts.cli.output import print_json
+
+        print_json(shown)
+        return
     table = Table("name", "version", "group", "columns", "current", "description")
-    for d in list_definitions():
-        if not all_versions and not d["current"]:
-            continue
+    table.columns[0].no_wrap = True
+    for d in shown:
         table.add_row(
             d["name"],
             d["version"],

@@ -7,9 +7,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from qts.cli import backtest_cmd, data_cmd, features_cmd, ml_cmd, trading_cmd, worker_cmd
+from qts.cli import (
+    backtest_cmd,
+    data_cmd,
+    doctor_cmd,
+    features_cmd,
+    ml_cmd,
+    optimize_cmd,
+    trading_cmd,
+    worker_cmd,
+)
+from qts.cli.guard import guard_all, set_verbose
+from qts.cli.output import make_console
 
 app = typer.Typer(
     name="qts",
@@ -24,7 +34,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(data_cmd.app, name="data", help="Market data: import, fetch, synthesize, list.")
 app.add_typer(trading_cmd.strategy_app, name="strategy")
 app.command("backtest")(backtest_cmd.backtest)
-app.command("optimize")(backtest_cmd.optimize)
+app.command("optimize")(optimize_cmd.optimize)
 app.add_typer(features_cmd.app, name="features", help="Features: build, list, materialize.")
 app.command("train")(ml_cmd.train)
 app.command("tune")(ml_cmd.tune)
@@ -36,9 +46,22 @@ app.add_typer(worker_cmd.schedule_app, name="schedule", help="The job schedule."
 app.command("kill-switch")(trading_cmd.kill_switch)
 app.command("live")(trading_cmd.live)
 app.command("reconcile")(trading_cmd.reconcile_cmd)
+app.command("doctor")(doctor_cmd.doctor)
 
-console = Console()
-err_console = Console(stderr=True)
+console = make_console()
+err_console = make_console(stderr=True)
+
+
+@app.callback()
+def _options(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Tracebacks on errors; third-party logs")
+    ] = False,
+) -> None:
+    """qts: quant trading system. Data, features, models, backtests, paper and live trading.
+
+    Exit codes: 0 ok, 1 failed, 2 usage or invalid input, 3 network, 4 missing extra."""
+    set_verbose(verbose)
 
 
 def _apply_data_dir(data_dir: Path | None) -> None:
@@ -113,20 +136,29 @@ def user_create(
 @user_app.command("list")
 def user_list(
     data_dir: Annotated[Path | None, typer.Option(help="Data directory (embedded mode)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON")] = False,
 ) -> None:
     """List users."""
     _apply_data_dir(data_dir)
     from rich.table import Table
 
     from qts.cli.common import open_database
+    from qts.cli.output import print_json
     from qts.services.auth.users import list_users
 
     db = open_database()
-    table = Table("id", "username", "role", "active", "created")
-    for u in list_users(db):
-        table.add_row(str(u.id), u.username, u.role, str(u.is_active), u.created_at)
+    users = list_users(db)
     db.dispose()
-    console.print(table)
+    if as_json:
+        print_json([u.model_dump(mode="json") for u in users])
+        return
+    table = Table("id", "username", "role", "active", "created")
+    table.columns[1].no_wrap = True
+    for u in users:
+        table.add_row(str(u.id), u.username, u.role, str(u.is_active), u.created_at)
+    console.print(
+        table if users else "no users yet: qts user create NAME --role admin --password-stdin"
+    )
 
 
 @app.command()
@@ -144,6 +176,9 @@ def up(
     from qts.api.server import serve
 
     serve(host=host, port=port, run_scheduler=scheduler, console=console)
+
+
+guard_all(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-console = Console()
-err_console = Console(stderr=True)
+from qts.cli.output import make_console
+
+console = make_console()
+err_console = make_console(stderr=True)
 models_app = typer.Typer(help="Registered models: list and promote.", no_args_is_help=True)
 
 MODEL_HELP = "lstm|transformer|tcn|nbeats|cnn|attention|lightgbm|stacking"
@@ -60,6 +61,11 @@ def _symbols(symbols: str | None) -> list[str] | None:
 def _fail(exc: Exception) -> typer.Exit:
     err_console.print(f"[bold red]error:[/] {exc}")
     return typer.Exit(1)
+
+
+def _pct(value: Any) -> str:
+    """Returns and drawdowns in percent, as `qts backtest` prints them."""
+    return f"{value * 100:,.2f}%" if isinstance(value, float) else str(value)
 
 
 def _fmt(value: Any) -> str:
@@ -136,7 +142,7 @@ def train(
     for col in ("", "sharpe", "total return", "max drawdown", "turnover"):
         table.add_column(col)
     for who, m in result["backtest"].items():
-        table.add_row(who, _fmt(m["sharpe"]), _fmt(m["total_return"]), _fmt(m["max_drawdown"]),
+        table.add_row(who, _fmt(m["sharpe"]), _pct(m["total_return"]), _pct(m["max_drawdown"]),
                       _fmt(m["turnover"]))  # fmt: skip
     console.print(table)
     console.print(
@@ -188,8 +194,8 @@ def _print_evaluation(result: dict[str, Any]) -> None:
         top.add_column(col)
     for who in ("model", "buy_and_hold", "naive"):
         m = book[who]
-        top.add_row(who, _fmt(m.get("sharpe")), _fmt(m.get("total_return")),
-                    _fmt(m.get("max_drawdown")), _fmt(m.get("turnover")))  # fmt: skip
+        top.add_row(who, _fmt(m.get("sharpe")), _pct(m.get("total_return")),
+                    _pct(m.get("max_drawdown")), _fmt(m.get("turnover")))  # fmt: skip
     console.print(top)
 
 
@@ -289,4 +295,5 @@ def promote(
         typer.echo(json.dumps(record, default=str))
         return
     previous = record["what"]["previous_version"]
-    console.print(f"{name} v{version} is now {alias} (was v{previous}), by {record['who']}")
+    was = f"was v{previous}" if previous else f"no version was {alias} before"
+    console.print(f"{name} v{version} is now {alias} ({was}), by {record['who']}")

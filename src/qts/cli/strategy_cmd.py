@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
+
+from qts.cli.output import make_console
 
 if TYPE_CHECKING:
     from qts.services.trading.schemas import StrategyRecord
 
-console = Console()
+console = make_console()
 
 
 def check(

@@ -7,12 +7,12 @@ import time
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from qts.cli import strategy_cmd
+from qts.cli.output import make_console
 
-console = Console()
+console = make_console()
 strategy_app = typer.Typer(
     help="Stored strategies: list, start, stop; check a strategy for look-ahead.",
     no_args_is_help=True,
@@ -94,10 +94,14 @@ def paper(
         else:
             trading.start(sid, "cli", FeedSpec("replay", _parse_speed(speed), start, end))
             session = trading.sessions[sid]
-            with console.status("replaying...") as status:
+            from qts.cli.progress import progress
+
+            total = None if start or end else _stored_bar_count(ctx, symbol, timeframe)
+            with progress(f"paper replay {session_name}", total) as report:
                 while session.thread.is_alive():
-                    status.update(f"replaying: {session.bars} bars")
+                    report(session.bars, None, "")
                     time.sleep(0.2)
+                report(session.bars, None, "")
             processed, error = session.bars, session.error
     except QtsError as e:
         console.print(f"[red]error:[/] {e.message}")
@@ -114,6 +118,15 @@ def paper(
     if error:
         console.print(f"[red]session failed:[/] {error}")
         raise typer.Exit(1)
+
+
+def _stored_bar_count(ctx: Any, symbols: list[str], timeframe: str) -> int | None:
+    """Bar times a full replay walks (the longest symbol's stored bars), for the progress."""
+    from qts.services.data.market_data import list_datasets
+
+    counts = [int(d["bars"]) for d in list_datasets(ctx.db)
+              if d["symbol"] in symbols and d["timeframe"] == timeframe]  # fmt: skip
+    return max(counts) if counts else None
 
 
 def _stored_strategy(
@@ -173,6 +186,12 @@ def _summary(ctx, sid: int, name: str) -> None:  # type: ignore[no-untyped-def]
     console.print(f"{orders.total} orders stored for strategy id {sid}")
 
 
+def _cancelled(count: int) -> str:
+    if count == 0:
+        return "; no open orders to cancel"
+    return f"; cancelled {count} open order{'s' if count != 1 else ''}"
+
+
 def kill_switch(
     state: Annotated[str, typer.Argument(help="on or off")],
 ) -> None:
@@ -183,31 +202,35 @@ def kill_switch(
         raise typer.BadParameter("state is on or off")
     ctx = _context()
     result = TradingService(ctx).orders.set_kill_switch(state == "on", "cli")
-    console.print(
-        f"kill switch [bold]{state}[/]; cancelled {result['cancelled_orders']} open orders"
-    )
+    if state == "on":
+        done = f"new orders are blocked{_cancelled(result['cancelled_orders'])}"
+    else:
+        done = "new orders are allowed again"
+    console.print(f"kill switch [bold]{state}[/]: {done}")
     ctx.close()
 
 
 @strategy_app.command("list")
-def strategy_list() -> None:
+def strategy_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON")] = False,
+) -> None:
     """List stored strategies."""
+    from qts.cli.output import print_json
     from qts.services.trading.strategies import list_strategies
 
     ctx = _context()
-    table = Table("id", "name", "class", "symbols", "timeframe", "mode", "state")
-    for s in list_strategies(ctx.db, 500, 0, None).items:
-        table.add_row(
-            str(s.id),
-            s.name,
-            s.strategy_class,
-            ",".join(s.symbols),
-            s.timeframe,
-            s.mode,
-            s.state,
-        )
-    console.print(table)
+    items = list_strategies(ctx.db, 500, 0, None).items
     ctx.close()
+    if as_json:
+        print_json([s.model_dump(mode="json") for s in items])
+        return
+    table = Table("id", "name", "class", "symbols", "timeframe", "mode", "state")
+    table.columns[1].no_wrap = True
+    for s in items:
+        table.add_row(
+            str(s.id), s.name, s.strategy_class, ",".join(s.symbols), s.timeframe, s.mode, s.state
+        )
+    console.print(table if items else "no stored strategies yet")
 
 
 @strategy_app.command("start")

@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from qts.cli.output import make_console
+
 schedule_app = typer.Typer(help="The schedule of background jobs", no_args_is_help=True)
-console = Console()
+console = make_console()
 
 
 def _prepare(role: str) -> None:
@@ -72,42 +73,69 @@ def beat(loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "INFO") ->
     app.start(["beat", "--loglevel", loglevel, "--schedule", schedule_file])
 
 
-@schedule_app.command("list")
-def list_jobs() -> None:
-    """Every job with its queue, trigger, target availability, last outcome and next run."""
-    from qts.services.ops.jobs import target_available
-    from qts.workers.schedule import get_schedule, next_run_time
-
-    last_runs: dict[str, dict[str, object]] = {}
+def _last_runs() -> dict[str, dict[str, object]]:
     try:
         from qts.services.context import AppContext
         from qts.services.ops.jobs import last_run_per_job
 
         ctx = AppContext.from_settings()
-        last_runs = last_run_per_job(ctx)
-        ctx.close()
+        try:
+            return last_run_per_job(ctx)
+        finally:
+            ctx.close()
     except Exception:  # no database yet: the schedule is still worth showing
-        pass
-    now = datetime.now(UTC)
-    table = Table(title=f"qts schedule (now {now:%Y-%m-%d %H:%M:%S} UTC)")
-    for column in ("job", "queue", "trigger", "target", "last run", "next run (UTC)"):
-        table.add_column(column)
+        return {}
+
+
+def _job_rows(now: datetime) -> list[dict[str, object]]:
+    from qts.services.ops.jobs import target_available
+    from qts.workers.schedule import get_schedule, next_run_time
+
+    last_runs = _last_runs()
+    rows = []
     for job in get_schedule():
-        available = target_available(job.target)
-        status = "" if available else " [yellow](not available)[/]"
         last = last_runs.get(job.name)
-        last_text = f"{last['outcome']} {str(last['started_at'])[:19]}" if last else "-"
-        if not job.enabled:
-            next_text = "[dim]disabled[/]"
-        else:
+        next_at = None
+        if job.enabled:
             last_start = None
             if last and last.get("started_at"):
                 last_start = datetime.fromisoformat(str(last["started_at"]))
             next_at = max(next_run_time(job, last_start, now), now)
-            next_text = f"{next_at:%Y-%m-%d %H:%M:%S}"
+        rows.append({
+            "job": job.name, "queue": job.queue, "trigger": job.trigger.describe(),
+            "target": job.target, "available": target_available(job.target),
+            "enabled": job.enabled, "last_outcome": last["outcome"] if last else None,
+            "last_started_at": str(last["started_at"]) if last else None,
+            "next_run": next_at.isoformat() if next_at else None,
+        })  # fmt: skip
+    return rows
+
+
+@schedule_app.command("list")
+def list_jobs(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the jobs as JSON")] = False,
+) -> None:
+    """Every job with its queue, trigger, target availability, last outcome and next run."""
+    now = datetime.now(UTC)
+    rows = _job_rows(now)
+    if as_json:
+        from qts.cli.output import print_json
+
+        print_json(rows)
+        return
+    table = Table(title=f"qts schedule (now {now:%Y-%m-%d %H:%M:%S} UTC)")
+    for column in ("job", "queue", "trigger", "target", "last run", "next run (UTC)"):
+        table.add_column(column, no_wrap=column in ("job", "last run", "next run (UTC)"))
+    for row in rows:
+        status = "" if row["available"] else " [yellow](not available)[/]"
+        last = row["last_started_at"]
+        last_text = f"{row['last_outcome']} {str(last)[:19]}" if last else "-"
+        next_run = row["next_run"]
+        next_text = str(next_run)[:19].replace("T", " ") if next_run else "[dim]disabled[/]"
         table.add_row(
-            job.name, job.queue, job.trigger.describe(), job.target + status, last_text, next_text
-        )
+            str(row["job"]), str(row["queue"]), str(row["trigger"]), f"{row['target']}{status}",
+            last_text, next_text,
+        )  # fmt: skip
     console.print(table)
 
 

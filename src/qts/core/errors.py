@@ -42,3 +42,10 @@ class RateLimitedError(QtsError):
 
 class ConfigurationError(QtsError):
     code = "configuration_error"
+
+
+class ServiceUnavailableError(QtsError):
+    """A provider, broker or service could not be reached (details: provider, host, network
+    cause); the CLI exits 3 on it."""
+
+    code = "service_unavailable"

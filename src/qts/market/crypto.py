@@ -10,6 +10,7 @@ the server's ``Retry-After`` (or back off exponentially) and retry, and give up 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,11 +19,12 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
-from qts.core.errors import QtsError, RateLimitedError, ValidationError
+from qts.core.errors import RateLimitedError, ServiceUnavailableError, ValidationError
 from qts.market.frames import bars_from_epoch_ms, timeframe_ms
+from qts.market.network import FINAL_CAUSES, bad_status, classify, unreachable, url_in
 
 
-class ExchangeUnavailableError(QtsError):
+class ExchangeUnavailableError(ServiceUnavailableError):
     code = "exchange_unavailable"
 
 
@@ -115,15 +117,26 @@ class CcxtProvider:
                 self.retries += 1
                 self._sleep(wait)
             except (ccxt.RequestTimeout, ccxt.ExchangeNotAvailable, ccxt.NetworkError) as exc:
-                if attempt == self.max_retries:
-                    raise ExchangeUnavailableError(
-                        f"{self.exchange_id} unavailable: {exc}"
-                    ) from exc
+                if attempt == self.max_retries or classify(exc) in FINAL_CAUSES:
+                    raise self._unreachable(exc) from exc
                 self.retries += 1
                 self._sleep(min(2.0**attempt, 30.0))
             except ccxt.BadRequest as exc:
                 raise ValidationError(f"{self.exchange_id} rejected the request: {exc}") from exc
         raise AssertionError("unreachable")
+
+    def _unreachable(self, exc: BaseException) -> ExchangeUnavailableError:
+        url = url_in(str(exc)) or self.base_url
+        if url is None:
+            api = self.client.urls.get("api")
+            url = next(iter(api.values())) if isinstance(api, dict) else api
+        status = re.search(r"\b(5\d\d)\b", str(exc))
+        info = (
+            bad_status(self.exchange_id, str(url), int(status.group(1)))
+            if status and (classify(exc) == "connection")
+            else unreachable(self.exchange_id, str(url), exc)
+        )
+        return ExchangeUnavailableError(info.message, info.details)
 
     def load_markets(self) -> dict[str, Any]:
         return dict(self._call(self.client.load_markets))

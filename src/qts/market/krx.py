@@ -16,6 +16,7 @@ import pandas as pd
 from qts.core.errors import NotFoundError, ValidationError
 from qts.market.frames import BAR_COLUMNS, empty_bars
 from qts.market.http_util import USER_AGENT, get_with_retries
+from qts.market.network import bad_status
 
 NAVER_URL = "https://api.finance.naver.com"
 TIMEFRAMES = {"1d": "day", "1w": "week", "1M": "month"}
@@ -42,8 +43,10 @@ class NaverChartProvider:
         }
         with httpx.Client(timeout=self.timeout, headers={"User-Agent": USER_AGENT}) as client:
             response = get_with_retries(
-                client, f"{self.base_url}/siseJson.naver", params, **self.retry
+                client, f"{self.base_url}/siseJson.naver", params, provider="krx", **self.retry
             )
+        if response.status_code >= 500:
+            raise bad_status("krx", str(response.url), response.status_code)
         if response.status_code != 200:
             raise ValidationError(f"Naver chart API: HTTP {response.status_code} for {symbol}")
         return parse_sise_json(response.text, symbol)

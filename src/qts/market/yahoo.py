@@ -17,6 +17,7 @@ import pandas as pd
 from qts.core.errors import NotFoundError, ValidationError
 from qts.market.frames import BAR_COLUMNS, empty_bars, is_daily_or_longer
 from qts.market.http_util import USER_AGENT, get_with_retries
+from qts.market.network import bad_status
 
 YAHOO_URL = "https://query2.finance.yahoo.com"
 INTERVALS = {
@@ -55,11 +56,17 @@ class YahooChartProvider:
         }
         with httpx.Client(timeout=self.timeout, headers={"User-Agent": USER_AGENT}) as client:
             response = get_with_retries(
-                client, f"{self.base_url}/v8/finance/chart/{symbol}", params, **self.retry
+                client,
+                f"{self.base_url}/v8/finance/chart/{symbol}",
+                params,
+                provider="yahoo",
+                **self.retry,
             )
         try:
             payload = response.json()
         except ValueError as exc:
+            if response.status_code >= 500:
+                raise bad_status("yahoo", str(response.url), response.status_code) from exc
             raise ValidationError(
                 f"Yahoo answered HTTP {response.status_code} without JSON"
             ) from exc

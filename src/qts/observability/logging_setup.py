@@ -18,6 +18,7 @@ from qts.observability.redaction import REDACTOR
 
 # Attributes every LogRecord has; anything else came from `extra=` and is worth printing.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+QUIET_LOGGERS = ("alembic", "mlflow", "optuna")
 HUMAN_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
@@ -67,4 +68,10 @@ def configure_logging(level: str = "INFO", json_logs: bool = False) -> logging.H
     root.setLevel(level.upper())
     # httpx logs every request URL at INFO; Telegram's URL holds the bot token.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+    # Alembic says "Context impl", "Will assume" and every migration at INFO on each start:
+    # quiet unless asked for (a level set already, e.g. by `qts -v`, is kept).
+    for name in QUIET_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(max(logging.WARNING, root.level))
     return handler

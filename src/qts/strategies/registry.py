@@ -25,8 +25,24 @@ def list_strategies() -> list[dict[str, Any]]:
     return [cls.describe() for _, cls in sorted(REGISTERED.items())]
 
 
-def get_strategy_class(spec: str) -> type[Strategy]:
-    """Resolve a registered name, `file.py:Class` or `package.module:Class`."""
+def unknown_strategy(spec: str, files: bool) -> ValidationError:
+    """The refusal of an unknown name: a near miss first, then only the forms the caller
+    accepts (the API never loads a file, so it is not offered there)."""
+    import difflib
+
+    names = sorted(REGISTERED)
+    near = difflib.get_close_matches(spec, names, n=1, cutoff=0.6)
+    forms = "path/to/file.py:Class or module:Class" if files else "an installed module:Class"
+    hint = f"did you mean {near[0]!r}? " if near else ""
+    return ValidationError(
+        f"unknown strategy {spec!r}; {hint}registered: {', '.join(names)}; or give {forms}",
+        {"strategy": spec, "available": names, "did_you_mean": near[0] if near else None},
+    )
+
+
+def get_strategy_class(spec: str, *, files: bool = True) -> type[Strategy]:
+    """Resolve a registered name, `file.py:Class` or `package.module:Class` (`files=False`:
+    the caller does not load files, so its error messages do not offer them)."""
     _ensure_builtins()
     spec = spec.strip()
     if not spec:
@@ -34,11 +50,7 @@ def get_strategy_class(spec: str) -> type[Strategy]:
     if spec in REGISTERED:
         return REGISTERED[spec]
     if ":" not in spec:
-        raise ValidationError(
-            f"unknown strategy {spec!r}; built-in: {sorted(REGISTERED)}, "
-            "or give path/to/file.py:Class or module:Class",
-            {"strategy": spec, "available": sorted(REGISTERED)},
-        )
+        raise unknown_strategy(spec, files)
     target, _, class_name = spec.rpartition(":")
     module = _load_file(target) if target.endswith(".py") else _load_module(target)
     cls = getattr(module, class_name, None)
@@ -49,9 +61,11 @@ def get_strategy_class(spec: str) -> type[Strategy]:
     return cls
 
 
-def create_strategy(spec: str, params: dict[str, Any] | None = None) -> Strategy:
+def create_strategy(
+    spec: str, params: dict[str, Any] | None = None, *, files: bool = True
+) -> Strategy:
     """Resolve `spec` and instantiate it with validated parameters."""
-    cls = get_strategy_class(spec)
+    cls = get_strategy_class(spec, files=files)
     return cls(**(params or {}))
 
 

@@ -35,8 +35,13 @@ def find_class(model_type: str, classes: dict[str, type[BaseModel]]) -> type[Bas
     try:
         return classes[model_type]
     except KeyError:
+        import difflib
+
+        near = difflib.get_close_matches(model_type, list(classes), n=1, cutoff=0.6)
+        hint = f"did you mean {near[0]!r}? " if near else ""
         raise NotFoundError(
-            f"unknown model type {model_type!r}", {"known": list(classes)}
+            f"unknown model type {model_type!r}; {hint}models: {', '.join(classes)}",
+            {"known": list(classes), "did_you_mean": near[0] if near else None},
         ) from None
 
 

@@ -16,6 +16,7 @@ SAMPLE_SETS = {
     "kr_daily": ("XKRX", "1d", "stock", "KRW", 1.0, 1.0),
     "crypto_1h": ("binance", "1h", "crypto", "USDT", 0.01, 0.00001),
     "us_index_daily": ("XNYS", "1d", "index", "USD", 0.01, 1.0),
+    "us_daily": ("XNAS", "1d", "stock", "USD", 0.01, 1.0),
 }
 
 

@@ -57,7 +57,7 @@ def submit(db: Database, bus: EventBus, request: BacktestRequest, actor: str) ->
     from qts.strategies.registry import create_strategy
 
     try:
-        strategy = create_strategy(request.strategy, request.params)
+        strategy = create_strategy(request.strategy, request.params, files=False)
     except NotFoundError as e:
         raise ValidationError(e.message) from e
     exchanges, currencies = stored_markets(db, request.symbols, request.timeframe)
@@ -94,7 +94,7 @@ def _run(
     _set(db, run_id, status="running")
     bus.publish("backtests", {"id": run_id, "status": "running"})
     try:
-        strategy = create_strategy(request.strategy, params)
+        strategy = create_strategy(request.strategy, params, files=False)
         warmup = strategy.warmup_bars if request.start is not None else 0
         frames = {}
         for sym in request.symbols:

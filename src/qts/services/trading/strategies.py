@@ -21,7 +21,7 @@ def _check_class(strategy_class: str, parameters: dict[str, Any]) -> dict[str, A
     from qts.strategies.registry import create_strategy
 
     try:
-        return dict(create_strategy(strategy_class, parameters).p)
+        return dict(create_strategy(strategy_class, parameters, files=False).p)
     except NotFoundError as e:
         raise ValidationError(e.message, {"field": "strategy_class"}) from e
 
