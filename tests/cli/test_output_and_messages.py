@@ -81,3 +81,18 @@ def test_kill_switch_wording(fresh_data_dir: Path) -> None:
     assert "kill switch on: new orders are blocked; no open orders to cancel" in r.stdout
     r = runner.invoke(app, ["kill-switch", "off"])
     assert "kill switch off: new orders are allowed again" in r.stdout
+
+
+def test_piped_train_reports_fold_progress_and_no_mlflow_noise(
+    fresh_data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QTS_PROGRESS_SECONDS", "0")  # a line at every step
+    args = ["train", "--model", "lightgbm", "--symbols", "005930,000660", "--epochs", "5"]
+    r = CliRunner().invoke(app, [*args, "--folds", "2"])
+    assert r.exit_code == 0, r.output
+    lines = [x for x in r.output.splitlines() if x.startswith("training: ")]
+    assert [x.split(" (")[0].split(",")[0] for x in lines] == [
+        "training: 1/3", "training: 2/3", "training: 3/3"
+    ]  # fmt: skip
+    assert "fold 1/2" in lines[0] and "final fit done" in lines[-1]
+    assert "type hints" not in r.output and "Downloading artifacts" not in r.output

@@ -45,7 +45,7 @@ EXTRA_OF_MODULE = {
 NOISY_LOGGERS = ("alembic", "httpx", "mlflow", "optuna", "urllib3", "numba", "git", "botocore")
 
 # MLflow reads these when it is imported: no INFO lines, no `Downloading artifacts` bars.
-QUIET_ENV = {"MLFLOW_LOGGING_LEVEL": "WARNING", "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
+QUIET_ENV = {"MLFLOW_LOGGING_LEVEL": "ERROR", "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
 
 F = TypeVar("F", bound=Callable[..., Any])
 _state = {"verbose": False}
@@ -67,6 +67,8 @@ def set_verbose(verbose: bool) -> None:
         # MLflow and friends warn about their own internals (e.g. pip resolution, pydantic).
         for module in ("mlflow", "optuna", "lightgbm", "torch", "transformers"):
             warnings.filterwarnings("ignore", module=module)
+        # MLflow's advice on pyfunc type hints, raised from its helpers with our frame on top.
+        warnings.filterwarnings("ignore", message=".*type hints to the `predict` method")
 
 
 def is_verbose() -> bool:

@@ -109,6 +109,7 @@ def train(
     (or the sample files shipped with qts). IC is the daily cross-sectional IC (one symbol:
     the time-series correlation, reported as such)."""
     from qts.cli.features_cmd import _load_modules
+    from qts.cli.progress import progress
     from qts.core.errors import QtsError
     from qts.ml.pipeline import train as run_train
     from qts.services.ml.model_service import feature_source, sync_models
@@ -118,13 +119,18 @@ def train(
     uri = ctx.settings.mlflow_tracking_uri
     try:
         stored = None if bars_dir is not None else _stored_bars(ctx, _symbols(symbols), timeframe)
-        result = run_train(
-            model, stored, symbols=_symbols(symbols), timeframe=timeframe, horizon=horizon,
-            epochs=epochs, n_splits=folds, feature_set=features, bars_dir=bars_dir,
-            data_dir=None if uri else ctx.settings.data_dir, tracking_uri=uri,
-            model_name=name, feature_source=feature_source(ctx),
-            **_evaluation_options(seed, seeds, start, end, label, top_k),
-        )  # fmt: skip
+        # Folds of every seed, then the final fit on the whole window.
+        with progress("training", total=max(seeds, 1) * folds + 1) as update:
+            done = iter(range(1, 10**6))
+            result = run_train(
+                model, stored, symbols=_symbols(symbols), timeframe=timeframe, horizon=horizon,
+                epochs=epochs, n_splits=folds, feature_set=features, bars_dir=bars_dir,
+                data_dir=None if uri else ctx.settings.data_dir, tracking_uri=uri,
+                model_name=name, feature_source=feature_source(ctx),
+                on_fold=lambda k, _fold: update(next(done), None, f"fold {k}/{folds}"),
+                **_evaluation_options(seed, seeds, start, end, label, top_k),
+            )  # fmt: skip
+            update(max(seeds, 1) * folds + 1, None, "final fit done")
         sync_models(ctx)
     except QtsError as exc:
         raise _fail(exc) from exc

@@ -79,11 +79,10 @@ def progress(
         now = time.monotonic()
         if now - float(state["printed"]) >= every:
             state["printed"] = now
-            print(_line(label, done, state["total"], started, note), file=sys.stderr, flush=True)
+            state["last"] = _line(label, done, state["total"], started, note)
+            print(state["last"], file=sys.stderr, flush=True)
 
     yield update_line
-    print(
-        _line(label, int(state["done"]), state["total"], started, str(state["note"])),
-        file=sys.stderr,
-        flush=True,
-    )
+    final = _line(label, int(state["done"]), state["total"], started, str(state["note"]))
+    if final != state.get("last"):  # the closing line, unless it was just printed
+        print(final, file=sys.stderr, flush=True)

@@ -10,7 +10,7 @@ so no label of the model reaches past it; every registered version records it (`
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -120,6 +120,7 @@ def train(
     label: str = "next_open",
     backtest_config: BacktestConfig | None = None,
     top_k: int | None = None,
+    on_fold: Callable[[int, dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Train and evaluate one model type; returns OOS metrics, backtest figures and the MLflow
     run id and registered version (`data_dir`/`tracking_uri` None: nothing is logged).
@@ -129,8 +130,8 @@ def train(
     the universe; a name already holding another universe is refused. `seeds`: evaluate once
     per seed (per-seed metrics and mean ± sd in `seed_summary`); the first seed's run is the
     one backtested and registered. `start`/`end`: the training window. `label`: "next_open"
-    (default) or "close" (`qts.ml.datasets.labels`). `backtest_config`: costs and sizing of
-    the top-k portfolio view (`portfolio`; default: the market presets of the universe)."""
+    (default) or "close". `backtest_config`: costs of the top-k portfolio view (default: the
+    universe's market presets). `on_fold(k, fold)` after each fold of each seed (progress)."""
     started = time.perf_counter()
     model_class(model_type)  # unknown types fail before any work
     bars_by_symbol = _universe(bars_by_symbol, symbols, timeframe, bars_dir, start, end)
@@ -150,7 +151,7 @@ def train(
     runs = [
         walk_forward_evaluate(
             samples, _model_factory(model_type, {**params, "seed": s}, config_dir), n_splits,
-            pd.Timedelta(0), shuffle_labels, s, horizon=horizon,
+            pd.Timedelta(0), shuffle_labels, s, horizon=horizon, on_fold=on_fold,
         )
         for s in seed_list
     ]  # fmt: skip

@@ -179,9 +179,9 @@ class ModelRegistry:
             if recipe is not None:
                 (folder / RECIPE_FILE).write_text(json.dumps(recipe.to_dict(), default=float))
                 self.client.log_dict(run_id, recipe.to_dict(), RECIPE_FILE)
-            with mlflow.start_run(run_id=run_id), warnings.catch_warnings():
-                # Advice about type hints and input examples: the signature is given.
-                warnings.simplefilter("ignore", UserWarning)
+            # Advice about type hints and input examples (the signature is given): MLflow
+            # resets the filters to "once", so record its warnings instead of showing them.
+            with mlflow.start_run(run_id=run_id), warnings.catch_warnings(record=True):
                 info = mlflow.pyfunc.log_model(
                     name=name, python_model=_python_model_class()(),
                     artifacts={"qts_model": str(folder)}, signature=signature,
