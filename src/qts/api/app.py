@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 import qts
 from qts.adapters.login_throttle import LoginThrottle
+from qts.api.body_limit import BodyLimitMiddleware
 from qts.api.errors import error_response, install_error_handlers
 from qts.api.metrics_middleware import mount_metrics
 from qts.api.routers import auth, market, ml, orders, research, strategies, system, trading, users
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
 
     install_error_handlers(app)
     mount_metrics(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -102,6 +102,14 @@ class Settings(ProfileSettings):
     refresh_token_days: int = 7
     login_max_failures: int = 5
     login_lockout_seconds: int = 300
+    # Failures for one user from all addresses before logins for it slow down (progressive delay).
+    login_user_max_failures: int = 20
+    refresh_reuse_grace_seconds: int = 10  # a just-rotated refresh token still works this long
+    # Proxies whose X-Forwarded-For is believed (IPs or CIDRs); none by default.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    max_request_bytes: int = 1024 * 1024  # request bodies over this get 413 before being read
+    # Packages whose `module:Class` strategies the API may import (besides the registry).
+    strategy_packages: list[str] = Field(default_factory=list)
 
     cors_origins: list[str] = Field(default_factory=list)
     run_scheduler: bool = True  # `qts up` runs scheduled jobs in process (embedded mode)
