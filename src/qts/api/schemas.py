@@ -3,19 +3,34 @@ use directly as bodies and response models). Unknown fields are refused so typos
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from qts.services.trading.schemas import TIMEFRAME_PATTERN, NewStrategy, StrategyChanges
 
 __all__ = [
+    "MAX_DB_INT",
     "STRATEGY_PATTERN",
     "TIMEFRAME_PATTERN",
+    "DbId",
+    "Offset",
+    "OptionalDbId",
     "RefreshRequest",
     "StrategyCreate",
     "StrategyUpdate",
     "StrictModel",
     "no_strategy_file",
 ]
+
+
+# Integer columns are 32-bit on PostgreSQL (64-bit on SQLite): a larger id or offset would reach
+# the database and fail there, so the API refuses it with a 422 first.
+MAX_DB_INT = 2**31 - 1
+DbId = Annotated[int, Path(ge=1, le=MAX_DB_INT)]
+OptionalDbId = Annotated[int | None, Query(ge=1, le=MAX_DB_INT)]
+Offset = Annotated[int, Query(ge=0, le=MAX_DB_INT)]
 
 
 class StrictModel(BaseModel):

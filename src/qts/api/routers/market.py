@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from qts.api.deps import Ctx, CurrentUser
-from qts.api.schemas import TIMEFRAME_PATTERN
+from qts.api.schemas import TIMEFRAME_PATTERN, Offset
 from qts.services.data import market_data
 
 router = APIRouter(prefix="/market", tags=["market"])
@@ -36,7 +36,7 @@ def bars(
     end: datetime | None = None,
     exchange: str | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     after: datetime | None = None,
 ) -> dict[str, Any]:
     """Bars in time order (`end` inclusive). Page with `offset`, or with `after=<next_after>`."""

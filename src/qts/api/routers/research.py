@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import Field, field_validator
 
 from qts.api.deps import Ctx, CurrentUser, Trader
-from qts.api.schemas import STRATEGY_PATTERN, TIMEFRAME_PATTERN, no_strategy_file
+from qts.api.schemas import STRATEGY_PATTERN, TIMEFRAME_PATTERN, Offset, no_strategy_file
 from qts.services.research.backtest_types import BacktestRequest, BacktestRunOut, BacktestRunPage
 
 router = APIRouter(tags=["research"])
@@ -44,7 +44,7 @@ def list_backtests(
     ctx: Ctx,
     _user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> BacktestRunPage:
     from qts.services.research import backtests
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Request, status
 from pydantic import Field
 
 from qts.api.deps import Ctx, CurrentUser, Trader
-from qts.api.schemas import StrictModel
+from qts.api.schemas import DbId, StrictModel
 from qts.core.types import OrderTicket, OrderType, Side, TimeInForce
 from qts.services.trading.sessions import FeedSpec, TradingService
 
@@ -54,7 +54,7 @@ def place_order(request: Request, user: Trader, body: OrderBody) -> dict[str, An
 
 
 @router.post("/orders/{order_id}/cancel")
-def cancel_order(request: Request, ctx: Ctx, user: Trader, order_id: int) -> dict[str, Any]:
+def cancel_order(request: Request, ctx: Ctx, user: Trader, order_id: DbId) -> dict[str, Any]:
     from qts.services.trading.orders import get_order
 
     order = get_order(ctx.db, order_id)
@@ -76,7 +76,7 @@ def kill_switch(request: Request, user: Trader, body: KillSwitchBody) -> dict[st
 def start_strategy(
     request: Request,
     user: Trader,
-    strategy_id: int,
+    strategy_id: DbId,
     feed: Annotated[FeedBody | None, Body()] = None,
 ) -> dict[str, Any]:
     spec = FeedSpec(**(feed or FeedBody()).model_dump())
@@ -84,5 +84,5 @@ def start_strategy(
 
 
 @router.post("/strategies/{strategy_id}/stop")
-def stop_strategy(request: Request, user: Trader, strategy_id: int) -> dict[str, Any]:
+def stop_strategy(request: Request, user: Trader, strategy_id: DbId) -> dict[str, Any]:
     return trading(request).stop(strategy_id, user.username)
