@@ -35,7 +35,9 @@ def strategy_catalog(_user: CurrentUser) -> list[dict[str, Any]]:
 def create_backtest(ctx: Ctx, user: Trader, body: BacktestBody) -> BacktestRunOut:
     """Run a backtest on stored bars in the background; poll `GET /backtests/{id}`."""
     from qts.services.research import backtests
+    from qts.strategies.registry import check_strategy_allowed
 
+    check_strategy_allowed(body.strategy, ctx.settings.strategy_packages)
     return backtests.submit(ctx.db, ctx.bus, body, user.username)
 
 

@@ -26,6 +26,9 @@ def list_strategies(
 
 @router.post("", response_model=StrategyRecord, status_code=status.HTTP_201_CREATED)
 def create_strategy(ctx: Ctx, user: Trader, body: StrategyCreate) -> StrategyRecord:
+    from qts.strategies.registry import check_strategy_allowed
+
+    check_strategy_allowed(body.strategy_class, ctx.settings.strategy_packages)
     return svc.create_strategy(ctx.db, body, user.username)
 
 
@@ -38,6 +41,10 @@ def get_strategy(ctx: Ctx, _user: CurrentUser, strategy_id: DbId) -> StrategyRec
 def update_strategy(
     ctx: Ctx, user: Trader, strategy_id: DbId, body: StrategyUpdate
 ) -> StrategyRecord:
+    from qts.strategies.registry import check_strategy_allowed
+
+    if body.strategy_class is not None:
+        check_strategy_allowed(body.strategy_class, ctx.settings.strategy_packages)
     return svc.update_strategy(ctx.db, strategy_id, body, user.username)
 
 
