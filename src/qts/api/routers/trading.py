@@ -9,7 +9,16 @@ from pydantic import Field
 
 from qts.api.deps import Ctx, CurrentUser, Trader
 from qts.api.schemas import DbId, StrictModel
-from qts.core.types import OrderTicket, OrderType, Side, TimeInForce
+from qts.core.types import (
+    MAX_PRICE,
+    MAX_QUANTITY,
+    MIN_PRICE,
+    MIN_QUANTITY,
+    OrderTicket,
+    OrderType,
+    Side,
+    TimeInForce,
+)
 from qts.services.trading.sessions import FeedSpec, TradingService
 
 router = APIRouter(tags=["trading"])
@@ -22,16 +31,18 @@ def trading(request: Request) -> TradingService:
 class OrderBody(StrictModel):
     symbol: str = Field(min_length=1, max_length=64)
     side: Side
-    quantity: float = Field(gt=0, allow_inf_nan=False)
+    quantity: float = Field(ge=MIN_QUANTITY, le=MAX_QUANTITY, allow_inf_nan=False)
     type: OrderType = OrderType.MARKET
-    limit_price: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    stop_price: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    limit_price: float | None = Field(default=None, ge=MIN_PRICE, le=MAX_PRICE, allow_inf_nan=False)
+    stop_price: float | None = Field(default=None, ge=MIN_PRICE, le=MAX_PRICE, allow_inf_nan=False)
     time_in_force: TimeInForce = TimeInForce.GTC
     client_order_id: str | None = Field(
         default=None, min_length=8, max_length=64, pattern=r"^[\w.:-]+$"
     )
     account: str = Field(default="paper", max_length=32)
-    reference_price: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    reference_price: float | None = Field(
+        default=None, ge=MIN_PRICE, le=MAX_PRICE, allow_inf_nan=False
+    )
 
 
 class KillSwitchBody(StrictModel):
