@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from qts.api.deps import Ctx, CurrentUser
-from qts.api.schemas import DbId, Offset, OptionalDbId
+from qts.api.schemas import ApiTime, DbId, Offset, OptionalDbId
 from qts.core.types import OrderStatus
 from qts.db.repositories.orders import OrderFilter
 from qts.services.schemas import Page
@@ -25,8 +24,8 @@ def list_orders(
     side: Literal["buy", "sell"] | None = None,
     strategy_id: OptionalDbId = None,
     account: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: ApiTime | None = None,
+    until: ApiTime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Offset = 0,
 ) -> Page[OrderRecord]:
