@@ -29,6 +29,17 @@ DEFAULT_SECRET = "change-me"
 JWT_SECRET_FILE = "jwt_secret.key"
 
 
+def make_private_file(path: Path) -> None:
+    """Create `path` empty with mode 0600 (an empty file is a valid new SQLite database), or
+    take group and other permissions away from an existing one."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+
+
 class YamlProfileSource(PydanticBaseSettingsSource):
     """Reads `configs/<QTS_PROFILE>.yaml` from the working directory, else from the package."""
 
@@ -154,7 +165,13 @@ class Settings(ProfileSettings):
         return f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
 
     def ensure_data_dir(self) -> Path:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        """The data dir (0700 when created here) with the default SQLite files kept private
+        (0600): they hold password hashes, orders and the audit log."""
+        if not self.data_dir.exists():
+            self.data_dir.mkdir(parents=True, mode=0o700)
+        for url in (self.effective_database_url, self.effective_mlflow_uri):
+            if url.startswith("sqlite:///"):
+                make_private_file(Path(url.removeprefix("sqlite:///")))
         return self.data_dir
 
     def jwt_secret_value(self) -> str:
