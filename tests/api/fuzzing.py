@@ -42,14 +42,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_in_thread(app: Any) -> Iterator[str]:
+def serve_in_thread(app: Any, **options: Any) -> Iterator[str]:
     """Run `app` under uvicorn on a free local port; yields its base URL."""
     import uvicorn
 
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
+    options = {"host": "127.0.0.1", "log_level": "warning", **options, "port": port}
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", **options))
     thread = threading.Thread(target=server.run, daemon=True, name="fuzz-server")
     thread.start()
     deadline = time.monotonic() + 20

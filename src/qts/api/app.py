@@ -69,7 +69,10 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         settings.jwt_secret_value(), settings.access_token_minutes, settings.refresh_token_days
     )
     throttle = LoginThrottle(
-        settings.login_max_failures, settings.login_lockout_seconds, ctx.redis()
+        settings.login_max_failures,
+        settings.login_lockout_seconds,
+        ctx.redis(),
+        user_max_failures=settings.login_user_max_failures,
     )
     app.state.auth = AuthService(ctx.db, tokens, throttle)
     app.state.trading = TradingService(ctx)

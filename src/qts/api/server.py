@@ -56,4 +56,18 @@ def serve(
             f"data in {settings.data_dir.resolve()}"
         )
         console.print(f"dashboard and API on http://{host}:{port}  (docs: /docs)")
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
+    uvicorn.run(app, **uvicorn_options(settings, host, port))
+
+
+def uvicorn_options(settings: Any, host: str, port: int) -> dict[str, Any]:
+    """Client addresses come from X-Forwarded-For only when the peer is a configured proxy
+    (QTS_TRUSTED_PROXIES); uvicorn's own default would trust 127.0.0.1, so a local client could
+    spoof its address and slip past the per-address login limit."""
+    trusted = list(settings.trusted_proxies)
+    return {
+        "host": host,
+        "port": port,
+        "log_level": settings.log_level.lower(),
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": ",".join(trusted) if trusted else "",
+    }

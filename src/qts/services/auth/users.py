@@ -9,7 +9,6 @@ from qts.core.errors import (
     AuthenticationError,
     ConflictError,
     NotFoundError,
-    RateLimitedError,
 )
 from qts.db import Database
 from qts.db.repositories.audit import AuditRepository
@@ -69,20 +68,15 @@ class AuthService:
         self.throttle = throttle
 
     def login(self, username: str, password: str, client: str = "") -> TokenPair:
-        keys = [f"user:{username.lower()}"] + ([f"ip:{client}"] if client else [])
-        wait = max(self.throttle.retry_after(k) for k in keys)
-        if wait:
-            raise RateLimitedError("too many failed logins; try again later", {"retry_after": wait})
+        # The attempt is counted before the slow hash, so concurrent guesses cannot overrun it.
+        attempt = self.throttle.acquire(username, client)
         with self.db.session() as s:
             user = UserRepository(s).by_username(username)
             ok = verify_password(user.password_hash if user else None, password)
             if not ok or user is None or not user.is_active:
-                for k in keys:
-                    self.throttle.failure(k)
                 AuditRepository(s).record(username, "auth.login_failed", client)
                 raise AuthenticationError("incorrect username or password")
-            for k in keys:
-                self.throttle.success(k)
+            self.throttle.succeeded(attempt)
             AuditRepository(s).record(username, "auth.login", client)
             return self.tokens.pair(user.username, user.role)
 
