@@ -67,4 +67,6 @@ def configure_logging(level: str = "INFO", json_logs: bool = False) -> logging.H
     root.setLevel(level.upper())
     # httpx logs every request URL at INFO; Telegram's URL holds the bot token.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+    # Alembic announces each of its plugins at INFO on every start.
+    logging.getLogger("alembic.runtime.plugins").setLevel(max(logging.WARNING, root.level))
     return handler
