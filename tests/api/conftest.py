@@ -32,13 +32,28 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
     return make_settings(tmp_path, db_url)
 
 
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
+def seed_users(settings: Settings) -> None:
     upgrade(settings.effective_database_url)
     db = Database(settings.effective_database_url)
     for role, password in PASSWORDS.items():
         create_user(db, NewUser(username=role, password=password, role=role))
     db.dispose()
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    seed_users(settings)
+    app = create_app(settings)
+    with TestClient(app) as c:
+        yield c
+    app.state.ctx.close()
+
+
+@pytest.fixture
+def sqlite_client(tmp_path: Path) -> Iterator[TestClient]:
+    """The app on an SQLite file only: for checks of the web layer that no backend changes."""
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'qts.db'}")
+    seed_users(settings)
     app = create_app(settings)
     with TestClient(app) as c:
         yield c

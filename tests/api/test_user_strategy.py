@@ -8,10 +8,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from qts.cli.main import app
+from qts.config import Settings
+from tests.api.conftest import make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "src" / "qts" / "sample_data" / "kr_daily" / "005930.csv"
@@ -19,6 +22,12 @@ FILE_SPEC = "examples/strategies/rsi_band.py:RsiBand"
 MODULE_SPEC = (
     "examples.strategies.rsi_band:RsiBand"  # importable: the repository root is on sys.path
 )
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    # The API imports module:Class strategies only from the packages named here.
+    return make_settings(tmp_path, db_url, strategy_packages=["examples.strategies"])
 
 
 def _api_run(client: TestClient, headers: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:

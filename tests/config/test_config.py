@@ -77,3 +77,26 @@ def test_missing_explicit_config_file_is_an_error(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("QTS_CONFIG_FILE", "/nonexistent/qts.yaml")
     with pytest.raises(ConfigurationError, match="not found"):
         Settings()
+
+
+def test_data_files_are_private_after_start_up(tmp_path: Path) -> None:
+    """Issue 14, defect 13: qts.db and mlflow.db were 0644; now 0600 in a 0700 data dir."""
+    from qts.api.server import prepare
+
+    s = Settings(data_dir=tmp_path / "d", load_sample_data=False)
+    prepare(s)  # what `qts up` does first: data dir, migrations
+    mode = lambda p: p.stat().st_mode & 0o777  # noqa: E731
+    assert mode(tmp_path / "d") == 0o700
+    db_files = [p for p in (tmp_path / "d").iterdir() if p.name.startswith(("qts.db", "mlflow"))]
+    assert {p.name for p in db_files} >= {"qts.db", "mlflow.db"}
+    assert {p.name: mode(p) for p in db_files} == {p.name: 0o600 for p in db_files}
+    assert (tmp_path / "d" / "qts.db").stat().st_size > 0  # the migrations ran in that file
+
+
+def test_existing_world_readable_database_is_made_private(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    old = tmp_path / "d" / "qts.db"
+    old.write_bytes(b"")
+    old.chmod(0o644)
+    Settings(data_dir=tmp_path / "d").ensure_data_dir()
+    assert old.stat().st_mode & 0o777 == 0o600

@@ -49,17 +49,29 @@ def test_intent_becomes_a_working_order_with_its_bracket() -> None:
     ("ticket", "message"),
     [
         (OrderTicket("", Side.BUY, 1), "symbol is required"),
-        (OrderTicket("AAA", Side.BUY, 0), "quantity must be a positive number"),
-        (OrderTicket("AAA", Side.BUY, float("inf")), "quantity must be a positive number"),
+        (OrderTicket("AAA", Side.BUY, 0), "quantity must be a number between"),
+        (OrderTicket("AAA", Side.BUY, float("inf")), "quantity must be a number between"),
+        # Issue 14, defect 9: absurd numbers, refused even without risk limits.
+        (OrderTicket("AAA", Side.BUY, 1e308), "quantity must be a number between"),
+        (OrderTicket("AAA", Side.BUY, 5e-324), "quantity must be a number between"),
+        (
+            OrderTicket("AAA", Side.BUY, 1, OrderType.LIMIT, limit_price=float("1e400")),
+            "limit_price must be a number between",
+        ),
+        (
+            OrderTicket("AAA", Side.BUY, 1e9, OrderType.LIMIT, limit_price=1e9),
+            "order notional above",
+        ),
+        (OrderTicket("AAA", Side.BUY, 1e9, reference_price=1e9), "order notional above"),
         (OrderTicket("AAA", Side.BUY, 1, OrderType.LIMIT), "a limit order needs a limit_price"),
         (OrderTicket("AAA", Side.BUY, 1, OrderType.STOP), "a stop order needs a stop_price"),
         (
             OrderTicket("AAA", Side.BUY, 1, OrderType.LIMIT, limit_price=-5),
-            "limit_price must be a positive number",
+            "limit_price must be a number between",
         ),
         (
             OrderTicket("AAA", Side.BUY, 1, reference_price=float("nan")),
-            "reference_price must be a positive number",
+            "reference_price must be a number between",
         ),
     ],
 )

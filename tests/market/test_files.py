@@ -138,6 +138,27 @@ def test_ohlc_violation_named_with_its_row() -> None:
             "negative_volume",
             21,
         ),
+        # Issue 14, defect 9: inf, 1e400 (read as inf), absurd and far-future values.
+        (
+            lambda lines: lines.__setitem__(4, "2023-12-08,inf,inf,71000,71500,100"),
+            "non_finite_value",
+            5,
+        ),
+        (
+            lambda lines: lines.__setitem__(6, "2023-12-12,72000,1e400,71000,71500,100"),
+            "non_finite_value",
+            7,
+        ),
+        (
+            lambda lines: lines.__setitem__(6, "2023-12-12,72000,1e300,71000,71500,100"),
+            "implausible_value",
+            7,
+        ),
+        (
+            lambda lines: lines.append("2099-01-05,72000,73000,71000,71500,100"),
+            "future_timestamp",
+            372,
+        ),
     ],
 )
 def test_corrupted_copies_rejected_with_row_report(tmp_path: Path, edit, rule, line) -> None:

@@ -15,6 +15,8 @@ from fastapi.staticfiles import StaticFiles
 
 import qts
 from qts.adapters.login_throttle import LoginThrottle
+from qts.api.access_log import install_redaction
+from qts.api.body_limit import BodyLimitMiddleware
 from qts.api.errors import error_response, install_error_handlers
 from qts.api.metrics_middleware import mount_metrics
 from qts.api.routers import auth, market, ml, orders, research, strategies, system, trading, users
@@ -68,13 +70,18 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         settings.jwt_secret_value(), settings.access_token_minutes, settings.refresh_token_days
     )
     throttle = LoginThrottle(
-        settings.login_max_failures, settings.login_lockout_seconds, ctx.redis()
+        settings.login_max_failures,
+        settings.login_lockout_seconds,
+        ctx.redis(),
+        user_max_failures=settings.login_user_max_failures,
     )
-    app.state.auth = AuthService(ctx.db, tokens, throttle)
+    app.state.auth = AuthService(ctx.db, tokens, throttle, settings.refresh_reuse_grace_seconds)
     app.state.trading = TradingService(ctx)
 
     install_error_handlers(app)
+    install_redaction()
     mount_metrics(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

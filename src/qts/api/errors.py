@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qts.core.errors import (
@@ -90,6 +91,13 @@ def install_error_handlers(app: FastAPI) -> None:
         code = CODE_BY_STATUS.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         return error_response(exc.status_code, code, message, None, getattr(exc, "headers", None))
+
+    @app.exception_handler(DataError)
+    async def _data(_req: Request, exc: DataError) -> JSONResponse:
+        # A value the database cannot hold (a NUL byte in PostgreSQL text, a number out of the
+        # column's range) that passed the request schema; the transaction was rolled back.
+        log.info("database refused a value: %s", exc.orig)
+        return error_response(422, "validation_error", "a value cannot be stored", None)
 
     @app.exception_handler(Exception)
     async def _unexpected(req: Request, exc: Exception) -> JSONResponse:

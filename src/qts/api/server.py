@@ -6,28 +6,52 @@ import logging
 from typing import Any
 
 from qts.config import get_settings
+from qts.core.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 
 
 def prepare(settings: Any) -> None:
-    """Everything `qts up` does before serving: data dir, migrations, first-start sample data."""
-    from qts.db.migrate import upgrade
+    """Everything `qts up` does before serving: data dir, migrations, first-start sample data.
+    Several servers may start at once: the start-up lock lets one do the work at a time."""
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
+    from qts.db.migrate import startup_lock, upgrade
 
     settings.ensure_data_dir()
     settings.check_production()
-    upgrade(settings.effective_database_url)
-    if settings.load_sample_data:
-        from qts.db import Database
-        from qts.services.data.sample_data import load_sample_data
+    url = settings.effective_database_url
+    try:
+        with startup_lock(url):
+            upgrade(url)
+            if settings.load_sample_data:
+                _load_sample_data(url)
+    except (DBAPIError, ArgumentError) as e:
+        reason = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
+        raise ConfigurationError(f"cannot use the database {_safe_url(url)}: {reason}") from None
 
-        db = Database(settings.effective_database_url)
-        try:
-            result = load_sample_data(db)  # idempotent: skips complete datasets
-            if result["loaded"]:
-                log.info("loaded sample data: %s", ", ".join(result["loaded"]))
-        finally:
-            db.dispose()
+
+def _load_sample_data(url: str) -> None:
+    from qts.db import Database
+    from qts.services.data.sample_data import load_sample_data
+
+    db = Database(url)
+    try:
+        result = load_sample_data(db)  # idempotent: skips complete datasets
+        if result["loaded"]:
+            log.info("loaded sample data: %s", ", ".join(result["loaded"]))
+    finally:
+        db.dispose()
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("@")[-1]
 
 
 def serve(
@@ -56,4 +80,18 @@ def serve(
             f"data in {settings.data_dir.resolve()}"
         )
         console.print(f"dashboard and API on http://{host}:{port}  (docs: /docs)")
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
+    uvicorn.run(app, **uvicorn_options(settings, host, port))
+
+
+def uvicorn_options(settings: Any, host: str, port: int) -> dict[str, Any]:
+    """Client addresses come from X-Forwarded-For only when the peer is a configured proxy
+    (QTS_TRUSTED_PROXIES); uvicorn's own default would trust 127.0.0.1, so a local client could
+    spoof its address and slip past the per-address login limit."""
+    trusted = list(settings.trusted_proxies)
+    return {
+        "host": host,
+        "port": port,
+        "log_level": settings.log_level.lower(),
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": ",".join(trusted) if trusted else "",
+    }

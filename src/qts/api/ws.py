@@ -1,7 +1,8 @@
 """`/ws`: authenticated WebSocket where clients subscribe to event-bus topics.
 
-Authenticate with `?token=<access token>` or, when the token should stay out of URLs, with a
-first message `{"action": "auth", "token": "..."}`. Then send
+Authenticate with a first message `{"action": "auth", "token": "<access token>"}`, which keeps
+the token out of URLs. `?token=` still works for older clients; the server's logs redact it
+(qts.api.access_log), but proxies in between may log it. Then send
 `{"action": "subscribe" | "unsubscribe", "topics": [...]}` or `{"action": "ping"}`.
 Events arrive as `{"type": "event", "topic", "data", "ts"}`.
 """

@@ -174,8 +174,13 @@ def up(
     """Start the API server and (embedded mode) the in-process job runner."""
     _apply_data_dir(data_dir)
     from qts.api.server import serve
+    from qts.core.errors import QtsError
 
-    serve(host=host, port=port, run_scheduler=scheduler, console=console)
+    try:
+        serve(host=host, port=port, run_scheduler=scheduler, console=console)
+    except QtsError as e:  # a bad database URL or setting: one line, not a traceback
+        err_console.print(f"[bold red]error:[/] {e.message}", soft_wrap=True)
+        raise typer.Exit(1) from None
 
 
 guard_all(app)

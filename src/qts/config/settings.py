@@ -29,6 +29,17 @@ DEFAULT_SECRET = "change-me"
 JWT_SECRET_FILE = "jwt_secret.key"
 
 
+def make_private_file(path: Path) -> None:
+    """Create `path` empty with mode 0600 (an empty file is a valid new SQLite database), or
+    take group and other permissions away from an existing one."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+
+
 class YamlProfileSource(PydanticBaseSettingsSource):
     """Reads `configs/<QTS_PROFILE>.yaml` from the working directory, else from the package."""
 
@@ -102,6 +113,14 @@ class Settings(ProfileSettings):
     refresh_token_days: int = 7
     login_max_failures: int = 5
     login_lockout_seconds: int = 300
+    # Failures for one user from all addresses before logins for it slow down (progressive delay).
+    login_user_max_failures: int = 20
+    refresh_reuse_grace_seconds: int = 10  # a just-rotated refresh token still works this long
+    # Proxies whose X-Forwarded-For is believed (IPs or CIDRs); none by default.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    max_request_bytes: int = 1024 * 1024  # request bodies over this get 413 before being read
+    # Packages whose `module:Class` strategies the API may import (besides the registry).
+    strategy_packages: list[str] = Field(default_factory=list)
 
     cors_origins: list[str] = Field(default_factory=list)
     run_scheduler: bool = True  # `qts up` runs scheduled jobs in process (embedded mode)
@@ -146,7 +165,13 @@ class Settings(ProfileSettings):
         return f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
 
     def ensure_data_dir(self) -> Path:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        """The data dir (0700 when created here) with the default SQLite files kept private
+        (0600): they hold password hashes, orders and the audit log."""
+        if not self.data_dir.exists():
+            self.data_dir.mkdir(parents=True, mode=0o700)
+        for url in (self.effective_database_url, self.effective_mlflow_uri):
+            if url.startswith("sqlite:///"):
+                make_private_file(Path(url.removeprefix("sqlite:///")))
         return self.data_dir
 
     def jwt_secret_value(self) -> str:

@@ -84,9 +84,23 @@ class Bar:
 #                `orders` table) and rebuilds it from there to send it.
 
 
-def _check_positive(name: str, value: float | None) -> None:
-    if value is not None and not (value > 0 and math.isfinite(value)):
-        raise ValidationError(f"{name} must be a positive number")
+# Sanity bounds for any order, with or without risk limits: outside them a number is a typo, an
+# overflow or an attack (1e308 shares, a 5e-324 denormal), never a trade. 1e-10 is below any
+# venue's quantity step (satoshi 1e-8); 1e12 above any listed price or share count.
+MIN_QUANTITY = 1e-10
+MAX_QUANTITY = 1e12
+MIN_PRICE = 1e-10
+MAX_PRICE = 1e12
+MAX_NOTIONAL = 1e15
+
+
+def _check_positive(
+    name: str, value: float | None, low: float = MIN_PRICE, high: float = MAX_PRICE
+) -> None:
+    if value is not None and not (math.isfinite(value) and low <= value <= high):
+        raise ValidationError(
+            f"{name} must be a number between {low:g} and {high:g}", {"field": name}
+        )
 
 
 @dataclass(slots=True)
@@ -104,14 +118,16 @@ class OrderSpec:
         """A clear ValidationError for an order no venue could take."""
         if not self.symbol:
             raise ValidationError("symbol is required")
-        if not (self.quantity > 0 and math.isfinite(self.quantity)):
-            raise ValidationError("quantity must be a positive number")
+        _check_positive("quantity", self.quantity, MIN_QUANTITY, MAX_QUANTITY)
         if self.type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and not self.limit_price:
             raise ValidationError(f"a {self.type.value} order needs a limit_price")
         if self.type in (OrderType.STOP, OrderType.STOP_LIMIT) and not self.stop_price:
             raise ValidationError(f"a {self.type.value} order needs a stop_price")
         _check_positive("limit_price", self.limit_price)
         _check_positive("stop_price", self.stop_price)
+        price = self.limit_price or self.stop_price
+        if price is not None and self.quantity * price > MAX_NOTIONAL:
+            raise ValidationError(f"order notional above {MAX_NOTIONAL:g}", {"field": "quantity"})
 
 
 @dataclass(slots=True)
@@ -162,6 +178,9 @@ class OrderTicket(OrderSpec):
     def validate(self) -> None:
         self.check_spec()
         _check_positive("reference_price", self.reference_price)
+        price = self.reference_price
+        if price is not None and self.quantity * price > MAX_NOTIONAL:
+            raise ValidationError(f"order notional above {MAX_NOTIONAL:g}", {"field": "quantity"})
 
 
 @dataclass(slots=True)

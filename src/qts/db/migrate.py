@@ -2,18 +2,54 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.pool import NullPool
 
 from qts.db.engine import make_engine, normalize_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Not Alembic's default name: Optuna keeps its own `alembic_version` in the same database.
 VERSION_TABLE = "qts_schema_version"
+STARTUP_LOCK_KEY = 0x717473  # "qts": the PostgreSQL advisory lock id of start-up work
+
+
+@contextmanager
+def startup_lock(url: str) -> Iterator[None]:
+    """Hold a lock across processes while one of them migrates and loads first-start data, so
+    servers started together do not race (PostgreSQL: a session advisory lock; SQLite: a lock
+    file beside the database)."""
+    url = normalize_url(url)
+    if url.startswith("sqlite:///"):
+        from filelock import FileLock
+
+        path = Path(url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(f"{path}.startup-lock", timeout=600, mode=0o600):
+            yield
+        return
+    if url.startswith("sqlite"):  # in memory: one process only
+        yield
+        return
+    engine = make_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": STARTUP_LOCK_KEY})
+            conn.commit()  # the lock is the session's; no transaction stays open around it
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": STARTUP_LOCK_KEY})
+                conn.commit()
+    finally:
+        engine.dispose()
 
 
 def alembic_config(url: str) -> Config:

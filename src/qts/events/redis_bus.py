@@ -27,11 +27,18 @@ class RedisEventBus(InProcessEventBus):
 
         self.url = url
         self.prefix = prefix
-        self._sync = redis.Redis.from_url(url)
+        self._sync = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
         self._listener: asyncio.Task[None] | None = None
 
     def publish(self, topic: str, data: dict[str, Any]) -> None:
-        self._sync.publish(self.prefix + topic, Event(topic, data).to_json())
+        """Best effort: events follow writes already committed, so a Redis outage loses the
+        notification (clients re-read on reconnect) but never fails the write that made it."""
+        import redis
+
+        try:
+            self._sync.publish(self.prefix + topic, Event(topic, data).to_json())
+        except redis.RedisError as e:
+            log.warning("event on %s not published: Redis unavailable (%s)", topic, e)
 
     def check(self) -> None:
         self._sync.ping()

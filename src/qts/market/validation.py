@@ -15,11 +15,20 @@ import pandas as pd
 from qts.market.frames import BAR_COLUMNS, PRICE_COLUMNS
 
 MAX_LISTED = 1000  # issues listed one by one in a report; every rule keeps a full count
+# Beyond any traded price or volume: such a value is a corrupted file or an overflow, never data.
+MAX_PRICE = 1e12
+MAX_VOLUME = 1e18
+# A bar may open at most this far after now (clock skew, a session that starts tomorrow in
+# another time zone); anything later is a wrong year or a wrong unit.
+FUTURE_TOLERANCE = pd.Timedelta(days=2)
 
 RULES: dict[str, str] = {
     "required_columns": "the file must have a time column and open, high, low, close, volume",
     "timestamp_unparseable": "the timestamp cannot be parsed",
     "missing_value": "a price or volume is missing or not a number",
+    "non_finite_value": "a price or volume is infinite",
+    "implausible_value": f"prices must be <= {MAX_PRICE:g} and volume <= {MAX_VOLUME:g}",
+    "future_timestamp": "the bar opens more than 2 days after now",
     "non_positive_price": "prices must be > 0",
     "high_below_open_close": "high must be >= max(open, close)",
     "low_above_open_close": "low must be <= min(open, close)",
@@ -133,16 +142,22 @@ def rule_masks(raw: RawBars) -> dict[str, np.ndarray]:
     o, h, low, c, vol = (v[col].to_numpy() for col in BAR_COLUMNS)
     ts_ns = raw.ts.to_numpy(dtype="datetime64[ns]").astype("int64")
     ts_ok = raw.ts.notna().to_numpy()
+    infinite = np.isinf(v.to_numpy()).any(axis=1)
     with np.errstate(invalid="ignore"):
         masks = {
             "timestamp_unparseable": ~ts_ok,
             "missing_value": v.isna().any(axis=1).to_numpy(),
+            "non_finite_value": infinite,
+            "implausible_value": ~infinite
+            & ((v[list(PRICE_COLUMNS)] > MAX_PRICE).any(axis=1) | (vol > MAX_VOLUME)).to_numpy(),
             "non_positive_price": (v[list(PRICE_COLUMNS)] <= 0).any(axis=1).to_numpy(),
             "high_below_open_close": h < np.maximum(o, c),
             "low_above_open_close": low > np.minimum(o, c),
             "high_below_low": h < low,
             "negative_volume": vol < 0,
         }
+    horizon = (pd.Timestamp.now(tz="UTC") + FUTURE_TOLERANCE).value
+    masks["future_timestamp"] = ts_ok & (ts_ns > horizon)
     valid_ts = pd.Series(np.where(ts_ok, ts_ns, np.iinfo(np.int64).min))
     masks["duplicate_timestamp"] = (valid_ts.duplicated() & pd.Series(ts_ok)).to_numpy()
     running_max = valid_ts.cummax().shift(1).fillna(np.iinfo(np.int64).min).to_numpy()
@@ -158,7 +173,12 @@ def check_bars(raw: RawBars) -> list[RowIssue]:
             detail = (
                 RULES[rule]
                 if rule
-                in ("timestamp_unparseable", "duplicate_timestamp", "out_of_order_timestamp")
+                in (
+                    "timestamp_unparseable",
+                    "duplicate_timestamp",
+                    "out_of_order_timestamp",
+                    "future_timestamp",
+                )
                 else f"{RULES[rule]} ({_fmt_row(raw.values, int(pos))})"
             )
             issues.append(_issue(raw, int(pos), rule, detail))
@@ -265,6 +285,9 @@ def repair_bars(raw: RawBars) -> tuple[pd.DataFrame, list[RowIssue]]:
     drop(masks["timestamp_unparseable"], "timestamp_unparseable", "row dropped: no usable time")
     drop(masks["missing_value"], "missing_value", "row dropped: missing price or volume")
     drop(masks["negative_volume"], "negative_volume", "row dropped: negative volume")
+    drop(masks["non_finite_value"], "non_finite_value", "row dropped: infinite value")
+    drop(masks["implausible_value"], "implausible_value", "row dropped: implausible value")
+    drop(masks["future_timestamp"], "future_timestamp", "row dropped: dated in the future")
 
     repairs += _flatten_halts(raw, v, keep)
     still_bad = (v[list(PRICE_COLUMNS)] <= 0).any(axis=1).to_numpy()

@@ -34,7 +34,10 @@ class AppContext:
         if "redis" not in self.extras:
             import redis
 
-            self.extras["redis"] = redis.Redis.from_url(self.settings.redis_url)
+            # Short timeouts: a Redis that stopped answering must not hang requests.
+            self.extras["redis"] = redis.Redis.from_url(
+                self.settings.redis_url, socket_connect_timeout=2, socket_timeout=2
+            )
         return self.extras["redis"]
 
     def close(self) -> None:

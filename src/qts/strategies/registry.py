@@ -6,6 +6,7 @@ import hashlib
 import importlib
 import importlib.util
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,15 @@ from qts.core.errors import ValidationError
 from qts.strategies.base import Strategy
 from qts.strategies.registration import REGISTERED, register
 
-__all__ = ["create_strategy", "get_strategy_class", "list_strategies", "register"]
+__all__ = [
+    "check_strategy_allowed",
+    "create_strategy",
+    "get_strategy_class",
+    "list_strategies",
+    "register",
+]
+# Our own package: its classes are registered by name and may also be written module:Class.
+ALWAYS_ALLOWED_PACKAGES = ("qts.strategies",)
 
 
 def _ensure_builtins() -> None:
@@ -59,6 +68,24 @@ def get_strategy_class(spec: str, *, files: bool = True) -> type[Strategy]:
     if not (isinstance(cls, type) and issubclass(cls, Strategy)):
         raise ValidationError(f"{spec} is not a qts Strategy subclass")
     return cls
+
+
+def check_strategy_allowed(spec: str, packages: Sequence[str]) -> None:
+    """For a spec from a remote client: a registered name, or `module:Class` inside one of
+    `packages` (QTS_STRATEGY_PACKAGES). Decided on the text alone, before anything is imported,
+    so a refused spec never runs a module's top-level code."""
+    _ensure_builtins()
+    spec = spec.strip()
+    if spec in REGISTERED or ":" not in spec:
+        return  # a name: resolved in the registry only, nothing to import
+    module = spec.rpartition(":")[0]
+    allowed = (*ALWAYS_ALLOWED_PACKAGES, *packages)
+    if not any(module == p or module.startswith(p + ".") for p in allowed):
+        raise ValidationError(
+            f"strategy module {module!r} is not in an allowed package; add its package to "
+            "QTS_STRATEGY_PACKAGES or register the class",
+            {"field": "strategy_class", "allowed_packages": list(packages)},
+        )
 
 
 def create_strategy(

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from qts.api.deps import Ctx, CurrentUser
-from qts.api.schemas import TIMEFRAME_PATTERN
+from qts.api.schemas import TIMEFRAME_PATTERN, ApiTime, Offset
 from qts.services.data import market_data
 
 router = APIRouter(prefix="/market", tags=["market"])
@@ -32,12 +31,12 @@ def bars(
     _user: CurrentUser,
     symbol: Annotated[str, Query(min_length=1, max_length=64)],
     timeframe: Annotated[str, Query(pattern=TIMEFRAME_PATTERN)] = "1d",
-    start: datetime | None = None,
-    end: datetime | None = None,
+    start: ApiTime | None = None,
+    end: ApiTime | None = None,
     exchange: str | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    after: datetime | None = None,
+    offset: Offset = 0,
+    after: ApiTime | None = None,
 ) -> dict[str, Any]:
     """Bars in time order (`end` inclusive). Page with `offset`, or with `after=<next_after>`."""
     return market_data.page_bars(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import Field
 
 from qts.api.deps import Admin, Ctx, CurrentUser, Trader
-from qts.api.schemas import TIMEFRAME_PATTERN, StrictModel
+from qts.api.schemas import MAX_DB_INT, TIMEFRAME_PATTERN, StrictModel
 from qts.services.ml import model_service as ml
 
 router = APIRouter(prefix="/ml", tags=["ml"])
@@ -31,7 +31,7 @@ class TrainBody(StrictModel):
 
 
 class PromoteBody(StrictModel):
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_DB_INT)
     alias: Literal["staging", "production"] = "production"
     gate: bool = False
 

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from qts.api.deps import Ctx, CurrentUser
+from qts.api.schemas import ApiTime, DbId, Offset, OptionalDbId
 from qts.core.types import OrderStatus
 from qts.db.repositories.orders import OrderFilter
 from qts.services.schemas import Page
@@ -22,12 +22,12 @@ def list_orders(
     symbol: str | None = None,
     status: Annotated[list[OrderStatus] | None, Query()] = None,
     side: Literal["buy", "sell"] | None = None,
-    strategy_id: int | None = None,
+    strategy_id: OptionalDbId = None,
     account: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: ApiTime | None = None,
+    until: ApiTime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Page[OrderRecord]:
     f = OrderFilter(
         symbol=symbol,
@@ -42,7 +42,7 @@ def list_orders(
 
 
 @router.get("/orders/{order_id}", response_model=OrderDetail)
-def get_order(ctx: Ctx, _user: CurrentUser, order_id: int) -> OrderDetail:
+def get_order(ctx: Ctx, _user: CurrentUser, order_id: DbId) -> OrderDetail:
     return svc.get_order(ctx.db, order_id)
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import Field, field_validator
 
 from qts.api.deps import Ctx, CurrentUser, Trader
-from qts.api.schemas import STRATEGY_PATTERN, TIMEFRAME_PATTERN, no_strategy_file
+from qts.api.schemas import STRATEGY_PATTERN, TIMEFRAME_PATTERN, Offset, no_strategy_file
 from qts.services.research.backtest_types import BacktestRequest, BacktestRunOut, BacktestRunPage
 
 router = APIRouter(tags=["research"])
@@ -35,7 +35,9 @@ def strategy_catalog(_user: CurrentUser) -> list[dict[str, Any]]:
 def create_backtest(ctx: Ctx, user: Trader, body: BacktestBody) -> BacktestRunOut:
     """Run a backtest on stored bars in the background; poll `GET /backtests/{id}`."""
     from qts.services.research import backtests
+    from qts.strategies.registry import check_strategy_allowed
 
+    check_strategy_allowed(body.strategy, ctx.settings.strategy_packages)
     return backtests.submit(ctx.db, ctx.bus, body, user.username)
 
 
@@ -44,7 +46,7 @@ def list_backtests(
     ctx: Ctx,
     _user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> BacktestRunPage:
     from qts.services.research import backtests
 

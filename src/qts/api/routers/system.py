@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query
 
 import qts
 from qts.api.deps import Ctx, CurrentUser, Trader
+from qts.api.schemas import OptionalDbId
 from qts.services.ops.health import component_status
 
 router = APIRouter(prefix="/system", tags=["system"])
@@ -42,7 +43,7 @@ def jobs(
     job: str | None = None,
     outcome: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    before_id: int | None = None,
+    before_id: OptionalDbId = None,
 ) -> dict[str, Any]:
     """Job runs, newest first (page with `before_id`), each job's last run, and the schedule."""
     from datetime import UTC, datetime

@@ -8,8 +8,17 @@ from fastapi import APIRouter, Body, Request, status
 from pydantic import Field
 
 from qts.api.deps import Ctx, CurrentUser, Trader
-from qts.api.schemas import StrictModel
-from qts.core.types import OrderTicket, OrderType, Side, TimeInForce
+from qts.api.schemas import DbId, StrictModel
+from qts.core.types import (
+    MAX_PRICE,
+    MAX_QUANTITY,
+    MIN_PRICE,
+    MIN_QUANTITY,
+    OrderTicket,
+    OrderType,
+    Side,
+    TimeInForce,
+)
 from qts.services.trading.sessions import FeedSpec, TradingService
 
 router = APIRouter(tags=["trading"])
@@ -22,16 +31,18 @@ def trading(request: Request) -> TradingService:
 class OrderBody(StrictModel):
     symbol: str = Field(min_length=1, max_length=64)
     side: Side
-    quantity: float = Field(gt=0, allow_inf_nan=False)
+    quantity: float = Field(ge=MIN_QUANTITY, le=MAX_QUANTITY, allow_inf_nan=False)
     type: OrderType = OrderType.MARKET
-    limit_price: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    stop_price: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    limit_price: float | None = Field(default=None, ge=MIN_PRICE, le=MAX_PRICE, allow_inf_nan=False)
+    stop_price: float | None = Field(default=None, ge=MIN_PRICE, le=MAX_PRICE, allow_inf_nan=False)
     time_in_force: TimeInForce = TimeInForce.GTC
     client_order_id: str | None = Field(
         default=None, min_length=8, max_length=64, pattern=r"^[\w.:-]+$"
     )
     account: str = Field(default="paper", max_length=32)
-    reference_price: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    reference_price: float | None = Field(
+        default=None, ge=MIN_PRICE, le=MAX_PRICE, allow_inf_nan=False
+    )
 
 
 class KillSwitchBody(StrictModel):
@@ -54,7 +65,7 @@ def place_order(request: Request, user: Trader, body: OrderBody) -> dict[str, An
 
 
 @router.post("/orders/{order_id}/cancel")
-def cancel_order(request: Request, ctx: Ctx, user: Trader, order_id: int) -> dict[str, Any]:
+def cancel_order(request: Request, ctx: Ctx, user: Trader, order_id: DbId) -> dict[str, Any]:
     from qts.services.trading.orders import get_order
 
     order = get_order(ctx.db, order_id)
@@ -76,7 +87,7 @@ def kill_switch(request: Request, user: Trader, body: KillSwitchBody) -> dict[st
 def start_strategy(
     request: Request,
     user: Trader,
-    strategy_id: int,
+    strategy_id: DbId,
     feed: Annotated[FeedBody | None, Body()] = None,
 ) -> dict[str, Any]:
     spec = FeedSpec(**(feed or FeedBody()).model_dump())
@@ -84,5 +95,5 @@ def start_strategy(
 
 
 @router.post("/strategies/{strategy_id}/stop")
-def stop_strategy(request: Request, user: Trader, strategy_id: int) -> dict[str, Any]:
+def stop_strategy(request: Request, user: Trader, strategy_id: DbId) -> dict[str, Any]:
     return trading(request).stop(strategy_id, user.username)

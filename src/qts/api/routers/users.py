@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from qts.api.deps import Admin, Ctx
+from qts.api.schemas import DbId
 from qts.services.auth import users as svc
 from qts.services.auth.schemas import NewUser, UserChanges, UserRecord
 
@@ -20,10 +21,10 @@ def create_user(ctx: Ctx, admin: Admin, body: NewUser) -> UserRecord:
 
 
 @router.patch("/{user_id}", response_model=UserRecord)
-def update_user(ctx: Ctx, admin: Admin, user_id: int, body: UserChanges) -> UserRecord:
+def update_user(ctx: Ctx, admin: Admin, user_id: DbId, body: UserChanges) -> UserRecord:
     return svc.update_user(ctx.db, user_id, body, admin.username)
 
 
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_user(ctx: Ctx, admin: Admin, user_id: int) -> None:
+def delete_user(ctx: Ctx, admin: Admin, user_id: DbId) -> None:
     svc.delete_user(ctx.db, user_id, admin.username)

@@ -7,7 +7,7 @@ from qts.db.models.jobs import JobRun, SystemStatus
 from qts.db.models.market import Bar, Fundamental, NewsItem, Symbol
 from qts.db.models.ml import FeatureDefinition, MLModel, Prediction, TrainingLog, TrainingRun
 from qts.db.models.trading import Fill, Order, OrderEvent, Position, Strategy
-from qts.db.models.users import User
+from qts.db.models.users import RefreshTokenFamily, User
 
 __all__ = [
     "AuditLog",
@@ -24,6 +24,7 @@ __all__ = [
     "OrderEvent",
     "Position",
     "Prediction",
+    "RefreshTokenFamily",
     "Strategy",
     "Symbol",
     "SystemStatus",

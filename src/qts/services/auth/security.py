@@ -50,6 +50,12 @@ class TokenClaims:
     kind: TokenKind
     token_id: str
     expires_at: datetime
+    version: int = 0  # the user's token version when issued
+    family: str = ""  # refresh tokens: the login they descend from
+
+
+def new_token_id() -> str:
+    return uuid.uuid4().hex
 
 
 class TokenService:
@@ -58,23 +64,38 @@ class TokenService:
         self.access_ttl = timedelta(minutes=access_minutes)
         self.refresh_ttl = timedelta(days=refresh_days)
 
-    def issue(self, username: str, role: str, kind: TokenKind) -> str:
+    def issue(
+        self,
+        username: str,
+        role: str,
+        kind: TokenKind,
+        version: int = 0,
+        family: str = "",
+        jti: str | None = None,
+    ) -> str:
         now = datetime.now(UTC)
         ttl = self.access_ttl if kind == "access" else self.refresh_ttl
         payload: dict[str, Any] = {
             "sub": username,
             "role": role,
             "typ": kind,
-            "jti": uuid.uuid4().hex,
+            "jti": jti or new_token_id(),
+            "ver": version,
             "iat": int(now.timestamp()),
             "exp": int((now + ttl).timestamp()),
         }
+        if family:
+            payload["fam"] = family
         return jwt.encode(payload, self._secret, algorithm=ALGORITHM)
 
-    def pair(self, username: str, role: str) -> TokenPair:
+    def pair(
+        self, username: str, role: str, version: int = 0, family: str = "", refresh_jti: str = ""
+    ) -> TokenPair:
         return TokenPair(
-            access_token=self.issue(username, role, "access"),
-            refresh_token=self.issue(username, role, "refresh"),
+            access_token=self.issue(username, role, "access", version),
+            refresh_token=self.issue(
+                username, role, "refresh", version, family, refresh_jti or None
+            ),
             expires_in=int(self.access_ttl.total_seconds()),
         )
 
@@ -97,4 +118,6 @@ class TokenService:
             kind=expected,
             token_id=str(data.get("jti", "")),
             expires_at=datetime.fromtimestamp(int(data["exp"]), UTC),
+            version=int(data.get("ver", 0)),
+            family=str(data.get("fam", "")),
         )

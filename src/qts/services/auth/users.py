@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from qts.adapters.login_throttle import LoginThrottle
@@ -9,13 +10,18 @@ from qts.core.errors import (
     AuthenticationError,
     ConflictError,
     NotFoundError,
-    RateLimitedError,
 )
 from qts.db import Database
+from qts.db.models import RefreshTokenFamily, User
 from qts.db.repositories.audit import AuditRepository
 from qts.db.repositories.users import UserRepository
 from qts.services.auth.schemas import NewUser, TokenPair, UserChanges, UserRecord
-from qts.services.auth.security import TokenService, hash_password, verify_password
+from qts.services.auth.security import (
+    TokenService,
+    hash_password,
+    new_token_id,
+    verify_password,
+)
 
 
 def create_user(db: Database, new: NewUser, actor: str = "cli") -> UserRecord:
@@ -39,13 +45,15 @@ def update_user(db: Database, user_id: int, changes: UserChanges, actor: str) ->
         if user is None:
             raise NotFoundError(f"user {user_id} not found")
         audited: dict[str, Any] = {}
-        if changes.role is not None:
+        if changes.role is not None and changes.role != user.role:
             user.role = audited["role"] = changes.role
-        if changes.is_active is not None:
+        if changes.is_active is not None and changes.is_active != user.is_active:
             user.is_active = audited["is_active"] = changes.is_active
         if changes.password is not None:
             user.password_hash = hash_password(changes.password)
             audited["password"] = "changed"
+        if audited:  # every token issued before the change stops working
+            user.token_version += 1
         AuditRepository(s).record(actor, "user.update", user.username, audited)
         return UserRecord.from_row(user)
 
@@ -63,42 +71,73 @@ def delete_user(db: Database, user_id: int, actor: str) -> None:
 
 
 class AuthService:
-    def __init__(self, db: Database, tokens: TokenService, throttle: LoginThrottle) -> None:
+    def __init__(
+        self,
+        db: Database,
+        tokens: TokenService,
+        throttle: LoginThrottle,
+        refresh_grace_seconds: int = 10,
+    ) -> None:
         self.db = db
         self.tokens = tokens
         self.throttle = throttle
+        self.refresh_grace = timedelta(seconds=refresh_grace_seconds)
 
     def login(self, username: str, password: str, client: str = "") -> TokenPair:
-        keys = [f"user:{username.lower()}"] + ([f"ip:{client}"] if client else [])
-        wait = max(self.throttle.retry_after(k) for k in keys)
-        if wait:
-            raise RateLimitedError("too many failed logins; try again later", {"retry_after": wait})
+        # The attempt is counted before the slow hash, so concurrent guesses cannot overrun it.
+        attempt = self.throttle.acquire(username, client)
         with self.db.session() as s:
             user = UserRepository(s).by_username(username)
             ok = verify_password(user.password_hash if user else None, password)
             if not ok or user is None or not user.is_active:
-                for k in keys:
-                    self.throttle.failure(k)
                 AuditRepository(s).record(username, "auth.login_failed", client)
                 raise AuthenticationError("incorrect username or password")
-            for k in keys:
-                self.throttle.success(k)
+            self.throttle.succeeded(attempt)
             AuditRepository(s).record(username, "auth.login", client)
-            return self.tokens.pair(user.username, user.role)
+            family = RefreshTokenFamily(
+                id=new_token_id(),
+                user_id=user.id,
+                current_jti=new_token_id(),
+                expires_at=datetime.now(UTC) + self.tokens.refresh_ttl,
+            )
+            s.add(family)
+            return self._pair(user, family)
+
+    def _pair(self, user: User, family: RefreshTokenFamily) -> TokenPair:
+        return self.tokens.pair(
+            user.username, user.role, user.token_version, family.id, family.current_jti
+        )
 
     def refresh(self, refresh_token: str) -> TokenPair:
+        """Rotate: the token used is spent and a new one returned. The token rotated just
+        before stays good for the grace period (two tabs refreshing at once); any other reuse
+        means the token was copied, and the whole family is revoked."""
         claims = self.tokens.decode(refresh_token, "refresh")
         with self.db.session() as s:
             user = UserRepository(s).by_username(claims.subject)
-            if user is None or not user.is_active:
-                raise AuthenticationError("user no longer active")
-            # The role is read again so a demotion takes effect at the next refresh.
-            return self.tokens.pair(user.username, user.role)
+            if user is None or not user.is_active or claims.version != user.token_version:
+                raise AuthenticationError("token revoked")
+            family = s.get(RefreshTokenFamily, claims.family, with_for_update=True)
+            if family is None or family.revoked or family.user_id != user.id:
+                raise AuthenticationError("token revoked")
+            now = datetime.now(UTC)
+            if claims.token_id == family.current_jti:
+                family.previous_jti, family.current_jti = family.current_jti, new_token_id()
+                family.rotated_at = now
+                return self._pair(user, family)  # the role is read again: demotions apply
+            in_grace = (
+                family.rotated_at is not None and now - family.rotated_at <= self.refresh_grace
+            )
+            if claims.token_id == family.previous_jti and in_grace:
+                return self._pair(user, family)  # the same current token the other tab got
+            family.revoked = True
+            AuditRepository(s).record(user.username, "auth.refresh_reuse", family.id)
+        raise AuthenticationError("refresh token reused; sign in again")
 
     def current_user(self, access_token: str) -> UserRecord:
         claims = self.tokens.decode(access_token, "access")
         with self.db.session() as s:
             user = UserRepository(s).by_username(claims.subject)
-            if user is None or not user.is_active:
-                raise AuthenticationError("user no longer active")
+            if user is None or not user.is_active or claims.version != user.token_version:
+                raise AuthenticationError("token revoked")
             return UserRecord.from_row(user)
