@@ -139,6 +139,11 @@ def train(
     if as_json:
         typer.echo(json.dumps(result, default=str))
         return
+    _print_training(result, model, timeframe, horizon)
+
+
+def _print_training(result: dict[str, Any], model: str, timeframe: str, horizon: int) -> None:
+    """The training result as tables: evaluation, the backtest beside its baselines."""
     console.print(
         f"[bold]{model}[/] {','.join(result['symbols'])} {timeframe} h={horizon}: "
         f"{result['samples']} samples, OOS {result['oos_start'][:10]} → {result['oos_end'][:10]}"
