@@ -170,6 +170,7 @@ def test_full_queue_drops_oldest_and_says_so(slack, notifiers) -> None:  # type:
 
 def test_secrets_never_logged_even_on_errors(slack, telegram, notifiers, caplog) -> None:  # type: ignore[no-untyped-def]
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.INFO, logger="httpx")  # the CLI quiets httpx; this test reads it
     settings = make_settings(slack, telegram)
     settings.telegram_chat_id = "999"  # fake answers 400 chat not found: a permanent error
     notifier = install(notifiers, settings)
