@@ -5,7 +5,6 @@ shares; crypto: 0.1%, fractional); bad options are refused with nothing stored."
 from __future__ import annotations
 
 import json
-import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typer.testing import CliRunner
 from qts.backtest import BacktestConfig, run_backtest
 from qts.market.files import load_bars_file
 from qts.strategies import create_strategy
+from tests.api.helpers import backtest_through_api
 
 SAMPLE = Path(__file__).resolve().parents[2] / "src" / "qts" / "sample_data"
 PARAMS = {"fast": 5, "slow": 20}
@@ -42,19 +42,6 @@ def _cli(file: Path, symbol: str, timeframe: str, start: str | None) -> dict[str
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
-def _api(client: TestClient, headers: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
-    r = client.post("/api/v1/backtests", headers=headers, json=body)
-    assert r.status_code == 202, r.text
-    deadline = time.time() + 60
-    while (run := client.get(f"/api/v1/backtests/{r.json()['id']}", headers=headers).json())[
-        "status"
-    ] not in ("done", "failed"):
-        assert time.time() < deadline
-        time.sleep(0.1)
-    assert run["status"] == "done", run["error"]
-    return run["result"]  # type: ignore[no-any-return]
-
-
 @pytest.mark.parametrize("case", list(CASES))
 def test_cli_api_and_python_give_the_same_run_on_preset_defaults(
     client: TestClient, auth_headers, case: str
@@ -64,7 +51,9 @@ def test_cli_api_and_python_give_the_same_run_on_preset_defaults(
     rel, symbol, timeframe, start = CASES[case]
     import_file(client.app.state.ctx.db, SAMPLE / rel, symbol, timeframe)  # type: ignore[attr-defined]
     body = {"strategy": "sma_cross", "params": PARAMS, "symbols": [symbol], "timeframe": timeframe}
-    api = _api(client, auth_headers("trader"), {**body, **({"start": start} if start else {})})
+    api = backtest_through_api(
+        client, auth_headers("trader"), {**body, **({"start": start} if start else {})}
+    )
     cli = _cli(SAMPLE / rel, symbol, timeframe, start)
     bars = load_bars_file(SAMPLE / rel)
     strategy = create_strategy("sma_cross", PARAMS)

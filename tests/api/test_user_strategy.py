@@ -4,9 +4,7 @@ installed module, through the API with the same result; the API never loads a fi
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,6 +13,7 @@ from typer.testing import CliRunner
 from qts.cli.main import app
 from qts.config import Settings
 from tests.api.conftest import make_settings
+from tests.api.helpers import backtest_through_api
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "src" / "qts" / "sample_data" / "kr_daily" / "005930.csv"
@@ -28,19 +27,6 @@ MODULE_SPEC = (
 def settings(tmp_path: Path, db_url: str) -> Settings:
     # The API imports module:Class strategies only from the packages named here.
     return make_settings(tmp_path, db_url, strategy_packages=["examples.strategies"])
-
-
-def _api_run(client: TestClient, headers: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
-    r = client.post("/api/v1/backtests", headers=headers, json=body)
-    assert r.status_code == 202, r.text
-    deadline = time.time() + 60
-    while (run := client.get(f"/api/v1/backtests/{r.json()['id']}", headers=headers).json())[
-        "status"
-    ] not in ("done", "failed"):
-        assert time.time() < deadline
-        time.sleep(0.1)
-    assert run["status"] == "done", run["error"]
-    return run["result"]  # type: ignore[no-any-return]
 
 
 def test_example_strategy_runs_from_cli_and_api_alike(client: TestClient, auth_headers) -> None:  # type: ignore[no-untyped-def]
@@ -57,7 +43,7 @@ def test_example_strategy_runs_from_cli_and_api_alike(client: TestClient, auth_h
         "symbols": ["005930"],
         "timeframe": "1d",
     }
-    api = _api_run(client, auth_headers("trader"), body)
+    api = backtest_through_api(client, auth_headers("trader"), body)
     assert len(cli["trades"]) == 2
     assert api["trades"] == cli["trades"]
     assert api["metrics"] == cli["metrics"]
