@@ -96,8 +96,8 @@ class OrderRepository:
         return self.s.scalars(q).all()
 
     def open_client_ids(self) -> Sequence[str]:
-        """Client ids of every order not yet final (new, submitted, partly filled)."""
-        open_states = ("new", "submitted", "partially_filled")
+        """Client ids of every order not yet final (new, submitting, submitted, partly filled)."""
+        open_states = ("new", "submitting", "submitted", "partially_filled")
         q = select(Order.client_order_id).where(Order.status.in_(open_states))
         return self.s.scalars(q).all()
 
