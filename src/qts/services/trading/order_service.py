@@ -126,6 +126,13 @@ class OrderService:
                 self._notify("order_submitted", out)
             return out
 
+    def release_claim(self, client_order_id: str, reason: str) -> dict[str, Any]:
+        """`submitting` → `new`: the broker confirmed it never got the order (reconciliation)."""
+        with self._lock:
+            return self._transition(
+                self._find_row_id(client_order_id), OrderStatus.NEW, {"reason": reason}
+            )
+
     def record_exit(
         self, order: Order, account: str, strategy_id: int | None, actor: str
     ) -> dict[str, Any]:
