@@ -113,9 +113,7 @@ def claim(
         if not decision.allowed:
             o.status = OrderStatus.REJECTED.value
             o.reject_rule, o.reject_reason = decision.rule[:32], decision.message
-            repo.add_event(
-                o, "new", o.status, {"rule": decision.rule, "message": decision.message}
-            )
+            repo.add_event(o, "new", o.status, {"rule": decision.rule, "message": decision.message})
             return ClaimResult(order_to_dict(o), False, decision)
         owner = claim_owner()
         meta = {**(o.meta or {}), "claim": {"by": owner, "at": now.isoformat(), "price": price}}

@@ -102,8 +102,13 @@ class OrderService:
                 return existing  # idempotent retry, or claimed by another process
             # A stored `new` order was never claimed (a crash before the claim): carry on.
             row_id = existing["id"] if existing else self._insert_new(req, client_id, actor)
+            executor = self.executors[req.account]
             price = (
-                req.limit_price or req.reference_price or self._last_price(req.account, req.symbol)
+                req.limit_price
+                or req.reference_price
+                or self._last_price(req.account, req.symbol)
+                # An executor that knows a price (the paper desk: the latest stored close).
+                or getattr(executor, "reference_price", lambda _symbol: None)(req.symbol)
             )
             result = claim(self.db, self.risk, row_id, price or 0.0, self.clock())
             self._publish("orders", result.order)
@@ -114,7 +119,7 @@ class OrderService:
             # Only the claim's winner gets here: the one submission of this client order id.
             order = self.domain_order(row_id)
             try:
-                report = self.executors[req.account].submit(order)
+                report = executor.submit(order)
             except QtsError as e:
                 out = self._transition(
                     row_id, OrderStatus.REJECTED, {"error": e.code}, reject=(e.code, e.message)

@@ -23,7 +23,6 @@ from qts.core.errors import ConflictError, NotFoundError, ValidationError
 from qts.core.types import Bar
 from qts.db.models import Strategy as StrategyRow
 from qts.db.repositories.audit import AuditRepository
-from qts.execution.paper import PaperExecutor
 from qts.execution.risk import RiskLimits, RiskManager
 from qts.execution.runner import RunnerState, StrategyRunner
 from qts.services.context import AppContext
@@ -35,6 +34,7 @@ from qts.services.trading.paper_accounts import (
     open_paper_account,
     paper_config,
 )
+from qts.services.trading.paper_desk import LatestBarPaperExecutor
 from qts.services.trading.session_types import FeedSpec, Session
 from qts.strategies.base import Strategy
 
@@ -49,7 +49,8 @@ class TradingService:
         self.ctx = ctx
         settings = ctx.settings
         shared = paper_config(settings, symbols=[])
-        self.paper = PaperExecutor(shared.fill_model, shared.initial_cash)
+        # Manual orders on `paper` fill at once at the latest stored bar (`paper_desk`).
+        self.paper = LatestBarPaperExecutor(ctx.db, shared)
         limits = RiskLimits.from_dict(settings.risk_limits)
         self.orders = OrderService(
             ctx.db,
