@@ -126,7 +126,8 @@ class PositionRepository:
             q = q.where(Position.quantity != 0)
         return self.s.scalars(q).all()
 
-    def get(self, account: str, symbol: str) -> Position | None:
-        return self.s.scalar(
-            select(Position).where(Position.account == account, Position.symbol == symbol)
-        )
+    def get(self, account: str, symbol: str, for_update: bool = False) -> Position | None:
+        """The position; `for_update` locks its row until commit (PostgreSQL), so fills applied
+        by two processes at once add up instead of overwriting each other."""
+        q = select(Position).where(Position.account == account, Position.symbol == symbol)
+        return self.s.scalar(q.with_for_update() if for_update else q)

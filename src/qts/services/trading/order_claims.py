@@ -15,15 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
 from qts.core.types import OrderStatus, Side
 from qts.db import Database
 from qts.db.models import Order as OrderRow
 from qts.db.models import OrderEvent
+from qts.db.models import Position as PositionRow
 from qts.db.models.jobs import SystemStatus
-from qts.db.repositories.orders import OrderRepository, PositionRepository
+from qts.db.repositories.orders import OrderRepository
 from qts.execution.risk import AccountState, RiskDecision, RiskManager
 from qts.services.trading.orders import order_to_dict
 
@@ -53,35 +54,46 @@ class ClaimResult:
 def account_state(s: Session, account: str, now: datetime, count_rate: bool) -> AccountState:
     """The account as every process sees it: stored positions, working orders' remaining
     quantities, today's realized P&L, the kill switch and (on demand) the claims of the last
-    minute."""
+    minute. Positions and working orders are read in one statement: one snapshot, so an order
+    filled in between is counted once (in the position), never zero times."""
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    rows = PositionRepository(s).list(account, include_flat=True)
-    realized = OrderRepository(s).realized_net_since(account, today)
-    kill = s.get(SystemStatus, KILL_SWITCH_KEY)
-    prices = {p.symbol: p.last_price or p.average_price for p in rows}
+    held = select(
+        literal("position").label("kind"),
+        PositionRow.symbol,
+        PositionRow.quantity,
+        PositionRow.average_price,
+        PositionRow.last_price,
+        literal(None).label("meta"),
+    ).where(PositionRow.account == account)
+    working = select(
+        OrderRow.side,
+        OrderRow.symbol,
+        OrderRow.quantity - OrderRow.filled_quantity,
+        OrderRow.limit_price,
+        OrderRow.limit_price,
+        OrderRow.meta,
+    ).where(OrderRow.account == account, OrderRow.status.in_(WORKING))
+    positions: dict[str, float] = {}
+    prices: dict[str, float] = {}
+    unrealized = 0.0
     buys: dict[str, float] = {}
     sells: dict[str, float] = {}
-    working = s.execute(
-        select(
-            OrderRow.symbol,
-            OrderRow.side,
-            OrderRow.quantity - OrderRow.filled_quantity,
-            OrderRow.limit_price,
-            OrderRow.meta,
-        ).where(OrderRow.account == account, OrderRow.status.in_(WORKING))
-    ).all()
-    for symbol, side, remaining, limit_price, meta in working:
-        book = buys if side == Side.BUY.value else sells
-        book[symbol] = book.get(symbol, 0.0) + max(remaining, 0.0)
+    for kind, symbol, quantity, price, last, meta in s.execute(union_all(held, working)).all():
+        if kind == "position":
+            positions[symbol] = quantity
+            prices[symbol] = last or price
+            unrealized += (last - price) * quantity if last else 0.0
+            continue
+        book = buys if kind == Side.BUY.value else sells
+        book[symbol] = book.get(symbol, 0.0) + max(quantity, 0.0)
         if not prices.get(symbol):
-            prices[symbol] = limit_price or (meta or {}).get("claim", {}).get("price") or 0.0
+            prices[symbol] = last or (meta or {}).get("claim", {}).get("price") or 0.0
+    kill = s.get(SystemStatus, KILL_SWITCH_KEY)
     return AccountState(
-        positions={p.symbol: p.quantity for p in rows},
+        positions=positions,
         prices=prices,
-        realized_pnl_today=realized,
-        unrealized_pnl=sum(
-            (p.last_price - p.average_price) * p.quantity for p in rows if p.last_price
-        ),
+        realized_pnl_today=OrderRepository(s).realized_net_since(account, today),
+        unrealized_pnl=unrealized,
         kill_switch=bool(kill and kill.value.get("on")),
         open_buys=buys,
         open_sells=sells,

@@ -193,6 +193,10 @@ class OrderService:
     # Fills -------------------------------------------------------------------------------------
     def apply_fill(self, fill: Fill) -> bool:
         """Apply a fill once; returns False when this fill was already applied."""
+        # A second try when the first lost a race to create the position row (another process).
+        return self._apply_fill(fill) or self._apply_fill(fill)
+
+    def _apply_fill(self, fill: Fill) -> bool:
         with self._lock:
             try:
                 with self.db.session() as s:
@@ -201,7 +205,7 @@ class OrderService:
                     )
                     if o is None:
                         raise NotFoundError(f"no order {fill.client_order_id}")
-                    pos = PositionRepository(s).get(o.account, o.symbol)
+                    pos = PositionRepository(s).get(o.account, o.symbol, for_update=True)
                     if pos is None:
                         pos = PositionRow(account=o.account, symbol=o.symbol)
                         s.add(pos)

@@ -21,9 +21,12 @@ from qts.db import Database
 from qts.db.models import Bar as BarRow
 from qts.db.models import Fill as FillRow
 from qts.db.models import Order as OrderRow
+from qts.db.repositories.audit import AuditRepository
 from qts.db.repositories.orders import PositionRepository
 from qts.execution.executor import ExecutionReport
 from qts.execution.paper import PaperExecutor
+
+SUBMIT_ACTION = "paper.submit"
 
 
 def latest_bar(db: Database, symbol: str) -> Bar | None:
@@ -63,6 +66,9 @@ class LatestBarPaperExecutor:
         self.paper = PaperExecutor(config.fill_model, config.initial_cash, account)
 
     def submit(self, order: Order) -> ExecutionReport:
+        # Every submission is kept, as a broker's own order book would keep it.
+        with self.db.session() as s:
+            AuditRepository(s).record("paper", SUBMIT_ACTION, order.client_order_id)
         bar = latest_bar(self.db, order.symbol)
         refusal = _refusal(order, bar)
         if refusal or bar is None:
