@@ -13,9 +13,9 @@ import os
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, literal, select, union_all, update
+from sqlalchemy import CursorResult, func, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
 from qts.core.types import OrderStatus, Side
@@ -129,12 +129,13 @@ def claim(
             return ClaimResult(order_to_dict(o), False, decision)
         owner = claim_owner()
         meta = {**(o.meta or {}), "claim": {"by": owner, "at": now.isoformat(), "price": price}}
-        won = s.execute(
+        result = s.execute(
             update(OrderRow)
             .where(OrderRow.id == order_id, OrderRow.status == OrderStatus.NEW.value)
             .values(status=OrderStatus.SUBMITTING.value, meta=meta)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
+        won = cast(CursorResult[Any], result).rowcount
         s.refresh(o)
         if won != 1:
             return ClaimResult(order_to_dict(o), False)
