@@ -63,7 +63,7 @@ def account_state(s: Session, account: str, now: datetime, count_rate: bool) -> 
         PositionRow.quantity,
         PositionRow.average_price,
         PositionRow.last_price,
-        literal(None).label("meta"),
+        literal(None, OrderRow.__table__.c.meta.type).label("meta"),
     ).where(PositionRow.account == account)
     working = select(
         OrderRow.side,
