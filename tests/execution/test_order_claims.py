@@ -117,4 +117,3 @@ def test_a_failing_part_rolls_back_alone(db) -> None:  # type: ignore[no-untyped
             raise ValueError("this part only")
     with db.session() as s:
         assert s.scalars(select(AuditLog.target)).all() == ["kept"]
-
