@@ -236,6 +236,11 @@ class TradingService:
         if live is None:
             raise ValidationError("live strategies run under `qts live`, which connects the broker")
         self.orders.executors[live.account] = live
+        # Before the next decision: orders claimed by a sender that stopped are settled with
+        # the broker (the broker is the truth for a live account).
+        from qts.services.trading.reconcile import SETTLE_AFTER_S, ReconcileReport, settle_claims
+
+        settle_claims(self.orders, live, ReconcileReport(live.account), SETTLE_AFTER_S)
 
         def positions() -> dict[str, float]:
             return dict(self.orders.account_state(live.account).positions)
