@@ -80,13 +80,13 @@ def list_positions(db: Database, account: str | None, include_flat: bool) -> lis
 def open_order_ids(
     db: Database, account: str, strategy_id: int, symbol: str | None = None
 ) -> list[int]:
-    """Ids of a strategy's submitted or partly filled orders on `account`, oldest first."""
+    """Ids of a strategy's working orders (being sent, sent, partly filled), oldest first."""
     from sqlalchemy import select
 
     query = select(Order.id).where(
         Order.account == account,
         Order.strategy_id == strategy_id,
-        Order.status.in_(["submitted", "partially_filled"]),
+        Order.status.in_(["submitting", "submitted", "partially_filled"]),
     )
     if symbol is not None:
         query = query.where(Order.symbol == symbol)
