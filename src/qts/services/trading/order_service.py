@@ -19,15 +19,16 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from qts.core.errors import ConflictError, NotFoundError, QtsError, ValidationError
 from qts.core.positions import apply_fill
-from qts.core.types import Fill, Order, OrderStatus, OrderTicket, Side
+from qts.core.types import Fill, Order, OrderStatus, OrderTicket
 from qts.db import Database
 from qts.db.models import Fill as FillRow
 from qts.db.models import Order as OrderRow
@@ -40,7 +41,12 @@ from qts.execution.executor import ExecutionReport, Executor
 from qts.execution.order_states import check_transition, status_after_fill
 from qts.execution.risk import AccountState, RiskLimits, RiskManager
 from qts.services.trading.order_claims import KILL_SWITCH_KEY, account_state, claim
-from qts.services.trading.orders import order_to_dict, position_to_dict, working_order
+from qts.services.trading.orders import (
+    fill_to_reach,
+    order_to_dict,
+    position_to_dict,
+    working_order,
+)
 
 log = logging.getLogger(__name__)
 __all__ = ["KILL_SWITCH_KEY", "OrderService", "new_client_order_id"]
@@ -117,16 +123,21 @@ class OrderService:
             if not result.claimed:
                 return result.order
             # Only the claim's winner gets here: the one submission of this client order id.
-            order = self.domain_order(row_id)
-            try:
-                report = executor.submit(order)
-            except QtsError as e:
-                out = self._transition(
-                    row_id, OrderStatus.REJECTED, {"error": e.code}, reject=(e.code, e.message)
-                )
-                self._notify("order_rejected", out)
-                return out
-            out = self.apply_report(report)
+            # An executor that fills at once from the stored account (the paper desk) reads and
+            # writes that account in one locked transaction, so two servers cannot both sell
+            # the same shares.
+            at_once = getattr(executor, "fills_at_once", False)
+            with self.db.transaction(lock=f"account:{req.account}") if at_once else nullcontext():
+                order = self.domain_order(row_id)
+                try:
+                    report = executor.submit(order)
+                except QtsError as e:
+                    out = self._transition(
+                        row_id, OrderStatus.REJECTED, {"error": e.code}, reject=(e.code, e.message)
+                    )
+                    self._notify("order_rejected", out)
+                    return out
+                out = self.apply_report(report)
             if out["status"] != OrderStatus.REJECTED.value:
                 self._notify("order_submitted", out)
             return out
@@ -265,37 +276,9 @@ class OrderService:
 
     def _apply_cumulative(self, report: ExecutionReport) -> None:
         """Turn a venue's cumulative totals into the one fill that brings qts up to them."""
-        with self.db.session() as s:
-            o = s.scalar(select(OrderRow).where(OrderRow.client_order_id == report.client_order_id))
-            assert o is not None
-            done_qty, done_avg = o.filled_quantity, o.average_fill_price or 0.0
-            done_fee = (
-                s.scalar(
-                    select(func.coalesce(func.sum(FillRow.fee), 0.0)).where(
-                        FillRow.order_id == o.id
-                    )
-                )
-                or 0.0
-            )
-            side = Side(o.side)
-        total = report.filled_quantity or 0.0
-        delta = total - done_qty
-        if delta <= 1e-12 or report.average_price is None:
-            return
-        price = (report.average_price * total - done_avg * done_qty) / delta
-        fee = max((report.fee or 0.0) - done_fee, 0.0)
-        self.apply_fill(
-            Fill(
-                report.client_order_id,
-                "",
-                side,
-                delta,
-                price,
-                fee,
-                self.clock(),
-                fill_id=f"{report.client_order_id}-cum-{total:.10g}",
-            )
-        )
+        fill = fill_to_reach(self.db, report, self.clock())
+        if fill is not None:
+            self.apply_fill(fill)
 
     # Cancelling --------------------------------------------------------------------------------
     def cancel(self, client_order_id: str, actor: str) -> dict[str, Any]:

@@ -59,6 +59,9 @@ def cash_from_fills(db: Database, account: str, initial_cash: float) -> float:
 class LatestBarPaperExecutor:
     """The `paper` account's executor (see the module)."""
 
+    # The order service runs `submit` and applies its fills in one locked transaction.
+    fills_at_once = True
+
     def __init__(self, db: Database, config: BacktestConfig, account: str = "paper") -> None:
         self.db = db
         self.config = config
