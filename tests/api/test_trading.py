@@ -19,6 +19,8 @@ SAMPLE = Path(__file__).resolve().parents[2] / "src" / "qts" / "sample_data"
 
 
 def test_manual_orders_and_kill_switch(client: TestClient, auth_headers) -> None:  # type: ignore[no-untyped-def]
+    from qts.db.models import Order
+
     h = auth_headers("trader")
     body = {
         "symbol": "005930",
@@ -31,7 +33,8 @@ def test_manual_orders_and_kill_switch(client: TestClient, auth_headers) -> None
         client.post("/api/v1/orders", headers=auth_headers("viewer"), json=body).status_code == 403
     )
     r = client.post("/api/v1/orders", headers=h, json={**body, "client_order_id": "manual-0001"})
-    assert r.status_code == 201 and r.json()["status"] == "submitted"
+    assert r.status_code == 201 and r.json()["status"] == "rejected"
+    assert "no stored bars for 005930" in r.json()["reject_reason"]
     again = client.post(
         "/api/v1/orders", headers=h, json={**body, "client_order_id": "manual-0001"}
     )
@@ -42,16 +45,48 @@ def test_manual_orders_and_kill_switch(client: TestClient, auth_headers) -> None
     bad = client.post("/api/v1/orders", headers=h, json={**body, "type": "stop"})
     assert bad.status_code == 422 and "stop_price" in bad.json()["error"]["message"]
 
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    with ctx.db.session() as s:  # a working order (as a session leaves them) for the switch
+        s.add(Order(client_order_id="resting-1", symbol="005930", side="buy", quantity=1,
+                    status="submitted"))  # fmt: skip
     r = client.post("/api/v1/system/kill-switch", headers=h, json={"on": True})
     assert r.status_code == 200 and r.json()["cancelled_orders"] == 1
     assert client.get("/api/v1/system/kill-switch", headers=h).json() == {"on": True}
     r = client.post("/api/v1/orders", headers=h, json={**body, "client_order_id": "manual-0002"})
     assert r.json()["status"] == "rejected" and r.json()["reject_rule"] == "kill_switch"
     client.post("/api/v1/system/kill-switch", headers=h, json={"on": False})
-    r = client.post("/api/v1/orders", headers=h, json={**body, "client_order_id": "manual-0003"})
-    assert r.json()["status"] == "submitted"
-    r = client.post(f"/api/v1/orders/{r.json()['id']}/cancel", headers=h)
-    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+
+
+def test_manual_paper_orders_fill_at_the_latest_stored_close(
+    client: TestClient, auth_headers
+) -> None:  # type: ignore[no-untyped-def]
+    from qts.services.data.market_data import import_file
+
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    import_file(ctx.db, SAMPLE / "kr_daily" / "005930.csv", "005930", "1d")
+    last = pd.read_csv(SAMPLE / "kr_daily" / "005930.csv").iloc[-1]
+    h = auth_headers("trader")
+    buy = {"symbol": "005930", "side": "buy", "quantity": 10, "type": "market"}
+    r = client.post("/api/v1/orders", headers=h, json=buy)
+    assert r.status_code == 201 and r.json()["status"] == "filled", r.json()
+    assert r.json()["filled_quantity"] == 10
+    # The paper run spec's costs: the price is the close moved against the buyer by slippage.
+    price = r.json()["average_fill_price"]
+    assert last["close"] <= price < last["close"] * 1.01
+    positions = {p["symbol"]: p for p in client.get("/api/v1/positions", headers=h).json()}
+    assert positions["005930"]["quantity"] == 10
+    # A limit away from the close would never fill here: refused, and nothing else changes.
+    away = {**buy, "type": "limit", "limit_price": float(last["close"]) * 0.5}
+    r = client.post("/api/v1/orders", headers=h, json=away)
+    assert (
+        r.json()["status"] == "rejected"
+        and "away from the latest close" in r.json()["reject_reason"]
+    )
+    sell = {**buy, "side": "sell", "type": "limit", "limit_price": float(last["close"]) * 0.9}
+    r = client.post("/api/v1/orders", headers=h, json=sell)
+    assert r.json()["status"] == "filled"
+    positions = {p["symbol"]: p for p in client.get("/api/v1/positions", headers=h).json()}
+    assert positions.get("005930", {"quantity": 0})["quantity"] == 0
 
 
 def test_replayed_paper_session_streams_and_matches_the_backtest(

@@ -54,7 +54,7 @@ def test_place_fill_and_position_accounting(db, bus) -> None:  # type: ignore[no
     from qts.services.trading.orders import get_order
 
     detail = get_order(db, final["id"])
-    assert [e.to_status for e in detail.events] == ["new", "submitted", "filled"]
+    assert [e.to_status for e in detail.events] == ["new", "submitting", "submitted", "filled"]
     assert len(detail.fills) == 1 and detail.fills[0].price == 110
 
 
@@ -142,6 +142,7 @@ def test_changes_are_published_on_the_bus(sqlite_db, bus) -> None:  # type: igno
     events = asyncio.run(run())
     assert events == [
         ("orders", "new"),
+        ("orders", "submitting"),
         ("orders", "submitted"),
         ("orders", "filled"),
         ("positions", "position"),

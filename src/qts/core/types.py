@@ -36,6 +36,8 @@ class TimeInForce(enum.StrEnum):
 
 class OrderStatus(enum.StrEnum):
     NEW = "new"
+    # Claimed by one process for sending (compare-and-set on the stored row): sent at most once.
+    SUBMITTING = "submitting"
     SUBMITTED = "submitted"
     PARTIALLY_FILLED = "partially_filled"
     FILLED = "filled"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -39,19 +41,38 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 class Database:
-    """One engine and its session factory; `session()` commits on success, rolls back on error."""
+    """One engine and its session factory; `session()` commits on success, rolls back on error.
+
+    `transaction()` opens one transaction that every `session()` of the same thread (or task)
+    joins as a savepoint until it ends, so a unit of work spread over several services (a
+    trading session's bar step: fills, orders, positions, runner state) commits whole or not
+    at all; `after_commit` defers what must not happen for work that may still roll back
+    (events, notifications).
+    """
 
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
+        self._ambient: ContextVar[tuple[Session, list[Callable[[], None]]] | None] = ContextVar(
+            f"qts-db-{id(self)}", default=None
+        )
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
+    @property
+    def in_transaction(self) -> bool:
+        return self._ambient.get() is not None
+
     @contextmanager
     def session(self) -> Iterator[Session]:
+        ambient = self._ambient.get()
+        if ambient is not None:
+            with ambient[0].begin_nested():  # a savepoint: an error undoes this part only
+                yield ambient[0]
+            return
         s = self._factory()
         try:
             yield s
@@ -61,6 +82,51 @@ class Database:
             raise
         finally:
             s.close()
+
+    @contextmanager
+    def transaction(self, lock: str | None = None) -> Iterator[Session]:
+        """One transaction for everything inside (see the class). With `lock`, holders of the
+        same lock name, in any process, run one at a time until commit: a PostgreSQL
+        transaction-scoped advisory lock; on SQLite the transaction takes the database's write
+        lock at its start (BEGIN IMMEDIATE), which serializes every writer."""
+        ambient = self._ambient.get()
+        if ambient is not None:  # joins the enclosing transaction (and takes its lock)
+            self._take_lock(ambient[0], lock)
+            yield ambient[0]
+            return
+        s = self._factory()
+        callbacks: list[Callable[[], None]] = []
+        token = self._ambient.set((s, callbacks))
+        try:
+            if self.is_sqlite:
+                # pysqlite starts transactions lazily, and a SAVEPOINT outside one would
+                # commit on release: begin here, taking the write lock now.
+                s.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            self._take_lock(s, lock)
+            yield s
+            s.commit()
+        except BaseException:
+            s.rollback()
+            raise
+        finally:
+            self._ambient.reset(token)
+            s.close()
+        for callback in callbacks:
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the enclosing `transaction()` commits (now, outside one)."""
+        ambient = self._ambient.get()
+        if ambient is None:
+            callback()
+        else:
+            ambient[1].append(callback)
+
+    def _take_lock(self, s: Session, lock: str | None) -> None:
+        if lock is None or self.is_sqlite:
+            return
+        key = zlib.crc32(f"qts:{lock}".encode()) - 2**31  # a signed 32-bit advisory key
+        s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
     def dispose(self) -> None:
         self.engine.dispose()

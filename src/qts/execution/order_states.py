@@ -1,10 +1,15 @@
 """The order state machine: which status may follow which.
 
-new ──► submitted ──► partially_filled ──► filled
- │          │  │             │  └────────► cancelled / expired
- │          │  └──► filled   │
- └──► rejected / cancelled   └──► (more partial fills)
-            └──► rejected / cancelled / expired
+new ──► submitting ──► submitted ──► partially_filled ──► filled
+ │          │  │  │        │  │             │  └────────► cancelled / expired
+ │          │  │  │        │  └──► filled   │
+ │          │  │  └──► new (released: the broker never got it)
+ │          │  └──► filled / partially filled / rejected (the executor's first answer)
+ └──► rejected / cancelled   └──► rejected / cancelled / expired
+
+`submitting` is the claim: one process moves a stored `new` order to it with a compare-and-set
+before anything is sent, so only that process sends. An order found `submitting` after a crash
+is settled by asking the broker for its client order id, never by sending it again.
 """
 
 from __future__ import annotations
@@ -12,8 +17,10 @@ from __future__ import annotations
 from qts.core.errors import ConflictError
 from qts.core.types import OrderStatus as S
 
+_ANSWERS = frozenset({S.SUBMITTED, S.PARTIALLY_FILLED, S.FILLED, S.REJECTED, S.CANCELLED})
 ALLOWED: dict[S, frozenset[S]] = {
-    S.NEW: frozenset({S.SUBMITTED, S.REJECTED, S.CANCELLED, S.PARTIALLY_FILLED, S.FILLED}),
+    S.NEW: frozenset({S.SUBMITTING, *_ANSWERS}),
+    S.SUBMITTING: frozenset({S.NEW, S.EXPIRED, *_ANSWERS}),
     S.SUBMITTED: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED, S.REJECTED, S.EXPIRED}),
     S.PARTIALLY_FILLED: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED, S.EXPIRED}),
     S.FILLED: frozenset(),

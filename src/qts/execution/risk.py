@@ -3,6 +3,12 @@
 The manager is pure: it is given the account's state and answers allow/reject with the rule
 that rejected. Orders that only reduce exposure pass the size rules (they lower risk), but
 nothing passes the kill switch, the symbol list, trading hours or the order-rate limit.
+
+Exposure counts the account's working orders as if they filled (a position plus its open buys,
+or minus its open sells, whichever is larger), so many small orders cannot pass one by one.
+Across processes the order service gives the state from the database (positions, open orders,
+orders claimed in the last minute) and checks under one database lock (`OrderService.place`);
+the in-memory window below serves a manager used on its own.
 """
 
 from __future__ import annotations
@@ -63,6 +69,21 @@ class AccountState:
     realized_pnl_today: float = 0.0
     unrealized_pnl: float = 0.0
     kill_switch: bool = False
+    # Remaining quantities of working orders, per symbol (positive numbers).
+    open_buys: Mapping[str, float] = field(default_factory=dict)
+    open_sells: Mapping[str, float] = field(default_factory=dict)
+    # Orders that passed the check in the last 60 s, counted by whoever shares the window
+    # (None: this manager's own in-memory window).
+    orders_last_minute: int | None = None
+
+    def worst_case(self, symbol: str) -> float:
+        """The position if every working order of `symbol` on its larger side filled."""
+        q = self.positions.get(symbol, 0.0)
+        longest, shortest = (
+            q + self.open_buys.get(symbol, 0.0),
+            q - self.open_sells.get(symbol, 0.0),
+        )
+        return longest if abs(longest) >= abs(shortest) else shortest
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,13 +127,19 @@ class RiskManager:
             t = now.timestamp()
             while self._recent and t - self._recent[0] >= 60:
                 self._recent.popleft()
-            if len(self._recent) >= lim.max_orders_per_minute:
+            recent = state.orders_last_minute
+            if (len(self._recent) if recent is None else recent) >= lim.max_orders_per_minute:
                 return RiskDecision(
                     False,
                     "max_orders_per_minute",
                     f"more than {lim.max_orders_per_minute} a minute",
                 )
-        current = state.positions.get(symbol, 0.0)
+        # The position this order adds to: now, plus what working orders on its side will add.
+        current = state.positions.get(symbol, 0.0) + (
+            state.open_buys.get(symbol, 0.0)
+            if side is Side.BUY
+            else -state.open_sells.get(symbol, 0.0)
+        )
         after = current + side.sign * quantity
         reduces = abs(after) < abs(current) and current * after >= 0
         if lim.daily_loss_limit is not None and not reduces:
@@ -137,10 +164,11 @@ class RiskManager:
                     f"position in {symbol} would be {abs(after) * price:.2f}",
                 )
             if lim.max_gross_exposure is not None:
+                others = set(state.positions) | set(state.open_buys) | set(state.open_sells)
                 gross = (
                     sum(
-                        abs(q) * state.prices.get(s, 0.0)
-                        for s, q in state.positions.items()
+                        abs(state.worst_case(s)) * state.prices.get(s, 0.0)
+                        for s in others
                         if s != symbol
                     )
                     + abs(after) * price
@@ -149,6 +177,6 @@ class RiskManager:
                     return RiskDecision(
                         False, "max_gross_exposure", f"gross exposure would be {gross:.2f}"
                     )
-        if lim.max_orders_per_minute is not None:
+        if lim.max_orders_per_minute is not None and state.orders_last_minute is None:
             self._recent.append(now.timestamp())
         return ALLOW

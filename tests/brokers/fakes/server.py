@@ -8,7 +8,8 @@ Faults (`inject(kind, count, api=...)`), consumed by the next matching requests:
 - "drop_before": drop the connection without handling the request;
 - "answer": send the scripted `answer` (status, headers, body) without handling the request,
   e.g. a 418 ban with Retry-After or an error JSON. Faults are consumed in the order injected.
-`max_per_second` makes the fake enforce a real sliding-window rate limit.
+`max_per_second` makes the fake enforce a real sliding-window rate limit; `latency_s` (path ->
+seconds) delays handling requests to that path, as a slow network or venue would.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class FakeBrokerServer:
     def __init__(self, *, max_per_second: float | None = None, token_ttl_s: float = 86_400) -> None:
         self.requests: list[Received] = []
         self.faults: list[Fault] = []
+        self.latency_s: dict[str, float] = {}
         self.max_per_second = max_per_second
         self.token_ttl_s = token_ttl_s
         self.tokens: dict[str, float] = {}  # token -> expiry (epoch seconds)
@@ -126,6 +128,10 @@ class FakeBrokerServer:
         with self._lock:
             return self.tokens.get(token, 0.0) > time.time()
 
+    def requests_for_path(self, path: str) -> list[Received]:
+        with self._lock:
+            return [r for r in self.requests if r.path == path]
+
     def requests_for(self, api: str) -> list[Received]:
         return [r for r in self.requests if self.api_of(r) == api]
 
@@ -177,6 +183,8 @@ class FakeBrokerServer:
             return 500, {}, {"message": "Internal Server Error"}
         if fault is not None and fault.answer is not None:
             return fault.answer
+        if request.path in self.latency_s:
+            time.sleep(self.latency_s[request.path])
         answer = self.handle(request)
         if fault is not None and fault.kind == "hang_after_accept":
             time.sleep(fault.hang_s)

@@ -96,8 +96,8 @@ class OrderRepository:
         return self.s.scalars(q).all()
 
     def open_client_ids(self) -> Sequence[str]:
-        """Client ids of every order not yet final (new, submitted, partly filled)."""
-        open_states = ("new", "submitted", "partially_filled")
+        """Client ids of every order not yet final (new, submitting, submitted, partly filled)."""
+        open_states = ("new", "submitting", "submitted", "partially_filled")
         q = select(Order.client_order_id).where(Order.status.in_(open_states))
         return self.s.scalars(q).all()
 
@@ -126,7 +126,8 @@ class PositionRepository:
             q = q.where(Position.quantity != 0)
         return self.s.scalars(q).all()
 
-    def get(self, account: str, symbol: str) -> Position | None:
-        return self.s.scalar(
-            select(Position).where(Position.account == account, Position.symbol == symbol)
-        )
+    def get(self, account: str, symbol: str, for_update: bool = False) -> Position | None:
+        """The position; `for_update` locks its row until commit (PostgreSQL), so fills applied
+        by two processes at once add up instead of overwriting each other."""
+        q = select(Position).where(Position.account == account, Position.symbol == symbol)
+        return self.s.scalar(q.with_for_update() if for_update else q)

@@ -3,9 +3,12 @@
 Order of operations, chosen so a crash at any point loses nothing and duplicates nothing:
 1. the order is stored as `new` with a qts client order id (a retry with the same id returns the
    stored order instead of creating another);
-2. the risk manager decides; a rejection is stored with the rule that rejected;
-3. the executor submits it; the broker is asked to honour the client id, and reconciliation
-   resolves orders whose submission outcome is unknown;
+2. one locked transaction checks risk against the state all processes share and claims the
+   order (`new` → `submitting`, `qts.services.trading.order_claims`); a rejection is stored with
+   the rule that rejected; a lost claim means another process sends it;
+3. the claim's winner submits it; the broker is asked to honour the client id, and
+   reconciliation settles orders whose submission outcome is unknown (`submitting` after a
+   crash: asked of the broker by client order id, never sent again);
 4. fills are applied once each (unique per order and fill id) to the order and the position.
 Every change is published on the event bus (`orders`, `positions`).
 """
@@ -16,15 +19,16 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from qts.core.errors import ConflictError, NotFoundError, QtsError, ValidationError
 from qts.core.positions import apply_fill
-from qts.core.types import Fill, Order, OrderStatus, OrderTicket, Side
+from qts.core.types import Fill, Order, OrderStatus, OrderTicket
 from qts.db import Database
 from qts.db.models import Fill as FillRow
 from qts.db.models import Order as OrderRow
@@ -36,10 +40,16 @@ from qts.events import EventBus
 from qts.execution.executor import ExecutionReport, Executor
 from qts.execution.order_states import check_transition, status_after_fill
 from qts.execution.risk import AccountState, RiskLimits, RiskManager
-from qts.services.trading.orders import order_to_dict, position_to_dict, working_order
+from qts.services.trading.order_claims import KILL_SWITCH_KEY, account_state, claim
+from qts.services.trading.orders import (
+    fill_to_reach,
+    order_to_dict,
+    position_to_dict,
+    working_order,
+)
 
 log = logging.getLogger(__name__)
-KILL_SWITCH_KEY = "kill_switch"
+__all__ = ["KILL_SWITCH_KEY", "OrderService", "new_client_order_id"]
 
 
 def new_client_order_id() -> str:
@@ -82,8 +92,8 @@ class OrderService:
             AuditRepository(s).record(actor, "kill_switch.on" if on else "kill_switch.off")
         cancelled = self.cancel_all_open(actor) if on else []
         event = {**value, "cancelled_orders": len(cancelled)}
-        self.bus.publish("system", {"type": "kill_switch", **event})
-        self.notify("kill_switch", event)
+        self._publish("system", {"type": "kill_switch", **event})
+        self._notify("kill_switch", event)
         return event
 
     # Placing -----------------------------------------------------------------------------------
@@ -95,43 +105,49 @@ class OrderService:
             client_id = req.client_order_id or new_client_order_id()
             existing = self.find(client_id)
             if existing is not None and existing["status"] != OrderStatus.NEW.value:
-                return existing  # idempotent retry
-            # A stored `new` order was never answered by the executor (a crash before or while
-            # sending): carry on with it; the broker client will not create it twice.
+                return existing  # idempotent retry, or claimed by another process
+            # A stored `new` order was never claimed (a crash before the claim): carry on.
             row_id = existing["id"] if existing else self._insert_new(req, client_id, actor)
+            executor = self.executors[req.account]
             price = (
-                req.limit_price or req.reference_price or self._last_price(req.account, req.symbol)
+                req.limit_price
+                or req.reference_price
+                or self._last_price(req.account, req.symbol)
+                # An executor that knows a price (the paper desk: the latest stored close).
+                or getattr(executor, "reference_price", lambda _symbol: None)(req.symbol)
             )
-            decision = self.risk.check(
-                req.symbol,
-                req.side,
-                req.quantity,
-                price or 0.0,
-                self.account_state(req.account),
-                self.clock(),
-            )
-            if not decision.allowed:
-                out = self._transition(
-                    row_id,
-                    OrderStatus.REJECTED,
-                    {"rule": decision.rule, "message": decision.message},
-                    reject=(decision.rule, decision.message),
-                )
-                self.notify("order_rejected", out)
-                return out
-            order = self.domain_order(row_id)
-            try:
-                report = self.executors[req.account].submit(order)
-            except QtsError as e:
-                out = self._transition(
-                    row_id, OrderStatus.REJECTED, {"error": e.code}, reject=(e.code, e.message)
-                )
-                self.notify("order_rejected", out)
-                return out
-            out = self.apply_report(report)
+            result = claim(self.db, self.risk, row_id, price or 0.0, self.clock())
+            self._publish("orders", result.order)
+            if result.decision is not None:
+                self._notify("order_rejected", result.order)
+            if not result.claimed:
+                return result.order
+            # Only the claim's winner gets here: the one submission of this client order id.
+            # An executor that fills at once from the stored account (the paper desk) reads and
+            # writes that account in one locked transaction, so two servers cannot both sell
+            # the same shares.
+            at_once = getattr(executor, "fills_at_once", False)
+            with self.db.transaction(lock=f"account:{req.account}") if at_once else nullcontext():
+                order = self.domain_order(row_id)
+                try:
+                    report = executor.submit(order)
+                except QtsError as e:
+                    out = self._transition(
+                        row_id, OrderStatus.REJECTED, {"error": e.code}, reject=(e.code, e.message)
+                    )
+                    self._notify("order_rejected", out)
+                    return out
+                out = self.apply_report(report)
             if out["status"] != OrderStatus.REJECTED.value:
-                self.notify("order_submitted", out)
+                self._notify("order_submitted", out)
             return out
+
+    def release_claim(self, client_order_id: str, reason: str) -> dict[str, Any]:
+        """`submitting` → `new`: the broker confirmed it never got the order (reconciliation)."""
+        with self._lock:
+            return self._transition(
+                self._find_row_id(client_order_id), OrderStatus.NEW, {"reason": reason}
+            )
 
     def record_exit(
         self, order: Order, account: str, strategy_id: int | None, actor: str
@@ -181,13 +197,17 @@ class OrderService:
                 reject = ("broker", report.reason) if target is OrderStatus.REJECTED else None
                 out = self._transition(row, target, {"reason": report.reason}, reject=reject)
                 if target is OrderStatus.REJECTED:
-                    self.notify("order_rejected", out)
+                    self._notify("order_rejected", out)
                 return out
             return self.find(report.client_order_id) or current
 
     # Fills -------------------------------------------------------------------------------------
     def apply_fill(self, fill: Fill) -> bool:
         """Apply a fill once; returns False when this fill was already applied."""
+        # A second try when the first lost a race to create the position row (another process).
+        return self._apply_fill(fill) or self._apply_fill(fill)
+
+    def _apply_fill(self, fill: Fill) -> bool:
         with self._lock:
             try:
                 with self.db.session() as s:
@@ -196,7 +216,7 @@ class OrderService:
                     )
                     if o is None:
                         raise NotFoundError(f"no order {fill.client_order_id}")
-                    pos = PositionRepository(s).get(o.account, o.symbol)
+                    pos = PositionRepository(s).get(o.account, o.symbol, for_update=True)
                     if pos is None:
                         pos = PositionRow(account=o.account, symbol=o.symbol)
                         s.add(pos)
@@ -247,46 +267,18 @@ class OrderService:
                     order_out, pos_out = order_to_dict(o), position_to_dict(pos)
             except IntegrityError:
                 return False
-        self.bus.publish("orders", order_out)
-        self.bus.publish("positions", pos_out)
-        self.notify(
+        self._publish("orders", order_out)
+        self._publish("positions", pos_out)
+        self._notify(
             "order_filled", {**order_out, "fill_price": fill.price, "fill_qty": fill.quantity}
         )
         return True
 
     def _apply_cumulative(self, report: ExecutionReport) -> None:
         """Turn a venue's cumulative totals into the one fill that brings qts up to them."""
-        with self.db.session() as s:
-            o = s.scalar(select(OrderRow).where(OrderRow.client_order_id == report.client_order_id))
-            assert o is not None
-            done_qty, done_avg = o.filled_quantity, o.average_fill_price or 0.0
-            done_fee = (
-                s.scalar(
-                    select(func.coalesce(func.sum(FillRow.fee), 0.0)).where(
-                        FillRow.order_id == o.id
-                    )
-                )
-                or 0.0
-            )
-            side = Side(o.side)
-        total = report.filled_quantity or 0.0
-        delta = total - done_qty
-        if delta <= 1e-12 or report.average_price is None:
-            return
-        price = (report.average_price * total - done_avg * done_qty) / delta
-        fee = max((report.fee or 0.0) - done_fee, 0.0)
-        self.apply_fill(
-            Fill(
-                report.client_order_id,
-                "",
-                side,
-                delta,
-                price,
-                fee,
-                self.clock(),
-                fill_id=f"{report.client_order_id}-cum-{total:.10g}",
-            )
-        )
+        fill = fill_to_reach(self.db, report, self.clock())
+        if fill is not None:
+            self.apply_fill(fill)
 
     # Cancelling --------------------------------------------------------------------------------
     def cancel(self, client_order_id: str, actor: str) -> dict[str, Any]:
@@ -296,6 +288,10 @@ class OrderService:
                 raise NotFoundError(f"order {client_order_id} not found")
             if OrderStatus(current["status"]).is_terminal:
                 raise ConflictError(f"order is already {current['status']}")
+            if current["status"] == OrderStatus.SUBMITTING.value:
+                # Being sent right now (or its sender crashed): the broker's answer or the
+                # reconciliation settles it first; cancelling blind could miss it there.
+                raise ConflictError("order is being submitted; cancel it once it is answered")
             executor = self.executors.get(current["account"])
             if executor is not None and current["status"] != OrderStatus.NEW.value:
                 report = executor.cancel(client_order_id)
@@ -316,23 +312,9 @@ class OrderService:
 
     # State -------------------------------------------------------------------------------------
     def account_state(self, account: str) -> AccountState:
-        today = self.clock().replace(hour=0, minute=0, second=0, microsecond=0)
+        """Positions, working orders and the kill switch of `account`, as stored."""
         with self.db.session() as s:
-            rows = PositionRepository(s).list(account, include_flat=True)
-            realized = OrderRepository(s).realized_net_since(account, today)
-            kill = s.get(SystemStatus, KILL_SWITCH_KEY)
-        positions = {p.symbol: p.quantity for p in rows}
-        prices = {p.symbol: p.last_price or p.average_price for p in rows}
-        unrealized = sum(
-            (p.last_price - p.average_price) * p.quantity for p in rows if p.last_price
-        )
-        return AccountState(
-            positions=positions,
-            prices=prices,
-            realized_pnl_today=realized,
-            unrealized_pnl=unrealized,
-            kill_switch=bool(kill and kill.value.get("on")),
-        )
+            return account_state(s, account, self.clock(), count_rate=False)
 
     # Internals ---------------------------------------------------------------------------------
     def _insert_new(self, req: OrderTicket, client_id: str, actor: str) -> int:
@@ -341,9 +323,12 @@ class OrderService:
                 o = OrderRepository(s).add_new(req, client_id, actor)
                 OrderRepository(s).add_event(o, "", OrderStatus.NEW.value, {"by": actor})
                 out = order_to_dict(o)
-        except IntegrityError as e:  # a concurrent retry stored it first
-            raise ConflictError(f"order {client_id} already exists") from e
-        self.bus.publish("orders", out)
+        except IntegrityError:  # a concurrent retry (maybe in another process) stored it first
+            found = self.find(client_id)
+            if found is None:
+                raise
+            return int(found["id"])
+        self._publish("orders", out)
         return int(out["id"])
 
     def _transition(
@@ -364,8 +349,15 @@ class OrderService:
             OrderRepository(s).add_event(o, previous, status.value, details)
             s.flush()
             out = order_to_dict(o)
-        self.bus.publish("orders", out)
+        self._publish("orders", out)
         return out
+
+    def _publish(self, topic: str, data: dict[str, Any]) -> None:
+        """Publish once the change is committed (a bar step's transaction may roll back)."""
+        self.db.after_commit(lambda: self.bus.publish(topic, data))
+
+    def _notify(self, kind: str, data: dict[str, Any]) -> None:
+        self.db.after_commit(lambda: self.notify(kind, data))
 
     def find(self, client_order_id: str) -> dict[str, Any] | None:
         with self.db.session() as s:

@@ -12,6 +12,7 @@ from qts.backtest.config import BacktestConfig
 from qts.core.errors import NotFoundError
 from qts.db.models import Strategy as StrategyRow
 from qts.execution.paper import PaperExecutor
+from qts.execution.runner import StrategyRunner
 from qts.services.context import AppContext
 from qts.services.trading.order_service import OrderService
 
@@ -96,3 +97,30 @@ def _reload_open_orders(ctx: AppContext, orders: OrderService, executor: PaperEx
         pending = [orders.domain_order(r.id) for r in rows]
     for order in pending:
         executor.submit(order)
+
+
+def drop_orders_cancelled_elsewhere(db: Any, runner: StrategyRunner) -> None:
+    """Drop from a session's paper book the orders cancelled elsewhere (the API, the CLI's
+    kill switch in another process), so they cannot fill on the next bar."""
+    from qts.core.types import OrderStatus
+    from qts.db.models import Order as OrderRow
+    from qts.db.repositories.orders import OrderRepository
+
+    assert runner.executor is not None
+    with db.session() as s:
+        repo = OrderRepository(s)
+        for symbol, cid in list(runner.state.pending.items()):
+            order = repo.by_client_id(cid)
+            if order is not None and OrderStatus(order.status).is_terminal:
+                runner.executor.cancel(cid)
+                del runner.state.pending[symbol]
+        book = [o.client_order_id for o in runner.executor.book.orders]
+        if book:  # an order strategy's resting orders, cancelled elsewhere
+            done = s.scalars(
+                select(OrderRow.client_order_id).where(
+                    OrderRow.client_order_id.in_(book),
+                    OrderRow.status.in_([x.value for x in OrderStatus if x.is_terminal]),
+                )
+            ).all()
+            for cid in done:
+                runner.executor.cancel(cid)

@@ -19,6 +19,9 @@ from qts.services.trading.order_service import OrderService
 
 log = logging.getLogger(__name__)
 OPEN = [OrderStatus.NEW.value, OrderStatus.SUBMITTED.value, OrderStatus.PARTIALLY_FILLED.value]
+# How long a request sent just before a crash may still reach the broker: a claim younger than
+# this that the broker does not know yet is waited for, never released.
+SETTLE_AFTER_S = 30.0
 
 
 @dataclass
@@ -28,6 +31,9 @@ class ReconcileReport:
     orders_updated: list[dict[str, Any]] = field(default_factory=list)
     unsent: list[str] = field(default_factory=list)  # stored `new`, unknown to the broker
     unknown_at_qts: list[str] = field(default_factory=list)  # broker's open orders qts lacks
+    # `submitting` orders (claimed, outcome unknown) found at the broker / released as unsent.
+    claims_found: list[str] = field(default_factory=list)
+    claims_released: list[str] = field(default_factory=list)
     positions_repaired: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -35,11 +41,15 @@ class ReconcileReport:
 
 
 def reconcile(
-    orders: OrderService, executor: LiveExecutor, actor: str = "system"
+    orders: OrderService,
+    executor: LiveExecutor,
+    actor: str = "system",
+    settle_after_s: float = SETTLE_AFTER_S,
 ) -> ReconcileReport:
     account = executor.account
     report = ReconcileReport(account)
     db = orders.db
+    settle_claims(orders, executor, report, settle_after_s)
     with db.session() as s:
         rows = s.execute(
             select(OrderRow.client_order_id, OrderRow.status).where(
@@ -96,3 +106,38 @@ def reconcile(
     if report.positions_repaired:
         log.warning("reconcile %s repaired positions: %s", account, report.positions_repaired)
     return report
+
+
+def settle_claims(
+    orders: OrderService, executor: LiveExecutor, report: ReconcileReport, settle_after_s: float
+) -> None:
+    """Settle the account's `submitting` orders whose sender is gone: ask the broker for each
+    client order id, never send it again. Known there: take the broker's state. Unknown once
+    `settle_after_s` has passed since the claim (a request could still be on its way): release
+    it to `new`, as never sent, for the next `place` of that id to claim and send once."""
+    import time
+    from datetime import UTC, datetime
+
+    with orders.db.session() as s:
+        rows = s.execute(
+            select(OrderRow.client_order_id, OrderRow.meta).where(
+                OrderRow.account == executor.account,
+                OrderRow.status == OrderStatus.SUBMITTING.value,
+            )
+        ).all()
+    for cid, meta in rows:
+        claimed_at = datetime.fromisoformat((meta or {}).get("claim", {}).get("at", "1970-01-01"))
+        if claimed_at.tzinfo is None:
+            claimed_at = claimed_at.replace(tzinfo=UTC)
+        while True:
+            view = executor.get(cid)
+            if view is not None:
+                orders.apply_report(view)
+                report.claims_found.append(cid)
+                break
+            waited = (datetime.now(UTC) - claimed_at).total_seconds()
+            if waited >= settle_after_s:
+                orders.release_claim(cid, "not at the broker after the claim's sender stopped")
+                report.claims_released.append(cid)
+                break
+            time.sleep(min(0.2, settle_after_s - waited))

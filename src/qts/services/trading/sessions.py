@@ -2,7 +2,9 @@
 
 A session runs one stored strategy on a feed (a replay of stored bars, or a live stream) in its
 own thread: every bar is published on `bars:<symbol>`, fed to the strategy runner, and the
-runner's state is saved with the strategy, so a restarted process resumes where it stopped.
+runner's state is saved with the strategy in the bar's one transaction (with its fills, orders,
+positions and the paper account's cash), so a restarted process resumes exactly where it
+stopped.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import asyncio
 import logging
 import threading
 import time
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,14 +23,18 @@ from qts.core.errors import ConflictError, NotFoundError, ValidationError
 from qts.core.types import Bar
 from qts.db.models import Strategy as StrategyRow
 from qts.db.repositories.audit import AuditRepository
-from qts.execution.paper import PaperExecutor
 from qts.execution.risk import RiskLimits, RiskManager
 from qts.execution.runner import RunnerState, StrategyRunner
 from qts.services.context import AppContext
 from qts.services.data.market_data import symbol_in_session
 from qts.services.trading.order_notifications import notify_and_count
 from qts.services.trading.order_service import OrderService
-from qts.services.trading.paper_accounts import open_paper_account, paper_config
+from qts.services.trading.paper_accounts import (
+    drop_orders_cancelled_elsewhere,
+    open_paper_account,
+    paper_config,
+)
+from qts.services.trading.paper_desk import LatestBarPaperExecutor
 from qts.services.trading.session_types import FeedSpec, Session
 from qts.strategies.base import Strategy
 
@@ -42,7 +49,8 @@ class TradingService:
         self.ctx = ctx
         settings = ctx.settings
         shared = paper_config(settings, symbols=[])
-        self.paper = PaperExecutor(shared.fill_model, shared.initial_cash)
+        # Manual orders on `paper` fill at once at the latest stored bar (`paper_desk`).
+        self.paper = LatestBarPaperExecutor(ctx.db, shared)
         limits = RiskLimits.from_dict(settings.risk_limits)
         self.orders = OrderService(
             ctx.db,
@@ -228,6 +236,11 @@ class TradingService:
         if live is None:
             raise ValidationError("live strategies run under `qts live`, which connects the broker")
         self.orders.executors[live.account] = live
+        # Before the next decision: orders claimed by a sender that stopped are settled with
+        # the broker (the broker is the truth for a live account).
+        from qts.services.trading.reconcile import SETTLE_AFTER_S, ReconcileReport, settle_claims
+
+        settle_claims(self.orders, live, ReconcileReport(live.account), SETTLE_AFTER_S)
 
         def positions() -> dict[str, float]:
             return dict(self.orders.account_state(live.account).positions)
@@ -322,12 +335,17 @@ class TradingService:
         return session.bars
 
     def _step(self, runner: StrategyRunner, bars: dict[str, Bar], session: Session) -> None:
-        # One database round trip before the bar and one after it, whatever the bar holds.
-        if not self._before_bar(runner, session.strategy_id):
-            session.stop.set()  # stopped from another process (CLI, another API server)
-            return
-        runner.on_bars(bars)
-        self._save(session.strategy_id, runner, bars)
+        # A paper bar step is one transaction: its fills, orders, positions, cash and runner
+        # state commit together or not at all, so a crash anywhere in it resumes at this bar
+        # as if it never started (and an order decided at this bar cannot fill on it). A live
+        # step commits each claim before its send: there the broker is the truth.
+        atomic = self.ctx.db.transaction() if runner.executor is not None else nullcontext()
+        with atomic:
+            if not self._before_bar(runner, session.strategy_id):
+                session.stop.set()  # stopped from another process (CLI, another API server)
+                return
+            runner.on_bars(bars)
+            self._save(session.strategy_id, runner, bars)
         session.bars += 1
         if (
             session.lock is not None
@@ -338,37 +356,14 @@ class TradingService:
             session.lock_renewed = time.monotonic()
 
     def _before_bar(self, runner: StrategyRunner, strategy_id: int) -> bool:
-        """Whether the strategy is still to run; drops from the paper book the orders
-        cancelled elsewhere (the API, the CLI's kill switch in another process), so they
-        cannot fill on this bar."""
-        from sqlalchemy import select
-
-        from qts.core.types import OrderStatus
-        from qts.db.models import Order as OrderRow
-        from qts.db.repositories.orders import OrderRepository
-
+        """Whether the strategy is still to run (it may have been stopped from another
+        process); drops from the paper book the orders cancelled elsewhere."""
         with self.ctx.db.session() as s:
             row = s.get(StrategyRow, strategy_id)
             if row is None or row.state != "running":
                 return False
-            if runner.executor is None:
-                return True
-            repo = OrderRepository(s)
-            for symbol, cid in list(runner.state.pending.items()):
-                order = repo.by_client_id(cid)
-                if order is not None and OrderStatus(order.status).is_terminal:
-                    runner.executor.cancel(cid)
-                    del runner.state.pending[symbol]
-            book = [o.client_order_id for o in runner.executor.book.orders]
-            if book:  # an order strategy's resting orders, cancelled elsewhere
-                done = s.scalars(
-                    select(OrderRow.client_order_id).where(
-                        OrderRow.client_order_id.in_(book),
-                        OrderRow.status.in_([x.value for x in OrderStatus if x.is_terminal]),
-                    )
-                ).all()
-                for cid in done:
-                    runner.executor.cancel(cid)
+        if runner.executor is not None:
+            drop_orders_cancelled_elsewhere(self.ctx.db, runner)
         return True
 
     def _save(
