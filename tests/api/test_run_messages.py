@@ -13,7 +13,7 @@ from qts.backtest import BacktestConfig, run_backtest
 from qts.cli.main import app
 from qts.market.files import load_bars_file
 from qts.strategies import create_strategy
-from tests.api.test_run_spec import _api
+from tests.api.helpers import backtest_through_api
 
 SAMPLE = Path(__file__).resolve().parents[2] / "src/qts/sample_data/kr_daily/005930.csv"
 LOT_WARNING = "cash 10,000 KRW cannot buy one lot of 005930 (1 x 71,200.00 = 71,200 KRW on 2023-12-05): raise --cash"
@@ -46,7 +46,7 @@ def test_api_result_carries_the_warnings(client: TestClient, auth_headers) -> No
 
     import_file(client.app.state.ctx.db, SAMPLE, "005930", "1d")  # type: ignore[attr-defined]
     body = {"strategy": "sma_cross", "symbols": ["005930"], "timeframe": "1d", "cash": 10_000}
-    result = _api(client, auth_headers("trader"), body)
+    result = backtest_through_api(client, auth_headers("trader"), body)
     assert result["warnings"] == [LOT_WARNING, NO_TRADE]
 
 
