@@ -94,6 +94,10 @@ class Strategy:
         """Bars of history needed before the first meaningful signal."""
         return 0
 
+    def order_meta(self, symbol: str) -> dict[str, Any]:
+        """Recorded in the `meta` of each order the strategy makes (e.g. a model version)."""
+        return {}
+
     @classmethod
     def describe(cls) -> dict[str, Any]:
         return {

@@ -17,7 +17,8 @@ __all__ = ["create_strategy", "get_strategy_class", "list_strategies", "register
 
 
 def _ensure_builtins() -> None:
-    import qts.strategies.builtin  # noqa: F401  (registers on import)
+    import qts.strategies.builtin
+    import qts.strategies.ml_builtin  # noqa: F401
 
 
 def list_strategies() -> list[dict[str, Any]]:
