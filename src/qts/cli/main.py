@@ -9,7 +9,15 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from qts.cli import backtest_cmd, data_cmd, features_cmd, ml_cmd, trading_cmd, worker_cmd
+from qts.cli import (
+    backtest_cmd,
+    data_cmd,
+    features_cmd,
+    ml_cmd,
+    predict_cmd,
+    trading_cmd,
+    worker_cmd,
+)
 
 app = typer.Typer(
     name="qts",
@@ -28,6 +36,7 @@ app.command("optimize")(backtest_cmd.optimize)
 app.add_typer(features_cmd.app, name="features", help="Features: build, list, materialize.")
 app.command("train")(ml_cmd.train)
 app.command("tune")(ml_cmd.tune)
+app.command("predict")(predict_cmd.predict)
 app.add_typer(ml_cmd.models_app, name="models", help="Registered models: list, promote.")
 app.command("paper")(trading_cmd.paper)
 app.command("worker")(worker_cmd.worker)

@@ -104,3 +104,24 @@ def prediction_event(p: Any) -> dict[str, Any]:
 
 def _finite(value: float) -> float | None:
     return value if value == value else None  # NaN is not JSON
+
+
+def predict_now(
+    ctx: AppContext, model: str, symbols: list[str] | None = None, record: bool = False
+) -> dict[str, Any]:
+    """The newest stored bar of each symbol (default: the version's universe) scored through
+    the online store; `record`: stored in `ml_predictions` and published like a session's."""
+    from qts.services.ml.model_service import stored_bars
+
+    engine = inference_engine(ctx)
+    loaded = engine.load(model)
+    wanted = symbols or list(loaded.recipe.universe)
+    predictions = engine.score_latest(model, stored_bars(ctx, wanted, loaded.recipe.timeframe))
+    if record:
+        record_predictions(ctx, predictions)
+    scored = {p.symbol for p in predictions}
+    return {
+        **loaded.describe(),
+        "predictions": [prediction_event(p) for p in predictions],
+        "unscored": [s for s in wanted if s not in scored],
+    }
