@@ -280,7 +280,7 @@ def backtest(
 def _bind_models(instance: Strategy, start: str | None) -> Any:
     """A model strategy gets the registry's versions scored point in time (or refitted
     walk-forward with `refit=walk_forward`); returns the access (None for rule strategies)."""
-    if not hasattr(instance, "bind_models"):
+    if not instance.uses_models:
         return None
     from qts.cli.common import app_context
     from qts.services.ml.model_strategies import bind_for_backtest

@@ -136,7 +136,7 @@ class LiveModelAccess(BacktestModelAccess):
     def __init__(
         self,
         engine: InferenceEngine,
-        on_predictions: Callable[[list[Prediction]], None] | None = None,
+        on_predictions: Callable[[list[Prediction]], object] | None = None,
     ) -> None:
         super().__init__(engine)
         self.on_predictions = on_predictions

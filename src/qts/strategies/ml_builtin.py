@@ -20,7 +20,7 @@ import pandas as pd
 import qts.strategies.builtin  # noqa: F401  (registers the rule strategies)
 from qts.core.errors import ValidationError
 from qts.strategies.base import TargetStrategy, Universe, as_universe
-from qts.strategies.model_access import ModelAccess, require_access
+from qts.strategies.model_access import require_access
 from qts.strategies.params import Param, ParamSet, parse_param_pairs
 from qts.strategies.registration import REGISTERED, register
 from qts.strategies.signal_maps import hysteresis, topk_dropout, vol_target
@@ -41,9 +41,7 @@ SHORT = Param("allow_short", "bool", False, description="go short below -enter")
 class ModelStrategy(TargetStrategy):
     """A target strategy fed by a model's scores through `self.models`."""
 
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self.models: ModelAccess | None = None
+    uses_models: ClassVar[bool] = True
 
     def validate_params(self) -> None:
         if not str(self.p["model"]).strip():
@@ -53,9 +51,6 @@ class ModelStrategy(TargetStrategy):
             )
         if "exit" in self.p and self.p["exit"] > self.p["enter"]:
             raise ValidationError(f"{self.name}: exit must be <= enter")
-
-    def bind_models(self, access: ModelAccess) -> None:
-        self.models = access
 
     def model_refs(self) -> list[str]:
         return [str(self.p["model"])]

@@ -20,10 +20,6 @@ from qts.services.context import AppContext
 from qts.services.ml.model_service import NOT_INSTALLED, feature_source, ml_installed, registry
 
 
-def is_model_strategy(strategy: Any) -> bool:
-    return hasattr(strategy, "bind_models")
-
-
 def inference_engine(ctx: AppContext) -> Any:
     if not ml_installed():
         raise ConfigurationError(NOT_INSTALLED["skipped"])

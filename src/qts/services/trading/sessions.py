@@ -196,7 +196,7 @@ class TradingService:
             history = {sym: f[f.index <= cut] for sym, f in whole.items()}
             frames = {sym: f[f.index > cut] for sym, f in whole.items()}
         strategy = create_strategy(strategy_class, params)
-        if hasattr(strategy, "bind_models"):  # a model strategy: online store, predictions kept
+        if strategy.uses_models:  # online store and inference engine; predictions kept
             from qts.services.ml.model_strategies import bind_for_session
 
             bind_for_session(self.ctx, strategy)
