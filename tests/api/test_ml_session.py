@@ -82,3 +82,36 @@ def test_ml_signal_paper_session_orders_name_the_model_and_predictions_stream(
         stored = s.scalar(select(func.count()).select_from(Prediction)
                           .where(Prediction.model_name == MODEL, Prediction.model_version == 1))  # fmt: skip
     assert bars >= 20 and stored == bars * len(SYMBOLS)
+
+
+def _backtest(client: TestClient, h: dict, start: str) -> dict:  # type: ignore[type-arg]
+    body = {"strategy": "ml_topk", "symbols": SYMBOLS, "timeframe": "1d", "start": start,
+            "params": {"model": f"{MODEL}@production", "k": 1}}  # fmt: skip
+    r = client.post("/api/v1/backtests", headers=h, json=body)
+    assert r.status_code == 202, r.text
+    deadline = time.time() + 60
+    while (run := client.get(f"/api/v1/backtests/{r.json()['id']}", headers=h).json())[
+        "status"
+    ] not in ("done", "failed"):
+        assert time.time() < deadline
+        time.sleep(0.1)
+    return run  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_ml_topk_backtest_through_the_api_is_frozen_after_the_window(
+    client: TestClient, auth_headers
+) -> None:  # type: ignore[no-untyped-def]
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    for symbol in SYMBOLS:
+        import_file(ctx.db, SAMPLE / f"{symbol}.csv", symbol, "1d")
+    _register_tiny_model(ctx)
+    h = auth_headers("trader")
+    run = _backtest(client, h, "2025-02-03")
+    assert run["status"] == "done", run["error"]
+    model = run["result"]["model"]
+    assert model["mode"].startswith("frozen")
+    assert model["models"][f"{MODEL}@production"]["model_version"] == "1"
+    assert run["result"]["trades"] and run["result"]["start"].startswith("2025-02-03")
+    refused = _backtest(client, h, "2025-01-02")
+    assert refused["status"] == "failed" and "training window" in refused["error"]

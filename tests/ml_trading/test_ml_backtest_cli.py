@@ -133,3 +133,27 @@ def _rows(recipe: Any) -> Any:
 def test_multi_symbol_options_are_exclusive(trained: tuple[Path, str]) -> None:
     r = backtest("--symbols", SYMBOLS, "--symbol", "005930", "--param", "model=x@production")
     assert r.exit_code == 2 and "one of --symbol, --symbols and --universe" in r.output
+
+
+def test_qts_predict_scores_the_newest_bar_and_records_it(trained: tuple[Path, str]) -> None:
+    from sqlalchemy import func, select
+
+    from qts.cli.common import open_database
+    from qts.db.models import Prediction
+
+    _, name = trained
+    r = runner.invoke(app, ["predict", "--model", f"{name}/1", "--symbols",
+                            "005930,000660", "--record", "--json"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    out = _json(r.output)
+    assert out["model_version"] == "1" and out["unscored"] == []
+    assert {p["symbol"] for p in out["predictions"]} == {"005930", "000660"}
+    assert all(p["ts"].startswith("2025-06-17") for p in out["predictions"])  # the newest bar
+    db = open_database()
+    try:
+        with db.session() as s:
+            assert s.scalar(select(func.count()).select_from(Prediction)) == 2
+    finally:
+        db.dispose()
+    r = runner.invoke(app, ["predict", "--model", f"{name}/9"])
+    assert r.exit_code == 2 and "no version 9" in r.output

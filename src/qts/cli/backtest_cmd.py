@@ -101,26 +101,6 @@ def _load_data(
     return universe, exchanges, currencies
 
 
-def symbols_option(symbol: str | None, symbols: str | None, universe: Path | None) -> str | None:
-    """`--symbol S`, `--symbols A,B,C` or `--universe FILE` (symbols separated by commas,
-    spaces or lines; `#` starts a comment) as one comma-separated text: a multi-symbol run
-    is one portfolio with shared cash."""
-    from qts.core.errors import ValidationError
-
-    given = [x for x in (symbol, symbols, universe) if x is not None]
-    if len(given) > 1:
-        raise ValidationError("give one of --symbol, --symbols and --universe")
-    if universe is not None:
-        if not universe.is_file():
-            raise ValidationError(f"universe file not found: {universe}")
-        lines = [line.split("#")[0] for line in universe.read_text().splitlines()]
-        names = " ".join(lines).replace(",", " ").split()
-        if not names:
-            raise ValidationError(f"universe file {universe} names no symbol")
-        return ",".join(dict.fromkeys(names))
-    return symbols if symbols is not None else symbol
-
-
 def _prepare(
     strategy_spec: str,
     params: list[str],
@@ -252,6 +232,7 @@ def backtest(
     try:
         from qts.backtest.engine import run_backtest
         from qts.backtest.report import write_html_report
+        from qts.cli.symbols import symbols_option
         from qts.strategies import get_strategy_class, parse_param_pairs
 
         instance = get_strategy_class(strategy)(**parse_param_pairs(param))

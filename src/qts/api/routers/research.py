@@ -36,7 +36,7 @@ def create_backtest(ctx: Ctx, user: Trader, body: BacktestBody) -> BacktestRunOu
     """Run a backtest on stored bars in the background; poll `GET /backtests/{id}`."""
     from qts.services.research import backtests
 
-    return backtests.submit(ctx.db, ctx.bus, body, user.username)
+    return backtests.submit(ctx.db, ctx.bus, body, user.username, ctx.settings)
 
 
 @router.get("/backtests")
