@@ -175,7 +175,8 @@ class LiveModelAccess(BacktestModelAccess):
 
 
 def _union_index(data: Bars) -> pd.DatetimeIndex:
-    index = pd.DatetimeIndex([])
-    for bars in data.values():
-        index = index.union(pd.DatetimeIndex(bars.index))
+    indexes = [pd.DatetimeIndex(bars.index) for bars in data.values()]
+    index = indexes[0]
+    for other in indexes[1:]:
+        index = index.union(other)
     return index

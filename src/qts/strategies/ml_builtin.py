@@ -73,9 +73,10 @@ class ModelStrategy(TargetStrategy):
 
 
 def _union_index(universe: Universe) -> pd.DatetimeIndex:
-    index = pd.DatetimeIndex([])
-    for bars in universe.values():
-        index = index.union(pd.DatetimeIndex(bars.index))
+    indexes = [pd.DatetimeIndex(bars.index) for bars in universe.values()]
+    index = indexes[0]
+    for other in indexes[1:]:
+        index = index.union(other)
     return index
 
 
