@@ -93,6 +93,8 @@ class WalkForwardModelAccess(BacktestModelAccess):
         self.refits: list[dict[str, Any]] = []
 
     def scores(self, model: str, data: Bars) -> pd.DataFrame:
+        from qts.ml.pipeline import fit_final
+
         loaded = self._loaded(model)
         recipe = loaded.recipe
         definitions = recipe.definitions(self.engine.features)
@@ -109,8 +111,6 @@ class WalkForwardModelAccess(BacktestModelAccess):
             rows = np.nonzero(samples.label_ends < start)[0]
             if len(rows) < 20:
                 continue
-            from qts.ml.pipeline import fit_final
-
             fitted = fit_final(clone_untrained(loaded.model), samples.take(rows))
             block = LoadedModel(
                 loaded.name, f"{loaded.version}-wf{len(self.refits)}", fitted, recipe
