@@ -117,3 +117,22 @@ def test_canary_a_memorising_model_has_no_edge_after_its_window(
     assert abs(oos_corr) * np.sqrt(after.sum()) < 2.0  # no edge: |t| < 2 on 445 samples
     # And the engine never hands out its in-window scores by default.
     assert engine.score_history(loaded, krx5).loc[: loaded.window_end].isna().all().all()
+
+
+def test_a_replay_behind_the_online_store_still_predicts_point_in_time(
+    krx5: dict[str, pd.DataFrame], tiny_model: tuple[Any, Any]
+) -> None:
+    """The online store holds each symbol's newest vector (2025-06-17 here, as the scheduled
+    jobs keep it); a paper replay of March cannot read March from it, and falls back to the
+    offline store: the predictions it hands on are the backtest's scores."""
+    from qts.ml.model_access import LiveModelAccess
+
+    engine = engine_with(tiny_model)
+    assert len(engine.score_latest("tiny/1", krx5)) == 5  # fills the online store
+    published: list[Any] = []
+    upto = {s: b.loc[:"2025-03-04"] for s, b in krx5.items()}
+    LiveModelAccess(engine, published.extend).scores("tiny/1", upto)
+    expected = engine_with(tiny_model).score_history("tiny/1", krx5)
+    day = pd.Timestamp("2025-03-04", tz="UTC")
+    assert {p.symbol: p.score for p in published} == pytest.approx(expected.loc[day].to_dict())
+    assert all(p.ts == day for p in published)

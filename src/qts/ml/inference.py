@@ -231,12 +231,19 @@ class InferenceEngine:
                 out[ok] = self._score(loaded, values[ok])
         return pd.Series(out, index=frame.index)
 
-    def score_latest(self, ref: str | ModelRef, bars: Bars) -> list[Prediction]:
+    def prediction(
+        self, loaded: LoadedModel, symbol: str, ts: Any, score: float, latency_ms: float
+    ) -> Prediction:
+        signal = to_signals(np.array([score]), loaded.model.is_classifier)[0]
+        return Prediction(loaded.name, loaded.version, symbol, pd.Timestamp(ts), float(score),
+                          loaded.recipe.horizon, latency_ms, signal)  # fmt: skip
+
+    def score_latest(self, ref: str | ModelRef | LoadedModel, bars: Bars) -> list[Prediction]:
         """Each symbol's newest bar scored from the online store (a missing vector computed
         and written on demand); symbols without finite features, or whose newest bar lies
         inside the training window, give none."""
         started = time.perf_counter()
-        loaded = self.load(ref)
+        loaded = ref if isinstance(ref, LoadedModel) else self.load(ref)
         recipe = loaded.recipe
         rows = inference_rows(
             self.source, recipe.definitions(self.features), recipe.features, bars,

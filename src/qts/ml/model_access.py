@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -160,18 +161,36 @@ class LiveModelAccess(BacktestModelAccess):
             out = self.engine.score_history(loaded, data)
         else:
             out = known.reindex(index)
+        newest = self._newest(loaded, data, out)
+        for p in newest:
+            out.loc[p.ts, p.symbol] = p.score
+        self._scores[key] = out
         fresh = []
-        for p in self.engine.score_latest(f"{loaded.name}/{loaded.version}", data):
-            if p.symbol in out.columns and p.ts in out.index:
-                out.loc[p.ts, p.symbol] = p.score
+        for p in newest:
             seen = (p.model, p.version, p.symbol, int(p.ts.value))
             if seen not in self._seen:
                 self._seen.add(seen)
                 fresh.append(p)
-        self._scores[key] = out
         if fresh and self.on_predictions is not None:
             self.on_predictions(fresh)
         return out.copy()
+
+    def _newest(self, loaded: LoadedModel, data: Bars, out: pd.DataFrame) -> list[Prediction]:
+        """Each symbol's newest bar scored through the online store; where the online store
+        cannot give that bar (it holds a newer vector: a replay of the past), point in time
+        from the offline store, so a replay's predictions are the backtest's too."""
+        started = time.perf_counter()
+        online = {p.symbol: p for p in self.engine.score_latest(loaded, data)}
+        missing = [s for s in data if s not in online and len(data[s])]
+        if missing:
+            offline = self.engine.score_history(loaded, {s: data[s] for s in missing})
+            for s in missing:
+                ts = data[s].index[-1]
+                score = float(offline.loc[ts, s]) if ts in offline.index else float("nan")
+                if np.isfinite(score):
+                    latency = (time.perf_counter() - started) * 1000.0
+                    online[s] = self.engine.prediction(loaded, s, ts, score, latency)
+        return [online[s] for s in data if s in online]
 
 
 def _union_index(data: Bars) -> pd.DatetimeIndex:
