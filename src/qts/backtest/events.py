@@ -21,6 +21,7 @@ from qts.backtest.raw_run import RawRun
 from qts.core.errors import ValidationError
 from qts.core.types import Bar, Fill, Order, OrderIntent, Side
 from qts.strategies.base import OrderStrategy, Strategy, Universe
+from qts.strategies.model_access import ModelAccess, latest_features, latest_scores
 
 
 class BacktestContext:
@@ -37,6 +38,7 @@ class BacktestContext:
             s: np.searchsorted(data[s].index, market.index, side="right") for s in market.symbols
         }
         self.i = 0
+        self.models: ModelAccess | None = None
 
     @property
     def ts(self) -> pd.Timestamp:
@@ -74,6 +76,15 @@ class BacktestContext:
             raise ValidationError(f"unknown symbol {intent.symbol!r}")
         return self._book.submit(intent.to_order(created_at=self.ts.to_pydatetime()))
 
+    def predict(self, model: str, symbols: list[str] | None = None) -> dict[str, float]:
+        names = symbols or self.symbols
+        history = {s: self.history(s) for s in names}
+        return latest_scores(self.models, model, history, names)
+
+    def features(self, model: str, symbols: list[str] | None = None) -> dict[str, dict[str, Any]]:
+        names = symbols or self.symbols
+        return latest_features(self.models, model, {s: self.history(s) for s in names}, names)
+
     def cancel(self, order_id: str) -> bool:
         return self._book.cancel(order_id)
 
@@ -92,6 +103,7 @@ def run_event(
     book = OrderBook(config.fill_model)
     portfolio = Portfolio(cash=config.initial_cash)
     ctx = BacktestContext(data, market, book, portfolio)
+    ctx.models = strategy.models
     plan = plan_execution(
         targets if targets is not None else pd.DataFrame(0.0, index=market.index, columns=symbols),
         market,

@@ -82,18 +82,23 @@ def _load_data(
             bars = bars.loc[:end]  # type: ignore[misc]
         return {symbol or data.stem: bars}, {}, {}
     if symbol is None or timeframe is None:
-        raise ValidationError("give --data FILE.csv, or --symbol and --timeframe")
+        raise ValidationError("give --data FILE.csv, or --symbol (or --symbols) and --timeframe")
+    import pandas as pd
+
     from qts.cli.common import open_database
     from qts.services.data.market_data import read_bars_with_history, stored_markets
 
+    symbols = [s.strip() for s in symbol.split(",") if s.strip()]
+    universe = {}
     db = open_database()
     try:
-        history, bars = read_bars_with_history(symbol, timeframe, start, end, warmup, db=db)
-        bars = pd.concat([history, bars]) if len(history) else bars
-        exchanges, currencies = stored_markets(db, [symbol], timeframe)
+        for name in symbols:
+            history, bars = read_bars_with_history(name, timeframe, start, end, warmup, db=db)
+            universe[name] = pd.concat([history, bars]) if len(history) else bars
+        exchanges, currencies = stored_markets(db, symbols, timeframe)
     finally:
         db.dispose()
-    return {symbol: bars}, exchanges, currencies
+    return universe, exchanges, currencies
 
 
 def _prepare(
@@ -190,6 +195,10 @@ def _print_summary(result: Any) -> None:
 def backtest(
     strategy: str = typer.Option(..., "--strategy", help=STRATEGY_HELP),
     symbol: str | None = typer.Option(None, "--symbol", help="Stored symbol, or the file's"),
+    symbols: str | None = typer.Option(
+        None, "--symbols", help="Stored symbols A,B,C: one portfolio"
+    ),
+    universe: Path | None = typer.Option(None, "--universe", help="File listing stored symbols"),
     timeframe: str | None = typer.Option(None, "--timeframe", help="e.g. 1d, 1h, 1m"),
     start: str | None = typer.Option(None, "--start", help="First bar (date or ISO time)"),
     end: str | None = typer.Option(None, "--end", help="Last bar (date or ISO time)"),
@@ -223,23 +232,40 @@ def backtest(
     try:
         from qts.backtest.engine import run_backtest
         from qts.backtest.report import write_html_report
+        from qts.cli.symbols import symbols_option
         from qts.strategies import get_strategy_class, parse_param_pairs
 
         instance = get_strategy_class(strategy)(**parse_param_pairs(param))
         warmup = instance.warmup_bars if start else 0
-        _cls, _given, config, universe = _prepare(
+        symbol = symbols_option(symbol, symbols, universe)
+        _cls, _given, config, bars = _prepare(
             strategy, param, options, (data, symbol, timeframe, start, end, warmup)
         )
-        result = run_backtest(instance, universe, config, trade_start=start if warmup else None)
+        models = _bind_models(instance, start)
+        result = run_backtest(instance, bars, config, trade_start=start if warmup else None)
         if report is not None:
             write_html_report(result, report)
     except QtsError as exc:
         raise _fail(exc.message) from None
+    out = result.to_dict() | ({"model": models.describe()} if models is not None else {})
     if as_json:
-        sys.stdout.write(json.dumps(result.to_dict()) + "\n")
+        sys.stdout.write(json.dumps(out) + "\n")
     else:
         _print_summary(result)
+        if models is not None:
+            typer.echo(f"model: {out['model']['mode']}")
         if report is not None:
             typer.echo(f"report written to {report}")
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
+
+
+def _bind_models(instance: Strategy, start: str | None) -> Any:
+    """A model strategy gets the registry's versions scored point in time (or refitted
+    walk-forward with `refit=walk_forward`); returns the access (None for rule strategies)."""
+    if not instance.uses_models:
+        return None
+    from qts.cli.common import app_context
+    from qts.services.ml.model_strategies import bind_for_backtest
+
+    return bind_for_backtest(app_context(), instance, start)

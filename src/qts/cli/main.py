@@ -15,6 +15,7 @@ from qts.cli import (
     features_cmd,
     ml_cmd,
     optimize_cmd,
+    predict_cmd,
     trading_cmd,
     worker_cmd,
 )
@@ -38,6 +39,7 @@ app.command("optimize")(optimize_cmd.optimize)
 app.add_typer(features_cmd.app, name="features", help="Features: build, list, materialize.")
 app.command("train")(ml_cmd.train)
 app.command("tune")(ml_cmd.tune)
+app.command("predict")(predict_cmd.predict)
 app.add_typer(ml_cmd.models_app, name="models", help="Registered models: list, promote.")
 app.command("paper")(trading_cmd.paper)
 app.command("worker")(worker_cmd.worker)

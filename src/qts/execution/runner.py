@@ -229,7 +229,7 @@ class StrategyRunner:
             strategy_id=self.strategy_id,
             account=self.account,
             reference_price=close,
-            meta={"target": target, "sized_at_fill": True},
+            meta={"target": target, "sized_at_fill": True, **self.strategy.order_meta(symbol)},
         )
         out = self.gateway.place(ticket, actor=f"strategy:{self.tag}")
         if not OrderStatus(out["status"]).is_terminal:
@@ -255,7 +255,7 @@ class StrategyRunner:
             strategy_id=self.strategy_id,
             account=self.account,
             reference_price=close,
-            meta={"target": target},
+            meta={"target": target, **self.strategy.order_meta(symbol)},
         )
         return self.gateway.place(ticket, actor=f"strategy:{self.tag}")
 

@@ -16,6 +16,7 @@ import pandas as pd
 from qts.core.errors import QtsError, ValidationError
 from qts.core.types import OrderIntent, OrderStatus, OrderType, Side
 from qts.execution.executor import OrderGateway, OrderTicket
+from qts.strategies.model_access import latest_features, latest_scores
 
 
 class RunnerView(Protocol):
@@ -51,6 +52,9 @@ class RunnerView(Protocol):
     def open_orders(self, symbol: str | None = None) -> list[Any]: ...
 
     def last_close(self, symbol: str) -> float | None: ...
+
+    @property
+    def strategy(self) -> Any: ...
 
 
 def client_id_part(symbol: str) -> str:
@@ -88,6 +92,16 @@ class RunnerContext:
 
     def position(self, symbol: str) -> float:
         return self._runner.position(symbol)
+
+    def predict(self, model: str, symbols: list[str] | None = None) -> dict[str, float]:
+        names = symbols or self.symbols
+        history = {s: self.history(s) for s in names}
+        return latest_scores(self._runner.strategy.models, model, history, names)
+
+    def features(self, model: str, symbols: list[str] | None = None) -> dict[str, dict[str, Any]]:
+        names = symbols or self.symbols
+        history = {s: self.history(s) for s in names}
+        return latest_features(self._runner.strategy.models, model, history, names)
 
     def open_orders(self, symbol: str | None = None) -> list[Any]:
         return self._runner.open_orders(symbol)

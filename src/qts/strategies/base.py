@@ -33,6 +33,7 @@ import pandas as pd
 
 from qts.core.errors import ValidationError
 from qts.core.types import OrderIntent
+from qts.strategies.model_access import ModelAccess
 from qts.strategies.params import Param, ParamSet, resolve_params
 
 OHLCV = ("open", "high", "low", "close", "volume")
@@ -77,6 +78,9 @@ class Strategy:
     description: ClassVar[str] = ""
     params: ClassVar[tuple[Param, ...]] = ()
     kind: ClassVar[str] = "target"
+    # A strategy reading models sets this: whoever runs it binds a `ModelAccess` first.
+    uses_models: ClassVar[bool] = False
+    models: ModelAccess | None = None
 
     def __init__(self, **params: Any) -> None:
         declared = type(self).params
@@ -93,6 +97,14 @@ class Strategy:
     def warmup_bars(self) -> int:
         """Bars of history needed before the first meaningful signal."""
         return 0
+
+    def bind_models(self, access: ModelAccess) -> None:
+        """How the strategy reaches models in this run (backtest, paper or live)."""
+        self.models = access
+
+    def order_meta(self, symbol: str) -> dict[str, Any]:
+        """Recorded in the `meta` of each order the strategy makes (e.g. a model version)."""
+        return {}
 
     @classmethod
     def describe(cls) -> dict[str, Any]:
@@ -163,6 +175,14 @@ class StrategyContext(Protocol):
     def submit(self, intent: OrderIntent) -> str: ...
 
     def cancel(self, order_id: str) -> bool: ...
+
+    def predict(self, model: str, symbols: list[str] | None = None) -> dict[str, float]:
+        """Each symbol's score from `model` (NAME@alias or NAME/version) at this bar."""
+        ...
+
+    def features(self, model: str, symbols: list[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Each symbol's input features of `model` at this bar."""
+        ...
 
 
 class OrderStrategy(Strategy):

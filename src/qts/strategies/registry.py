@@ -26,7 +26,8 @@ ALWAYS_ALLOWED_PACKAGES = ("qts.strategies",)
 
 
 def _ensure_builtins() -> None:
-    import qts.strategies.builtin  # noqa: F401  (registers on import)
+    import qts.strategies.builtin
+    import qts.strategies.ml_builtin  # noqa: F401
 
 
 def list_strategies() -> list[dict[str, Any]]:

@@ -38,7 +38,7 @@ def create_backtest(ctx: Ctx, user: Trader, body: BacktestBody) -> BacktestRunOu
     from qts.strategies.registry import check_strategy_allowed
 
     check_strategy_allowed(body.strategy, ctx.settings.strategy_packages)
-    return backtests.submit(ctx.db, ctx.bus, body, user.username)
+    return backtests.submit(ctx.db, ctx.bus, body, user.username, ctx.settings)
 
 
 @router.get("/backtests")

@@ -3,6 +3,7 @@ retraining), and retraining daily after the market closes."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,8 @@ from qts.services.ml.model_service import (
     trained_as,
 )
 
+log = logging.getLogger(__name__)
+
 
 def _production_models(ctx: AppContext) -> list[str]:
     return [m["name"] for m in registry(ctx).list_models() if "production" in m["aliases"]]
@@ -37,29 +40,34 @@ def run_batch_inference(ctx: AppContext) -> dict[str, Any]:
     if not ml_installed():
         return dict(NOT_INSTALLED)
     from qts.core.errors import QtsError
-    from qts.ml.feature_path import inference_rows
 
     out: dict[str, int] = {}
     errors: dict[str, str] = {}
     source = feature_source(ctx)
     for name in _production_models(ctx):
         try:
-            model, recipe = load_for_serving(ctx, name)
-            bars = stored_bars(ctx, list(recipe.universe), recipe.timeframe)
-            rows = inference_rows(
-                source, recipe.definitions(), recipe.features, bars, recipe.timeframe,
-                recipe.lookback,
-            )  # fmt: skip
-        except QtsError as exc:
-            errors[name] = exc.message
-            continue
-        version = registry(ctx).version_for_alias(name, "production")
-        if not len(rows.X):
-            out[name] = 0
-            continue
-        scores = model.score_signal(model.prepare(rows.X))
-        out[name] = _store_predictions(ctx, name, str(version), recipe.horizon, rows, scores)
+            out[name] = _infer_one(ctx, source, name)
+        except Exception as exc:  # one model's failure (any kind) must not stop the others
+            log.warning("batch inference of %s failed: %s", name, exc, exc_info=True)
+            errors[name] = (
+                exc.message if isinstance(exc, QtsError) else f"{type(exc).__name__}: {exc}"
+            )
     return {"stored": out, "errors": errors} if errors else {"stored": out}
+
+
+def _infer_one(ctx: AppContext, source: Any, name: str) -> int:
+    from qts.ml.feature_path import inference_rows
+
+    model, recipe = load_for_serving(ctx, name)
+    bars = stored_bars(ctx, list(recipe.universe), recipe.timeframe)
+    rows = inference_rows(
+        source, recipe.definitions(), recipe.features, bars, recipe.timeframe, recipe.lookback
+    )
+    version = registry(ctx).version_for_alias(name, "production")
+    if not len(rows.X):
+        return 0
+    scores = model.score_signal(model.prepare(rows.X))
+    return _store_predictions(ctx, name, str(version), recipe.horizon, rows, scores)
 
 
 def _store_predictions(

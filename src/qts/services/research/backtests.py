@@ -50,9 +50,12 @@ def _summary(run: BacktestRun, full: bool = False) -> BacktestRunOut:
     )
 
 
-def submit(db: Database, bus: EventBus, request: BacktestRequest, actor: str) -> BacktestRunOut:
+def submit(
+    db: Database, bus: EventBus, request: BacktestRequest, actor: str, settings: Any = None
+) -> BacktestRunOut:
     """Check the strategy, the data's market and the run options now (4xx on bad input, with
-    nothing stored), then run in the background."""
+    nothing stored), then run in the background. `settings` (default: the process's) say
+    where a model strategy's registry and feature store are."""
     from qts.services.data.market_data import stored_markets
     from qts.strategies.registry import create_strategy
 
@@ -73,7 +76,7 @@ def submit(db: Database, bus: EventBus, request: BacktestRequest, actor: str) ->
                 created_by=actor,
             )
         )
-    _executor().submit(_run, db, bus, run_id, request, config, dict(strategy.p))
+    _executor().submit(_run, db, bus, run_id, request, config, dict(strategy.p), settings)
     return get(db, run_id)
 
 
@@ -84,6 +87,7 @@ def _run(
     request: BacktestRequest,
     config: BacktestConfig,
     params: dict[str, Any],
+    settings: Any = None,
 ) -> None:
     import pandas as pd
 
@@ -95,6 +99,7 @@ def _run(
     bus.publish("backtests", {"id": run_id, "status": "running"})
     try:
         strategy = create_strategy(request.strategy, params, files=False)
+        models = _bind_models(db, bus, strategy, request.start, settings)
         warmup = strategy.warmup_bars if request.start is not None else 0
         frames = {}
         for sym in request.symbols:
@@ -106,6 +111,8 @@ def _run(
         trade_start = request.start if warmup else None
         result = run_backtest(strategy, frames, config, trade_start=trade_start)
         data = result.to_dict(max_points=MAX_POINTS)
+        if models is not None:  # which versions, and whether frozen or a walk-forward refit
+            data["model"] = models.describe()
         _set(db, run_id, status="done", metrics=data.get("metrics", {}), result=data)
         bus.publish("backtests", {"id": run_id, "status": "done"})
     except Exception as e:  # stored with the run, so the caller sees why
@@ -113,6 +120,17 @@ def _run(
         message = getattr(e, "message", None) or f"{type(e).__name__}: {e}"
         _set(db, run_id, status="failed", error=message)
         bus.publish("backtests", {"id": run_id, "status": "failed"})
+
+
+def _bind_models(db: Database, bus: EventBus, strategy: Any, start: Any, settings: Any) -> Any:
+    """A model strategy reads the deployment's registry and feature store (None otherwise)."""
+    if not strategy.uses_models:
+        return None
+    from qts.config import get_settings
+    from qts.services.context import AppContext
+    from qts.services.ml.model_strategies import bind_for_backtest
+
+    return bind_for_backtest(AppContext(settings or get_settings(), db, bus), strategy, start)
 
 
 def _set(db: Database, run_id: str, **values: Any) -> None:

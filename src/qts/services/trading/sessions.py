@@ -204,6 +204,10 @@ class TradingService:
             history = {sym: f[f.index <= cut] for sym, f in whole.items()}
             frames = {sym: f[f.index > cut] for sym, f in whole.items()}
         strategy = create_strategy(strategy_class, params)
+        if strategy.uses_models:  # online store and inference engine; predictions kept
+            from qts.services.ml.model_strategies import bind_for_session
+
+            bind_for_session(self.ctx, strategy)
         if mode == "live":
             return self._live_runner(strategy, strategy_id, symbols, state, history), frames
         account = f"paper:{name}"

@@ -1,0 +1,123 @@
+"""Model strategies wired to this deployment: the registry and feature store of the settings,
+predictions of paper and live sessions stored in `ml_predictions` and published on
+`predictions:<model>` and `signals`.
+
+A model strategy (`qts.strategies.ml_builtin`) reads scores through the `ModelAccess` bound
+here; it never imports services. Backtests get frozen weights scored point in time (or a
+walk-forward refit, research mode); sessions get the online store and the inference engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+
+from qts.core.errors import ConfigurationError, ValidationError
+from qts.db.models import Prediction as PredictionRow
+from qts.services.context import AppContext
+from qts.services.ml.model_service import NOT_INSTALLED, feature_source, ml_installed, registry
+
+
+def inference_engine(ctx: AppContext) -> Any:
+    if not ml_installed():
+        raise ConfigurationError(NOT_INSTALLED["skipped"])
+    from qts.ml.inference import InferenceEngine
+
+    return InferenceEngine(registry(ctx), feature_source(ctx))
+
+
+def bind_for_backtest(ctx: AppContext, strategy: Any, trade_start: Any = None) -> Any:
+    """Bind the backtest access; returns it (its `describe()` labels the result)."""
+    from qts.ml.model_access import BacktestModelAccess, WalkForwardModelAccess
+
+    engine = inference_engine(ctx)
+    if strategy.p.get("refit") == "walk_forward":
+        access: Any = WalkForwardModelAccess(
+            engine, int(strategy.p["refit_every"]), int(strategy.p["min_train"])
+        )
+    else:
+        access = BacktestModelAccess(engine, trade_start)
+    strategy.bind_models(access)
+    return access
+
+
+def bind_for_session(ctx: AppContext, strategy: Any) -> Any:
+    """Bind the paper/live access: the newest bar scored through the online store, each
+    prediction stored and published. Walk-forward refits are a backtest research mode."""
+    from qts.ml.model_access import LiveModelAccess
+
+    if strategy.p.get("refit", "none") != "none":
+        raise ValidationError("refit=walk_forward is a backtest research mode: paper and live "
+                              "trade a registered version (refit=none)")  # fmt: skip
+    access = LiveModelAccess(
+        inference_engine(ctx), lambda predictions: record_predictions(ctx, predictions)
+    )
+    strategy.bind_models(access)
+    return access
+
+
+def record_predictions(ctx: AppContext, predictions: list[Any]) -> int:
+    """Store each prediction once (model, version, symbol, bar, horizon) and publish it on
+    `predictions:<model>` and `signals`; returns how many rows were new."""
+    stored = 0
+    with ctx.db.session() as s:
+        for p in predictions:
+            ms = int(pd.Timestamp(p.ts).value // 1_000_000)
+            exists = s.scalar(
+                select(PredictionRow.id).where(
+                    PredictionRow.model_name == p.model,
+                    PredictionRow.model_version == int(p.version),
+                    PredictionRow.symbol == p.symbol,
+                    PredictionRow.ts == ms,
+                    PredictionRow.horizon == p.horizon,
+                )
+            )
+            if exists is None:
+                s.add(PredictionRow(
+                    model_name=p.model, model_version=int(p.version), symbol=p.symbol, ts=ms,
+                    horizon=p.horizon, value=p.score, label=p.signal.label,
+                ))  # fmt: skip
+                stored += 1
+    for p in predictions:
+        event = prediction_event(p)
+        ctx.bus.publish(f"predictions:{p.model}", event)
+        ctx.bus.publish("signals", event)
+    return stored
+
+
+def prediction_event(p: Any) -> dict[str, Any]:
+    sig = p.signal
+    return {
+        "model": p.model, "version": p.version, "symbol": p.symbol,
+        "ts": pd.Timestamp(p.ts).isoformat(), "value": p.score, "horizon": p.horizon,
+        "signal": {"direction": sig.direction, "label": sig.label,
+                   "confidence": _finite(sig.confidence), "expected_return": sig.expected_return},
+        "latency_ms": round(p.latency_ms, 3),
+    }  # fmt: skip
+
+
+def _finite(value: float) -> float | None:
+    return value if value == value else None  # NaN is not JSON
+
+
+def predict_now(
+    ctx: AppContext, model: str, symbols: list[str] | None = None, record: bool = False
+) -> dict[str, Any]:
+    """The newest stored bar of each symbol (default: the version's universe) scored through
+    the online store; `record`: stored in `ml_predictions` and published like a session's."""
+    from qts.services.ml.model_service import stored_bars
+
+    engine = inference_engine(ctx)
+    loaded = engine.load(model)
+    wanted = symbols or list(loaded.recipe.universe)
+    predictions = engine.score_latest(model, stored_bars(ctx, wanted, loaded.recipe.timeframe))
+    if record:
+        record_predictions(ctx, predictions)
+    scored = {p.symbol for p in predictions}
+    return {
+        **loaded.describe(),
+        "predictions": [prediction_event(p) for p in predictions],
+        "unscored": [s for s in wanted if s not in scored],
+    }
