@@ -115,6 +115,7 @@ def _runs(tmp: Path) -> list[tuple[list[str], tuple[int, ...], str]]:
         ),
         (["models", "list"], (0,), ""),
         (["models", "promote", "table-lgbm", "1", "--alias", "production"], (0,), ""),
+        (["predict", "--model", "table-lgbm@production", "--symbols", "005930"], (0,), ""),
         (
             [
                 "tune",

@@ -65,7 +65,7 @@ class SqlOfflineStore:
             for i, (t, k) in enumerate(zip(ts.tolist(), known_at.tolist(), strict=True))
         ]
         # One transaction: a failed write leaves the stored rows as they were.
-        with self.db.engine.begin() as conn:
+        with self.db.connection() as conn:
             if self.db.is_sqlite:
                 stmt = self._insert()
                 for start in range(0, len(rows), WRITE_CHUNK):
@@ -131,7 +131,7 @@ class SqlOfflineStore:
             q = q.where(fv.ts >= ts_start)
         if ts_end is not None:
             q = q.where(fv.ts <= ts_end)
-        with self.db.engine.connect() as conn:
+        with self.db.connection() as conn:
             rows = conn.execute(q.order_by(fv.entity, fv.ts)).all()
         return self._frame(key, rows)
 
@@ -146,7 +146,7 @@ class SqlOfflineStore:
         if not names:
             return self._frame(key, [])
         params = {"f": key.name, "v": key.version, "tf": timeframe}
-        with self.db.engine.connect() as conn:
+        with self.db.connection() as conn:
             if self.db.is_sqlite:
                 fv = FeatureValue
                 rows: list[Any] = []
@@ -183,7 +183,7 @@ class SqlOfflineStore:
             .where(*self._where(key, timeframe))
             .group_by(fv.entity)
         )
-        with self.db.engine.connect() as conn:
+        with self.db.connection() as conn:
             rows = conn.execute(q).all()
         newest = max((int(r[1]) for r in rows), default=None)
         found = sorted(str(r[0]) for r in rows if since is None or int(r[1]) >= since)
@@ -197,7 +197,7 @@ class SqlOfflineStore:
             .group_by(fv.feature, fv.version, fv.timeframe)
             .order_by(fv.feature, fv.version)
         )
-        with self.db.engine.connect() as conn:
+        with self.db.connection() as conn:
             return [
                 {"feature": r[0], "version": r[1], "timeframe": r[2], "rows": r[3], "max_ts": r[4]}
                 for r in conn.execute(q).all()

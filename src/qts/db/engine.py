@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -82,6 +82,20 @@ class Database:
             raise
         finally:
             s.close()
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A connection for Core statements: inside an open `transaction()` its own (under a
+        savepoint), so a writer in the same step never waits on that transaction's lock (on
+        SQLite it would, until "database is locked"); else a new transaction, committed at
+        the end."""
+        ambient = self._ambient.get()
+        if ambient is not None:
+            with ambient[0].begin_nested():
+                yield ambient[0].connection()
+            return
+        with self.engine.begin() as conn:
+            yield conn
 
     @contextmanager
     def transaction(self, lock: str | None = None) -> Iterator[Session]:
