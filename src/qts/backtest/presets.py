@@ -43,16 +43,16 @@ class MarketPreset:
     currency: str
     cash: float
     commission: float
-    fixed_fee: float
-    min_fee: float
-    sell_tax: float | SellTaxSchedule
-    slippage_bps: float
-    slippage_vol_mult: float
-    lot_size: float
-    fractional: bool
-    qty_step: float
-    leverage: float
-    allow_short: bool
+    fixed_fee: float = 0.0
+    min_fee: float = 0.0
+    sell_tax: float | SellTaxSchedule = 0.0
+    slippage_bps: float = 0.0
+    slippage_vol_mult: float = 0.0
+    lot_size: float = 1.0
+    fractional: bool = False
+    qty_step: float = 1e-8  # used only when fractional
+    leverage: float = 1.0
+    allow_short: bool = False
 
 
 PRESET_FIELDS = tuple(f.name for f in fields(MarketPreset))
@@ -60,53 +60,11 @@ PRESET_FIELDS = tuple(f.name for f in fields(MarketPreset))
 PRESETS: dict[str, MarketPreset] = {
     # KRX stocks: a typical online-broker commission (0.015%), the dated sell tax, whole shares;
     # 100M KRW buys a lot of any KOSPI large cap.
-    "krx": MarketPreset(
-        currency="KRW",
-        cash=100_000_000.0,
-        commission=0.00015,
-        fixed_fee=0.0,
-        min_fee=0.0,
-        sell_tax=KRX_SELL_TAX,
-        slippage_bps=0.0,
-        slippage_vol_mult=0.0,
-        lot_size=1.0,
-        fractional=False,
-        qty_step=1e-8,  # used only when fractional
-        leverage=1.0,
-        allow_short=False,
-    ),
+    "krx": MarketPreset("KRW", 100_000_000.0, 0.00015, sell_tax=KRX_SELL_TAX),
     # US stocks: commission-free retail brokers (SEC/FINRA pass-through fees are ignored).
-    "us": MarketPreset(
-        currency="USD",
-        cash=100_000.0,
-        commission=0.0,
-        fixed_fee=0.0,
-        min_fee=0.0,
-        sell_tax=0.0,
-        slippage_bps=0.0,
-        slippage_vol_mult=0.0,
-        lot_size=1.0,
-        fractional=False,
-        qty_step=1e-8,  # used only when fractional
-        leverage=1.0,
-        allow_short=False,
-    ),
+    "us": MarketPreset("USD", 100_000.0, 0.0),
     # Crypto spot (Binance's base taker fee, 0.1%), quantities in steps of 1e-8.
-    "crypto": MarketPreset(
-        currency="USDT",
-        cash=100_000.0,
-        commission=0.001,
-        fixed_fee=0.0,
-        min_fee=0.0,
-        sell_tax=0.0,
-        slippage_bps=0.0,
-        slippage_vol_mult=0.0,
-        lot_size=1.0,
-        fractional=True,
-        qty_step=1e-8,
-        leverage=1.0,
-        allow_short=False,
-    ),
+    "crypto": MarketPreset("USDT", 100_000.0, 0.001, fractional=True),
 }
 MARKETS = tuple(PRESETS)
 _BY_CALENDAR = {"XKRX": "krx", "XNYS": "us", ALWAYS_OPEN: "crypto"}
