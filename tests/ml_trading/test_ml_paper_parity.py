@@ -55,10 +55,11 @@ def _paper(db, bus, strategy, bars: dict[str, pd.DataFrame], config: BacktestCon
 
 
 @pytest.mark.parametrize(("name", "params"), [SIGNAL, HYBRID])
-def test_paper_replay_of_ml_signal_and_hybrid_matches_backtest_on_sqlite(
-    sqlite_db, bus, krx5, tiny_model, name: str, params: dict[str, Any]
+def test_paper_replay_of_ml_signal_and_hybrid_matches_backtest(
+    db, bus, krx5, tiny_model, name: str, params: dict[str, Any]
 ) -> None:  # type: ignore[no-untyped-def]
-    _check_parity(sqlite_db, bus, krx5, tiny_model, name, params)
+    """On SQLite and PostgreSQL."""
+    _check_parity(db, bus, krx5, tiny_model, name, params)
 
 
 def test_paper_replay_of_ml_topk_matches_backtest(db, bus, krx5, tiny_model) -> None:  # type: ignore[no-untyped-def]
