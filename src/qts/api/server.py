@@ -79,7 +79,7 @@ def serve(
             f"[bold green]qts[/] {summary['mode']} mode, database {summary['database']}, "
             f"data in {settings.data_dir.resolve()}"
         )
-        console.print(f"dashboard and API on http://{host}:{port}  (docs: /docs)")
+        console.print(f"API on http://{host}:{port}  (docs: /docs; no dashboard yet)")
     uvicorn.run(app, **uvicorn_options(settings, host, port))
 
 
