@@ -101,3 +101,35 @@ def fresh_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     yield data_dir
     reset_settings_cache()
     common._migrated.clear()
+
+
+# A migrated database on each backend, an SQLite one, and an event bus: what the order service,
+# sessions and model strategies are built on (tests/market and tests/api keep their own).
+@pytest.fixture
+def db(db_url: str):  # type: ignore[no-untyped-def]
+    from qts.db import Database
+    from qts.db.migrate import upgrade
+
+    upgrade(db_url)
+    database = Database(db_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path):  # type: ignore[no-untyped-def]
+    from qts.db import Database
+    from qts.db.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'qts.db'}"
+    upgrade(url)
+    database = Database(url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def bus():  # type: ignore[no-untyped-def]
+    from qts.events import InProcessEventBus
+
+    return InProcessEventBus()

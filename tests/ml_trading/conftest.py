@@ -8,14 +8,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from qts.db import Database
-from qts.db.migrate import upgrade
-from qts.events import InProcessEventBus
 from qts.ml.inference import InferenceEngine, fit_in_memory
 from qts.ml.samples import load_bars
 
 TRAIN_END = "2025-01-31"
 TINY_LGBM: dict[str, Any] = {"epochs": 30, "num_threads": 1}
+# `db` (both backends), `sqlite_db` and `bus` come from tests/conftest.py.
 
 
 @pytest.fixture(scope="session")
@@ -33,25 +31,3 @@ def engine_with(tiny_model: tuple[Any, Any]) -> InferenceEngine:
     engine = InferenceEngine()
     engine.add("tiny", "1", *tiny_model)
     return engine
-
-
-@pytest.fixture
-def db(db_url: str):  # type: ignore[no-untyped-def]
-    upgrade(db_url)
-    database = Database(db_url)
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def sqlite_db(tmp_path):  # type: ignore[no-untyped-def]
-    url = f"sqlite:///{tmp_path / 'qts.db'}"
-    upgrade(url)
-    database = Database(url)
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def bus() -> InProcessEventBus:
-    return InProcessEventBus()
