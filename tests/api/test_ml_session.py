@@ -18,6 +18,7 @@ from qts.ml.samples import load_bars
 from qts.services.data.market_data import import_file
 from qts.services.ml.model_service import registry
 from tests.api.conftest import login
+from tests.api.helpers import finished_backtest_run
 
 SAMPLE = Path(__file__).resolve().parents[2] / "src" / "qts" / "sample_data" / "kr_daily"
 SYMBOLS = ["005930", "000660"]
@@ -87,15 +88,7 @@ def test_ml_signal_paper_session_orders_name_the_model_and_predictions_stream(
 def _backtest(client: TestClient, h: dict, start: str) -> dict:  # type: ignore[type-arg]
     body = {"strategy": "ml_topk", "symbols": SYMBOLS, "timeframe": "1d", "start": start,
             "params": {"model": f"{MODEL}@production", "k": 1}}  # fmt: skip
-    r = client.post("/api/v1/backtests", headers=h, json=body)
-    assert r.status_code == 202, r.text
-    deadline = time.time() + 60
-    while (run := client.get(f"/api/v1/backtests/{r.json()['id']}", headers=h).json())[
-        "status"
-    ] not in ("done", "failed"):
-        assert time.time() < deadline
-        time.sleep(0.1)
-    return run  # type: ignore[no-any-return]
+    return finished_backtest_run(client, h, body)
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
