@@ -38,6 +38,15 @@ from qts.strategies.params import Param, ParamSet, resolve_params
 
 OHLCV = ("open", "high", "low", "close", "volume")
 Universe = Mapping[str, pd.DataFrame]
+BarRow = tuple[float, float, float, float, float]  # open, high, low, close, volume
+
+
+class TargetStepper(Protocol):
+    """`symbol_targets` of one symbol, one bar at a time (see `TargetStrategy.target_stepper`)."""
+
+    def step(self, bar: BarRow) -> float:
+        """The raw target at this bar (before clipping and the per-symbol weight)."""
+        ...
 
 
 def as_universe(data: pd.DataFrame | Universe, symbol: str = "ASSET") -> dict[str, pd.DataFrame]:
@@ -141,6 +150,24 @@ class TargetStrategy(Strategy):
         frame = pd.DataFrame(columns)
         frame.index.name = "ts"
         return frame.fillna(0.0)
+
+    def target_stepper(self) -> TargetStepper | None:
+        """A fresh incremental form of `symbol_targets` for one symbol, or None (the default).
+
+        Paper/live runners step it once per new bar (O(1) in the history's length) instead of
+        recomputing `target_positions` over the history; `stepper.step(bar)` must return
+        exactly `symbol_targets(bars)` at that bar for every history, from the first bar.
+        """
+        return None
+
+    @property
+    def history_window(self) -> int | None:
+        """Trailing bars that determine the last target exactly, or None (the full history).
+
+        Declare it only when nothing carries over from older bars (no recursive indicator,
+        no held state): runners without a `target_stepper` then hand over this many bars.
+        """
+        return None
 
     def targets_at(self, history: pd.DataFrame | Universe) -> dict[str, float]:
         """Targets at the last bar of `history` (the paper/live entry point)."""

@@ -2,7 +2,8 @@
 
 Each target strategy computes a per-symbol target in {-1, 0, 1} from events that are
 forward-filled into a state, so the value at bar t depends on bars up to t only (tested against
-incremental evaluation in tests/strategies). `channel_breakout` is the event-driven example: it
+incremental evaluation in tests/strategies). Each also has a `target_stepper`
+(`qts.strategies.steppers`): the same targets one bar at a time, for paper and live runners. `channel_breakout` is the event-driven example: it
 works resting stop orders with attached exits through `ctx.submit` / `ctx.cancel`.
 """
 
@@ -17,9 +18,11 @@ import talib
 
 from qts.core.errors import ValidationError
 from qts.core.types import OrderIntent, OrderType, Side
+from qts.strategies import steppers
 from qts.strategies.base import (
     OrderStrategy,
     StrategyContext,
+    TargetStepper,
     TargetStrategy,
     cross_above,
     hold_state,
@@ -55,6 +58,9 @@ class SmaCross(TargetStrategy):
     def warmup_bars(self) -> int:
         return int(self.p["slow"]) + 1
 
+    def target_stepper(self) -> TargetStepper:
+        return steppers.SmaCrossStepper(self.p)
+
     def symbol_targets(self, bars: pd.DataFrame) -> pd.Series:
         close = _close(bars)
         fast = talib.SMA(close, timeperiod=self.p["fast"])
@@ -82,6 +88,9 @@ class TimeSeriesMomentum(TargetStrategy):
     @property
     def warmup_bars(self) -> int:
         return int(self.p["lookback"]) + 1
+
+    def target_stepper(self) -> TargetStepper:
+        return steppers.MomentumStepper(self.p)
 
     def symbol_targets(self, bars: pd.DataFrame) -> pd.Series:
         close = _close(bars)
@@ -118,6 +127,9 @@ class RsiReversion(TargetStrategy):
     @property
     def warmup_bars(self) -> int:
         return int(self.p["period"]) + 1
+
+    def target_stepper(self) -> TargetStepper:
+        return steppers.RsiReversionStepper(self.p)
 
     def symbol_targets(self, bars: pd.DataFrame) -> pd.Series:
         rsi = talib.RSI(_close(bars), timeperiod=self.p["period"])
@@ -156,6 +168,9 @@ class BollingerZScore(TargetStrategy):
     @property
     def warmup_bars(self) -> int:
         return int(self.p["period"])
+
+    def target_stepper(self) -> TargetStepper:
+        return steppers.BollingerStepper(self.p)
 
     def zscore(self, bars: pd.DataFrame) -> np.ndarray:
         close = _close(bars)
