@@ -5,7 +5,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
@@ -40,6 +40,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+class DeferredTransaction:
+    """A `Database.deferred_transaction()`: its session once something began it."""
+
+    def __init__(self) -> None:
+        self.session: Session | None = None
+        self.token: Token[tuple[Session, list[Callable[[], None]]] | None] | None = None
+        self.callbacks: list[Callable[[], None]] = []
+
+    @property
+    def opened(self) -> bool:
+        return self.session is not None
+
+
 class Database:
     """One engine and its session factory; `session()` commits on success, rolls back on error.
 
@@ -47,7 +60,9 @@ class Database:
     joins as a savepoint until it ends, so a unit of work spread over several services (a
     trading session's bar step: fills, orders, positions, runner state) commits whole or not
     at all; `after_commit` defers what must not happen for work that may still roll back
-    (events, notifications).
+    (events, notifications). `deferred_transaction()` is the same unit of work, begun only
+    when something in it first uses the database: a bar step that touches nothing costs no
+    transaction (nor SQLite's write lock).
     """
 
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
@@ -56,6 +71,9 @@ class Database:
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
         self._ambient: ContextVar[tuple[Session, list[Callable[[], None]]] | None] = ContextVar(
             f"qts-db-{id(self)}", default=None
+        )
+        self._deferred: ContextVar[DeferredTransaction | None] = ContextVar(
+            f"qts-db-deferred-{id(self)}", default=None
         )
 
     @property
@@ -66,9 +84,23 @@ class Database:
     def in_transaction(self) -> bool:
         return self._ambient.get() is not None
 
+    def _joined(self) -> tuple[Session, list[Callable[[], None]]] | None:
+        """The enclosing transaction, begun now if a deferred one is waiting for its first use."""
+        ambient = self._ambient.get()
+        if ambient is None:
+            deferred = self._deferred.get()
+            if deferred is not None and deferred.session is None:
+                s = self._factory()
+                deferred.session = s
+                deferred.token = self._ambient.set((s, deferred.callbacks))
+                if self.is_sqlite:  # as in transaction(): take the write lock now
+                    s.connection().exec_driver_sql("BEGIN IMMEDIATE")
+                ambient = self._ambient.get()
+        return ambient
+
     @contextmanager
     def session(self) -> Iterator[Session]:
-        ambient = self._ambient.get()
+        ambient = self._joined()
         if ambient is not None:
             with ambient[0].begin_nested():  # a savepoint: an error undoes this part only
                 yield ambient[0]
@@ -89,7 +121,7 @@ class Database:
         savepoint), so a writer in the same step never waits on that transaction's lock (on
         SQLite it would, until "database is locked"); else a new transaction, committed at
         the end."""
-        ambient = self._ambient.get()
+        ambient = self._joined()
         if ambient is not None:
             with ambient[0].begin_nested():
                 yield ambient[0].connection()
@@ -103,7 +135,7 @@ class Database:
         same lock name, in any process, run one at a time until commit: a PostgreSQL
         transaction-scoped advisory lock; on SQLite the transaction takes the database's write
         lock at its start (BEGIN IMMEDIATE), which serializes every writer."""
-        ambient = self._ambient.get()
+        ambient = self._joined()
         if ambient is not None:  # joins the enclosing transaction (and takes its lock)
             self._take_lock(ambient[0], lock)
             yield ambient[0]
@@ -126,6 +158,32 @@ class Database:
             self._ambient.reset(token)
             s.close()
         for callback in callbacks:
+            callback()
+
+    @contextmanager
+    def deferred_transaction(self) -> Iterator[DeferredTransaction]:
+        """One transaction for everything inside, as `transaction()`, begun by the first
+        `session()`, `connection()` or `transaction()` inside (`.opened` tells whether one
+        did); with none, nothing is begun or committed."""
+        if self._ambient.get() is not None or self._deferred.get() is not None:
+            raise RuntimeError("deferred_transaction() cannot nest in another transaction")
+        deferred = DeferredTransaction()
+        token = self._deferred.set(deferred)
+        try:
+            yield deferred
+            if deferred.session is not None:
+                deferred.session.commit()
+        except BaseException:
+            if deferred.session is not None:
+                deferred.session.rollback()
+            raise
+        finally:
+            self._deferred.reset(token)
+            if deferred.session is not None:
+                assert deferred.token is not None
+                self._ambient.reset(deferred.token)
+                deferred.session.close()
+        for callback in deferred.callbacks:
             callback()
 
     def after_commit(self, callback: Callable[[], None]) -> None:

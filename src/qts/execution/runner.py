@@ -17,18 +17,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from qts.backtest.config import BacktestConfig
 from qts.core.types import Bar, OrderStatus, OrderType, Side
+from qts.execution.bar_history import BarHistory
 from qts.execution.executor import ExecutionReport, OrderGateway, OrderTicket
 from qts.execution.paper import PaperExecutor
 from qts.execution.strategy_context import RunnerContext, client_id_part
+from qts.execution.target_decisions import TargetDecisions
 from qts.strategies.base import OrderStrategy, Strategy, TargetStrategy
 
 log = logging.getLogger(__name__)
-COLUMNS = ("open", "high", "low", "close", "volume")
 
 
 @dataclass
@@ -97,22 +97,31 @@ class StrategyRunner:
         self.account_open_orders = account_open_orders
         if executor is None and (account_equity is None or account_position is None):
             raise TypeError("a live runner needs account_equity and account_position")
-        self._rows: dict[str, list[tuple[Any, ...]]] = {s: [] for s in self.symbols}
-        self._index: dict[str, list[pd.Timestamp]] = {s: [] for s in self.symbols}
-        for symbol, frame in (history or {}).items():
-            for ts, row in frame[list(COLUMNS)].iterrows():
-                self._index[symbol].append(pd.Timestamp(ts))
-                self._rows[symbol].append(tuple(float(v) for v in row))
-        self._marks: dict[str, float] = {s: rows[-1][3] for s, rows in self._rows.items() if rows}
+        self.bars = BarHistory(self.symbols, history)
+        self._marks: dict[str, float] = {}
+        for s in self.symbols:
+            close = self.bars.last_close(s)
+            if close is not None:
+                self._marks[s] = close
+        self.decisions = (
+            TargetDecisions(strategy, self.symbols, self.bars)
+            if isinstance(strategy, TargetStrategy)
+            else None
+        )
+        self._last_ts = pd.Timestamp(self.state.last_ts) if self.state.last_ts else None
+
+    @property
+    def rows_handed(self) -> int:
+        """Bar rows handed to the strategy so far (stepped rows and history frames)."""
+        stepped = self.decisions.stepped if self.decisions is not None else 0
+        return stepped + self.bars.handed
 
     def history(self) -> dict[str, pd.DataFrame]:
         return {s: self.symbol_history(s) for s in self.symbols}
 
     def symbol_history(self, symbol: str, lookback: int | None = None) -> pd.DataFrame:
         """Bars of `symbol` up to the current one (the last `lookback` of them)."""
-        start = 0 if lookback is None else max(len(self._rows[symbol]) - lookback, 0)
-        idx = pd.DatetimeIndex(self._index[symbol][start:], name="ts")
-        return pd.DataFrame(self._rows[symbol][start:], index=idx, columns=list(COLUMNS))
+        return self.bars.frame(symbol, lookback)
 
     def last_close(self, symbol: str) -> float | None:
         return self._marks.get(symbol)
@@ -142,11 +151,11 @@ class StrategyRunner:
 
     def on_bars(self, bars: Mapping[str, Bar]) -> list[dict[str, Any]]:
         """Process the bars of one timestamp; returns the orders placed."""
-        bars = {s: b for s, b in bars.items() if s in self._rows}
+        bars = {s: b for s, b in bars.items() if s in self.bars}
         if not bars:
             return []
         ts = pd.Timestamp(next(iter(bars.values())).ts)
-        if self.state.last_ts is not None and ts <= pd.Timestamp(self.state.last_ts):
+        if self._last_ts is not None and ts <= self._last_ts:
             return []  # already processed (a replay after restart)
         close_mode = self.config.fill_at == "close"
         prev_marks = dict(self._marks)
@@ -158,43 +167,42 @@ class StrategyRunner:
                 self.executor.on_bar(bars, "open", slip, prev_marks, include_market=not close_mode)
             )
         for s, bar in bars.items():
-            self._index[s].append(ts)
-            self._rows[s].append((bar.open, bar.high, bar.low, bar.close, bar.volume))
+            self.bars.append(s, ts, (bar.open, bar.high, bar.low, bar.close, bar.volume))
             self._marks[s] = bar.close
         if isinstance(self.strategy, OrderStrategy):
-            placed = self._decide_orders(ts, bars)
+            ctx = RunnerContext(self, ts)
+            self.strategy.on_bar(ctx)
+            placed = ctx.placed
         else:
             placed = self._decide(ts, bars)
+        self._update_slip(bars)
         if close_mode and self.executor is not None:
             slip = {s: self.state.next_slip.get(s, 0.0) for s in bars}
             self._apply_all(self.executor.on_bar(bars, "close", slip, prev_marks))
+        self._last_ts = ts
         self.state.last_ts = ts.isoformat()
         self.state.bars_seen += 1
         return placed
 
-    def _update_slip(self, symbol: str) -> None:
-        closes = [row[3] for row in self._rows[symbol]]
-        self.state.next_slip[symbol] = float(
-            self.config.slippage.fractions(np.asarray(closes, dtype=float))[-1]
-        )
-
-    def _decide_orders(self, ts: pd.Timestamp, bars: Mapping[str, Bar]) -> list[dict[str, Any]]:
-        assert isinstance(self.strategy, OrderStrategy)
+    def _update_slip(self, bars: Mapping[str, Bar]) -> None:
+        """The slippage fraction of fills at the next bar, as the backtest's at this bar.
+        Without a volatility term it is a constant; with one, the backtest's rolling
+        volatility runs over the whole close history (its value depends on where the series
+        starts), so it is computed only for a symbol with an order left to fill."""
+        slippage = self.config.slippage
         for s in bars:
-            self._update_slip(s)
-        ctx = RunnerContext(self, ts)
-        self.strategy.on_bar(ctx)
-        return ctx.placed
+            if slippage.vol_mult == 0:
+                self.state.next_slip[s] = slippage.bps / 1e4
+            elif self.executor is not None and self.executor.book.open_orders(s):
+                self.state.next_slip[s] = float(slippage.fractions(self.bars.closes(s))[-1])
 
     def _decide(self, ts: pd.Timestamp, bars: Mapping[str, Bar]) -> list[dict[str, Any]]:
-        assert isinstance(self.strategy, TargetStrategy)
-        history = self.history()
-        targets = self.strategy.targets_at(history)
+        assert self.decisions is not None
+        targets = self.decisions.targets(bars)
         placed = []
         for s in self.symbols:
             if s not in bars:
-                continue
-            self._update_slip(s)
+                continue  # no bar, no news: the position is held, nothing is filled here
             target = targets.get(s, 0.0)
             if not math.isfinite(target):
                 target = self.state.decided.get(s, 0.0)

@@ -107,6 +107,8 @@ def drop_orders_cancelled_elsewhere(db: Any, runner: StrategyRunner) -> None:
     from qts.db.repositories.orders import OrderRepository
 
     assert runner.executor is not None
+    if not runner.state.pending and not runner.executor.book.orders:
+        return  # nothing in flight: no query
     with db.session() as s:
         repo = OrderRepository(s)
         for symbol, cid in list(runner.state.pending.items()):

@@ -24,3 +24,5 @@ class Session:
     error: str = ""
     lock: Any = None  # held while the session runs, so only one process runs it
     lock_renewed: float = 0.0
+    checked: float = -1e9  # monotonic time of the last look at the stored state (stop, cancels)
+    saved: float = -1e9  # monotonic time the runner state was last written

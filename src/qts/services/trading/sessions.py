@@ -42,6 +42,10 @@ log = logging.getLogger(__name__)
 
 
 SESSION_LOCK_TTL_S = 120.0
+# A session at full speed looks for a stop or cancels from another process, and saves its
+# runner state when no bar needed to, at most this often (seconds).
+CHECK_S = 0.5
+CHECKPOINT_S = 1.0
 
 
 class TradingService:
@@ -341,15 +345,23 @@ class TradingService:
     def _step(self, runner: StrategyRunner, bars: dict[str, Bar], session: Session) -> None:
         # A paper bar step is one transaction: its fills, orders, positions, cash and runner
         # state commit together or not at all, so a crash anywhere in it resumes at this bar
-        # as if it never started (and an order decided at this bar cannot fill on it). A live
-        # step commits each claim before its send: there the broker is the truth.
-        atomic = self.ctx.db.transaction() if runner.executor is not None else nullcontext()
-        with atomic:
-            if not self._before_bar(runner, session.strategy_id):
+        # as if it never started (and an order decided at this bar cannot fill on it). The
+        # transaction begins at the step's first database use: a bar that fills, orders and
+        # cancels nothing writes nothing (its runner state is recomputed from the stored bars
+        # on a resume), and the state is saved with the next bar that does, or at the next
+        # checkpoint. A live step commits each claim before its send (the broker is the
+        # truth) and saves its state every bar.
+        paper = runner.executor is not None
+        atomic = self.ctx.db.deferred_transaction() if paper else nullcontext(None)
+        with atomic as step:
+            if not self._before_bar(runner, session):
                 session.stop.set()  # stopped from another process (CLI, another API server)
                 return
             runner.on_bars(bars)
-            self._save(session.strategy_id, runner, bars)
+            now = time.monotonic()
+            if step is None or step.opened or now - session.saved > CHECKPOINT_S:
+                self._save(session.strategy_id, runner)
+                session.saved = now
         session.bars += 1
         if (
             session.lock is not None
@@ -359,30 +371,34 @@ class TradingService:
                 session.lock.reacquire()
             session.lock_renewed = time.monotonic()
 
-    def _before_bar(self, runner: StrategyRunner, strategy_id: int) -> bool:
+    def _before_bar(self, runner: StrategyRunner, session: Session) -> bool:
         """Whether the strategy is still to run (it may have been stopped from another
-        process); drops from the paper book the orders cancelled elsewhere."""
+        process); drops from the paper book the orders cancelled elsewhere. Looked up at most
+        every CHECK_S seconds: a replay at full speed runs thousands of bars a second."""
+        now = time.monotonic()
+        if now - session.checked < CHECK_S:
+            return True
+        session.checked = now
         with self.ctx.db.session() as s:
-            row = s.get(StrategyRow, strategy_id)
+            row = s.get(StrategyRow, session.strategy_id)
             if row is None or row.state != "running":
                 return False
         if runner.executor is not None:
             drop_orders_cancelled_elsewhere(self.ctx.db, runner)
         return True
 
-    def _save(
-        self, strategy_id: int, runner: StrategyRunner, bars: dict[str, Bar] | None = None
-    ) -> None:
-        """Keep the runner state after every bar (a restart resumes exactly there) and mark
-        the account's positions at the bars' closes."""
+    def _save(self, strategy_id: int, runner: StrategyRunner) -> None:
+        """Keep the runner state (a restart resumes exactly there) and mark the account's
+        positions at the last closes."""
         from qts.db.repositories.orders import PositionRepository
 
         with self.ctx.db.session() as s:
             positions = PositionRepository(s)
-            for symbol, bar in (bars or {}).items():
-                pos = positions.get(runner.account, symbol)
+            for symbol in runner.symbols:
+                close = runner.last_close(symbol)
+                pos = positions.get(runner.account, symbol) if close is not None else None
                 if pos is not None:
-                    pos.last_price = bar.close
+                    pos.last_price = close
             row = s.get(StrategyRow, strategy_id)
             if row is not None:
                 row.runtime_state = {
