@@ -5,6 +5,11 @@ Per bar, as in `qts.backtest.events`: (1) the paper executor matches pending ord
 bar's open; (2) the bar joins the history; (3) the strategy decides from the history up to this
 bar: a target strategy's changed target becomes a market order sized at the next bar's open, an
 order strategy's `on_bar` submits and cancels orders through a `RunnerContext`.
+The decision step does not grow with the history: target strategies with a `target_stepper`
+(the built-ins) take one new row per symbol and bar, others a declared `history_window` or,
+failing both, the whole history (`qts.execution.target_decisions`); an order strategy gets the
+`lookback` rows it asks for. `rows_handed` counts them. A symbol without a bar at a time keeps
+its position and is not filled or decided there.
 Client order ids are derived from (strategy, symbol, bar time), so replaying a bar after a crash
 re-sends the same ids and the gateway's idempotency keeps orders single.
 """
@@ -40,6 +45,7 @@ class RunnerState:
     next_slip: dict[str, float] = field(default_factory=dict)
     last_ts: str | None = None
     bars_seen: int = 0
+    rows_handed: int = 0  # bar rows given to the strategy over all bars (O(1) per bar: ~bars)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -48,6 +54,7 @@ class RunnerState:
             "next_slip": self.next_slip,
             "last_ts": self.last_ts,
             "bars_seen": self.bars_seen,
+            "rows_handed": self.rows_handed,
         }
 
     @classmethod
@@ -59,6 +66,7 @@ class RunnerState:
             next_slip=dict(data.get("next_slip", {})),
             last_ts=data.get("last_ts"),
             bars_seen=int(data.get("bars_seen", 0)),
+            rows_handed=int(data.get("rows_handed", 0)),
         )
 
 
@@ -109,6 +117,7 @@ class StrategyRunner:
             else None
         )
         self._last_ts = pd.Timestamp(self.state.last_ts) if self.state.last_ts else None
+        self._handed_mark = 0
 
     @property
     def rows_handed(self) -> int:
@@ -182,6 +191,9 @@ class StrategyRunner:
         self._last_ts = ts
         self.state.last_ts = ts.isoformat()
         self.state.bars_seen += 1
+        handed = self.rows_handed
+        self.state.rows_handed += handed - self._handed_mark
+        self._handed_mark = handed
         return placed
 
     def _update_slip(self, bars: Mapping[str, Bar]) -> None:

@@ -176,30 +176,37 @@ class OrderService:
     def apply_report(self, report: ExecutionReport) -> dict[str, Any]:
         """Bring the stored order up to an executor's report (submit answer, update, reconcile)."""
         with self._lock:
-            row = self._find_row_id(report.client_order_id)
+            current = self.find(report.client_order_id)
+            if current is None:
+                raise NotFoundError(f"order {report.client_order_id} not found")
+            row = int(current["id"])
             for fill in report.fills:
                 self.apply_fill(fill)
             if report.filled_quantity is not None:
                 self._apply_cumulative(report)
-            current = self.find(report.client_order_id)
-            assert current is not None
+            if report.fills or report.filled_quantity is not None:
+                current = self.find(report.client_order_id) or current
             target = report.status
             status = OrderStatus(current["status"])
-            if report.broker_order_id and not current["broker_order_id"]:
-                with self.db.session() as s:
-                    o = s.get(OrderRow, row)
-                    assert o is not None
-                    o.broker_order_id = report.broker_order_id
-            if target != status and not status.is_terminal:
-                # Fill-driven statuses are set by apply_fill; others come from the executor.
-                if target in (OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED):
-                    return self.find(report.client_order_id) or current
+            broker_id = report.broker_order_id if not current["broker_order_id"] else None
+            # Fill-driven statuses are set by apply_fill; others come from the executor.
+            fill_driven = target in (OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED)
+            if target != status and not status.is_terminal and not fill_driven:
                 reject = ("broker", report.reason) if target is OrderStatus.REJECTED else None
-                out = self._transition(row, target, {"reason": report.reason}, reject=reject)
+                out = self._transition(
+                    row, target, {"reason": report.reason}, reject=reject, broker_order_id=broker_id
+                )
                 if target is OrderStatus.REJECTED:
                     self._notify("order_rejected", out)
                 return out
-            return self.find(report.client_order_id) or current
+            if broker_id:
+                with self.db.session() as s:
+                    o = s.get(OrderRow, row)
+                    assert o is not None
+                    o.broker_order_id = broker_id
+                    s.flush()
+                    current = order_to_dict(o)
+            return current
 
     # Fills -------------------------------------------------------------------------------------
     def apply_fill(self, fill: Fill) -> bool:
@@ -337,6 +344,7 @@ class OrderService:
         status: OrderStatus,
         details: dict[str, Any],
         reject: tuple[str, str] | None = None,
+        broker_order_id: str | None = None,
     ) -> dict[str, Any]:
         with self.db.session() as s:
             o = s.get(OrderRow, order_id)
@@ -344,6 +352,8 @@ class OrderService:
             previous = o.status
             check_transition(previous, status)
             o.status = status.value
+            if broker_order_id:
+                o.broker_order_id = broker_order_id
             if reject is not None:
                 o.reject_rule, o.reject_reason = reject[0][:32], reject[1]
             OrderRepository(s).add_event(o, previous, status.value, details)
