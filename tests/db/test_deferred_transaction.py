@@ -56,6 +56,6 @@ def test_an_error_rolls_back_all_of_it(db) -> None:  # type: ignore[no-untyped-d
 
 
 def test_it_does_not_nest(db) -> None:  # type: ignore[no-untyped-def]
+    nested = db.deferred_transaction()
     with db.transaction(), pytest.raises(RuntimeError, match="cannot nest"):
-        with db.deferred_transaction():
-            pass
+        nested.__enter__()

@@ -146,9 +146,7 @@ def test_the_window_fallback_gives_the_backtest_fills(sqlite_db, bus) -> None:  
     np.testing.assert_array_equal([r.price for r in rows], expected["price"])
 
 
-def test_a_symbol_without_a_bar_keeps_its_position_and_is_not_traded_there(
-    sqlite_db, bus
-) -> None:  # type: ignore[no-untyped-def]
+def test_a_symbol_without_a_bar_keeps_its_position_and_is_not_traded_there(sqlite_db, bus) -> None:  # type: ignore[no-untyped-def]
     """A stock closed on a day the crypto symbol trades: no order, no fill for the stock
     at that time; its position is held through the gap."""
     stock = sample_bars("kr_daily/005930.csv").iloc[:150]

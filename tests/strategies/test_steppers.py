@@ -12,8 +12,8 @@ import talib
 
 from qts.core.errors import ValidationError
 from qts.strategies import create_strategy
-from qts.strategies.incremental import CrossAbove, IndicatorStream
 from qts.strategies.base import cross_above
+from qts.strategies.incremental import CrossAbove, IndicatorStream
 from tests.strategies.sample import load_sample, random_bars
 
 CASES = [

@@ -78,6 +78,9 @@ class PaperExecutor:
     ) -> list[ExecutionReport]:
         """Match open orders against this bar; report every order whose state changed."""
         with self._lock:
+            if not self.book.orders and not self._orders:
+                self.created = []  # nothing to match: a replay's quiet bars stay cheap
+                return []
             before = {cid: o.status for cid, o in self._orders.items()}
             fills = self.book.process_bar(bars, self.portfolio, phase, slip, marks, include_market)
             self.created, self.book.created = list(self.book.created), []

@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from qts.backtest.config import BacktestConfig
+from qts.backtest.costs import SlippageModel
 from qts.core.types import Bar, OrderStatus, OrderType, Side
 from qts.execution.bar_history import BarHistory
 from qts.execution.executor import ExecutionReport, OrderGateway, OrderTicket
@@ -118,6 +119,7 @@ class StrategyRunner:
         )
         self._last_ts = pd.Timestamp(self.state.last_ts) if self.state.last_ts else None
         self._handed_mark = 0
+        self._slippage: SlippageModel | None = None
 
     @property
     def rows_handed(self) -> int:
@@ -201,7 +203,9 @@ class StrategyRunner:
         Without a volatility term it is a constant; with one, the backtest's rolling
         volatility runs over the whole close history (its value depends on where the series
         starts), so it is computed only for a symbol with an order left to fill."""
-        slippage = self.config.slippage
+        if self._slippage is None:  # built once: the config builds a new model per access
+            self._slippage = self.config.slippage
+        slippage = self._slippage
         for s in bars:
             if slippage.vol_mult == 0:
                 self.state.next_slip[s] = slippage.bps / 1e4

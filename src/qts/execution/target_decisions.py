@@ -82,8 +82,6 @@ class TargetDecisions:
                 out[symbol] = 0.0 if math.isnan(raw) else min(max(raw, -1.0), 1.0) * self.weight
             return out
         lookback = self.strategy.history_window if self.mode == "window" else None
-        frames: dict[str, pd.DataFrame] = {
-            s: self.history.frame(s, lookback) for s in self.symbols
-        }
+        frames: dict[str, pd.DataFrame] = {s: self.history.frame(s, lookback) for s in self.symbols}
         self.rows_handed = sum(len(f) for f in frames.values())
         return self.strategy.targets_at(frames)

@@ -57,7 +57,8 @@ class ReplayFeed:
     async def __aiter__(self) -> AsyncIterator[Bar]:
         names = list(self.bars)
         arrays = {n: self.bars[n].loc[:, list(BAR_COLUMNS)].to_numpy("float64") for n in names}
-        indexes = {n: pd.DatetimeIndex(self.bars[n].index) for n in names}
+        # Python datetimes once, not a pandas Timestamp boxed per bar.
+        indexes = {n: pd.DatetimeIndex(self.bars[n].index).to_pydatetime() for n in names}
         started = self._clock()
         first_ns: int | None = None
         for ts_ns, order, row in self._ordered():
@@ -72,7 +73,7 @@ class ReplayFeed:
             else:
                 await asyncio.sleep(0)  # stay cooperative at full speed
             name = names[order]
-            ts = indexes[name][row].to_pydatetime()
+            ts = indexes[name][row]
             self.emitted += 1
             yield make_bar(name, self.timeframe, ts, tuple(arrays[name][row]), self.exchange)
 

@@ -32,8 +32,9 @@ class IndicatorStream:
         self.name = name
         self.params = params
         self._open = getattr(stream, name)
-        self._outputs = len(abstract.Function(name).output_names)
-        self._lookback = int(abstract.Function(name, **params).lookback)
+        function = getattr(abstract, "Function")  # noqa: B009 (set at import: no stub)
+        self._outputs = len(function(name).output_names)
+        self._lookback = int(function(name, **params).lookback)
         self._pending: list[float] = []
         self._handle: Any = None
 

@@ -14,7 +14,6 @@ import logging
 import threading
 import time
 from contextlib import nullcontext
-from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -29,12 +28,9 @@ from qts.services.context import AppContext
 from qts.services.data.market_data import symbol_in_session
 from qts.services.trading.order_notifications import notify_and_count
 from qts.services.trading.order_service import OrderService
-from qts.services.trading.paper_accounts import (
-    drop_orders_cancelled_elsewhere,
-    open_paper_account,
-    paper_config,
-)
+from qts.services.trading.paper_accounts import open_paper_account, paper_config
 from qts.services.trading.paper_desk import LatestBarPaperExecutor
+from qts.services.trading.session_steps import save_runner, still_running
 from qts.services.trading.session_types import FeedSpec, Session
 from qts.strategies.base import Strategy
 
@@ -42,9 +38,7 @@ log = logging.getLogger(__name__)
 
 
 SESSION_LOCK_TTL_S = 120.0
-# A session at full speed looks for a stop or cancels from another process, and saves its
-# runner state when no bar needed to, at most this often (seconds).
-CHECK_S = 0.5
+# A session saves its runner state when no bar needed to at most this often (seconds).
 CHECKPOINT_S = 1.0
 
 
@@ -304,7 +298,7 @@ class TradingService:
             self.ctx.bus.publish(f"bars:{bar.symbol}", bar_to_event(bar))
         if group and not session.stop.is_set():
             self._step(runner, group, session)
-        self._save(session.strategy_id, runner)
+        save_runner(self.ctx.db, session.strategy_id, runner)
 
     def step_stored_bars(self, strategy_id: int) -> int:
         """Run a strategy on the bars stored since it last ran (the live feed: bars collected
@@ -339,7 +333,7 @@ class TradingService:
             self._step(runner, group, session)
             if session.stop.is_set():
                 break
-        self._save(strategy_id, runner)
+        save_runner(self.ctx.db, strategy_id, runner)
         return session.bars
 
     def _step(self, runner: StrategyRunner, bars: dict[str, Bar], session: Session) -> None:
@@ -354,13 +348,13 @@ class TradingService:
         paper = runner.executor is not None
         atomic = self.ctx.db.deferred_transaction() if paper else nullcontext(None)
         with atomic as step:
-            if not self._before_bar(runner, session):
+            if not still_running(self.ctx.db, runner, session):
                 session.stop.set()  # stopped from another process (CLI, another API server)
                 return
             runner.on_bars(bars)
             now = time.monotonic()
             if step is None or step.opened or now - session.saved > CHECKPOINT_S:
-                self._save(session.strategy_id, runner)
+                save_runner(self.ctx.db, session.strategy_id, runner)
                 session.saved = now
         session.bars += 1
         if (
@@ -370,40 +364,3 @@ class TradingService:
             if hasattr(session.lock, "reacquire"):  # a Redis lock: push its expiry out again
                 session.lock.reacquire()
             session.lock_renewed = time.monotonic()
-
-    def _before_bar(self, runner: StrategyRunner, session: Session) -> bool:
-        """Whether the strategy is still to run (it may have been stopped from another
-        process); drops from the paper book the orders cancelled elsewhere. Looked up at most
-        every CHECK_S seconds: a replay at full speed runs thousands of bars a second."""
-        now = time.monotonic()
-        if now - session.checked < CHECK_S:
-            return True
-        session.checked = now
-        with self.ctx.db.session() as s:
-            row = s.get(StrategyRow, session.strategy_id)
-            if row is None or row.state != "running":
-                return False
-        if runner.executor is not None:
-            drop_orders_cancelled_elsewhere(self.ctx.db, runner)
-        return True
-
-    def _save(self, strategy_id: int, runner: StrategyRunner) -> None:
-        """Keep the runner state (a restart resumes exactly there) and mark the account's
-        positions at the last closes."""
-        from qts.db.repositories.orders import PositionRepository
-
-        with self.ctx.db.session() as s:
-            positions = PositionRepository(s)
-            for symbol in runner.symbols:
-                close = runner.last_close(symbol)
-                pos = positions.get(runner.account, symbol) if close is not None else None
-                if pos is not None:
-                    pos.last_price = close
-            row = s.get(StrategyRow, strategy_id)
-            if row is not None:
-                row.runtime_state = {
-                    **(row.runtime_state or {}),
-                    "runner": runner.state.to_dict(),
-                    "cash": runner.executor.portfolio.cash if runner.executor else None,
-                    "updated_at": datetime.now(UTC).isoformat(),
-                }
