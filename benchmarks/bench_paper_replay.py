@@ -85,33 +85,41 @@ def session_outcome(data_dir: Path, name: str) -> dict[str, Any]:
 
 def in_process_replay(data_dir: Path, name: str, spec: list[str], symbol: str) -> float:
     """The session's replay alone (no process start-up), in this process."""
-    for key in [k for k in os.environ if k.startswith("QTS_")]:
-        del os.environ[key]  # the embedded mode, as the CLI runs got
-    os.environ["QTS_DATA_DIR"] = str(data_dir)
     from qts.cli.common import app_context
     from qts.cli.trading_cmd import _stored_strategy
     from qts.config import reset_settings_cache
     from qts.services.trading.sessions import FeedSpec, TradingService
 
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(_env(data_dir))  # the embedded mode, as the CLI runs got
     reset_settings_cache()
-    ctx = app_context()
-    trading = TradingService(ctx)
-    sid = _stored_strategy(ctx, name, spec[0], spec[1:], [symbol], "1h")
-    started = time.perf_counter()
-    trading.start(sid, "bench", FeedSpec("replay"))
-    trading.sessions[sid].thread.join()
-    seconds = time.perf_counter() - started
+    try:
+        ctx = app_context()
+        trading = TradingService(ctx)
+        sid = _stored_strategy(ctx, name, spec[0], spec[1:], [symbol], "1h")
+        started = time.perf_counter()
+        trading.start(sid, "bench", FeedSpec("replay"))
+        trading.sessions[sid].thread.join()
+        seconds = time.perf_counter() - started
+        ctx.close()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        reset_settings_cache()
     if trading.sessions[sid].error:
         raise RuntimeError(trading.sessions[sid].error)
-    ctx.close()
     return seconds
 
 
-def bench_set(data_dir: Path, csv: Path, symbol: str, strategy: str, params: list[str]) -> dict:  # type: ignore[type-arg]
+def bench_set(
+    data_dir: Path, csv: Path, symbol: str, strategy: str, params: list[str], warm: bool = True
+) -> dict:  # type: ignore[type-arg]
     qts(data_dir, "data", "import", str(csv), "--symbol", symbol, "--timeframe", "1h")
     common = ["--strategy", strategy, "--symbol", symbol, "--timeframe", "1h"]
     common += [a for p in params for a in ("--param", p)]
-    qts(data_dir, "backtest", *common)  # warm-up, untimed
+    if warm:
+        qts(data_dir, "backtest", *common)  # warm-up, untimed
     backtest = qts(data_dir, "backtest", *common)
     name = f"bench-{symbol.replace('/', '_')}"
     paper = qts(data_dir, "paper", *common, "--replay", "--name", name)
@@ -126,6 +134,8 @@ def main(argv: list[str] | None = None) -> list[dict]:  # type: ignore[type-arg]
     parser.add_argument("--btc-rows", type=int, default=0, help="first N BTC rows (0: all)")
     parser.add_argument("--strategy", default="sma_cross")
     parser.add_argument("--param", action="append", default=[], help="k=v, repeatable")
+    parser.add_argument("--only", choices=("btc", "synthetic"), help="one series only")
+    parser.add_argument("--no-warmup", action="store_true", help="skip the untimed backtest")
     args = parser.parse_args(argv)
     results = []
     with tempfile.TemporaryDirectory(prefix="qts-bench-paper-") as tmp:
@@ -135,9 +145,16 @@ def main(argv: list[str] | None = None) -> list[dict]:  # type: ignore[type-arg]
             btc = root / "BTC_USDT.csv"
             lines = BTC.read_text().splitlines()[: args.btc_rows + 1]
             btc.write_text("\n".join(lines) + "\n")
-        sets = [(btc, "BTC/USDT"), (write_synthetic(root / "SYN.csv", args.bars), "SYN/USDT")]
+        sets = []
+        if args.only != "synthetic":
+            sets.append((btc, "BTC/USDT"))
+        if args.only != "btc":
+            sets.append((write_synthetic(root / "SYN.csv", args.bars), "SYN/USDT"))
         for csv, symbol in sets:
-            results.append(bench_set(root / "var", csv, symbol, args.strategy, args.param))
+            run = bench_set(
+                root / "var", csv, symbol, args.strategy, args.param, not args.no_warmup
+            )
+            results.append(run)
     table = Table(title=f"paper replay vs backtest, {args.strategy} {' '.join(args.param)}")
     for col in ("series", "bars", "orders", "qts backtest s", "qts paper --replay s", "ratio",
                 "paper bars/s", "replay only s", "replay bars/s", "rows/bar"):  # fmt: skip
