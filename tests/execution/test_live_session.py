@@ -67,6 +67,10 @@ def test_live_strategy_orders_reach_the_broker_and_positions_match(tmp_path: Pat
         follow_up(trading.orders, executor)
         assert processed == 370
         assert len(fake.ledger.orders) >= 4
+        # A live target order is sized from the broker account's equity when decided (a full
+        # position of a 50M account at ~70k is hundreds of shares, not the 1-share minimum).
+        first = min(fake.ledger.orders.values(), key=lambda o: o.created_at)
+        assert first.side == "buy" and first.quantity > 100
         # A second run has no new bars: no new orders (the runner state was saved).
         assert trading.step_stored_bars(sid) == 0
         report = reconcile(trading.orders, executor, "test")

@@ -230,7 +230,8 @@ class StrategyRunner:
             pending = self.state.pending.pop(s, None)
             if pending is not None:
                 self._cancel_quietly(pending)
-            out = self._place_target(s, target, ts, bars[s].close)
+            place = self._place_target if self.executor is not None else self._place_live
+            out = place(s, target, ts, bars[s].close)
             if out is not None:
                 placed.append(out)
         return placed
