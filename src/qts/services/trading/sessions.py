@@ -345,12 +345,12 @@ class TradingService:
         # on a resume), and the state is saved with the next bar that does, or at the next
         # checkpoint. A live step commits each claim before its send (the broker is the
         # truth) and saves its state every bar.
+        if not still_running(self.ctx.db, runner, session):  # reads: no write lock taken
+            session.stop.set()  # stopped from another process (CLI, another API server)
+            return
         paper = runner.executor is not None
         atomic = self.ctx.db.deferred_transaction() if paper else nullcontext(None)
         with atomic as step:
-            if not still_running(self.ctx.db, runner, session):
-                session.stop.set()  # stopped from another process (CLI, another API server)
-                return
             runner.on_bars(bars)
             now = time.monotonic()
             if step is None or step.opened or now - session.saved > CHECKPOINT_S:
