@@ -6,6 +6,7 @@
 | cnn, attention | PyTorch sequence classifiers | SELL/HOLD/BUY |
 | lightgbm | gradient boosting on tabular features | either |
 | stacking | ridge on base models' out-of-fold predictions | forward return |
+| dqn, ppo, a2c | Stable-Baselines3 policies (`qts.ml.rl`) | target position |
 
 torch and lightgbm are imported only when a model is fitted, loaded or built.
 """
@@ -24,11 +25,14 @@ from qts.ml.models.catalog import (
 )
 from qts.ml.models.config import ModelConfig, suggest_params
 from qts.ml.models.stacking import StackingEnsemble
+from qts.ml.rl.policy import POLICY_CLASSES
 
 MODEL_CLASSES: dict[str, type[BaseModel]] = {
     **SINGLE_MODEL_CLASSES,
     StackingEnsemble.model_type: StackingEnsemble,
+    **POLICY_CLASSES,
 }
+POLICY_TYPES = tuple(POLICY_CLASSES)
 MODEL_TYPES = tuple(MODEL_CLASSES)
 
 
@@ -50,6 +54,7 @@ def load_model(path: str | Path) -> BaseModel:
 __all__ = [
     "MODEL_CLASSES",
     "MODEL_TYPES",
+    "POLICY_TYPES",
     "BaseModel",
     "ModelConfig",
     "create_model",

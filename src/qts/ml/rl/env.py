@@ -110,6 +110,16 @@ def action_levels(allow_short: bool) -> tuple[float, ...]:
     return (-1.0, 0.0, 1.0) if allow_short else (0.0, 1.0)
 
 
+def action_target(action: object, settings: EnvSettings, levels: tuple[float, ...]) -> float:
+    """The target fraction of equity an action asks for: a level for a discrete action; a
+    continuous one clipped to [lowest level, 1] and rounded to `weight_step`."""
+    if settings.action_space == "discrete":
+        return levels[int(np.asarray(action).reshape(-1)[0])]
+    weight = float(np.clip(np.asarray(action, dtype=np.float64).reshape(-1)[0], levels[0], 1.0))
+    step = settings.weight_step
+    return round(weight / step) * step if step > 0 else weight
+
+
 @dataclass(frozen=True)
 class EnvSettings:
     """How the env reads actions and shapes rewards (declared, saved with a policy)."""

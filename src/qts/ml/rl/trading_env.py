@@ -13,7 +13,14 @@ from gymnasium import spaces
 from qts.backtest.costs import order_fee
 from qts.backtest.sizing import max_affordable, round_to_unit
 from qts.core.errors import ValidationError
-from qts.ml.rl.env import STATE_COLUMNS, EnvArrays, EnvSettings, action_levels, first_ready_row
+from qts.ml.rl.env import (
+    STATE_COLUMNS,
+    EnvArrays,
+    EnvSettings,
+    action_levels,
+    action_target,
+    first_ready_row,
+)
 
 
 class TradingEnv(gym.Env):  # type: ignore[type-arg]
@@ -37,8 +44,8 @@ class TradingEnv(gym.Env):  # type: ignore[type-arg]
         lookback = self.s.lookback
         self.start = max(first_ready_row(arrays.valid, lookback), start or 0)
         self.end = arrays.n if end is None else min(end, arrays.n)
-        if self.end - self.start < 2:
-            raise ValidationError("the environment needs at least two bars after its start row")
+        if self.end - self.start < 1:  # one bar: a decision, no step (a rollout's newest bar)
+            raise ValidationError("the environment has no bar at or after its start row")
         self.levels = action_levels(arrays.allow_short)
         low = self.levels[0]
         if self.s.action_space == "discrete":
@@ -68,10 +75,7 @@ class TradingEnv(gym.Env):  # type: ignore[type-arg]
         """The target fraction of equity an action asks for."""
         if self.s.action_space == "discrete":
             return self.levels[int(action)]
-        weight = float(np.clip(np.asarray(action, dtype=np.float64).reshape(-1)[0],
-                               self.levels[0], 1.0))  # fmt: skip
-        step = self.s.weight_step
-        return round(weight / step) * step if step > 0 else weight
+        return action_target(action, self.s, self.levels)
 
     def _execute(self, i: int, target: float, slip: float) -> None:
         """Trade to `target` at bar i's open: the engine's rebalance step for one symbol."""
