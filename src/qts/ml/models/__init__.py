@@ -33,7 +33,8 @@ MODEL_CLASSES: dict[str, type[BaseModel]] = {
     **POLICY_CLASSES,
 }
 POLICY_TYPES = tuple(POLICY_CLASSES)
-MODEL_TYPES = tuple(MODEL_CLASSES)
+# The supervised models (fit on samples); policies learn on an environment (`qts.ml.rl`).
+MODEL_TYPES = tuple(t for t in MODEL_CLASSES if t not in POLICY_CLASSES)
 
 
 def model_class(model_type: str) -> type[BaseModel]:
