@@ -173,8 +173,8 @@ def train(
 
 
 def _train_policy(options: dict[str, Any]) -> dict[str, Any]:
-    """`train` of a policy type (dqn, ppo, a2c): `qts.ml.rl.train.train_policy`."""
-    from qts.ml.rl.train import train_policy
+    """`train` of a policy type (dqn, ppo, a2c): `qts.ml.rl.registration.train_policy`."""
+    from qts.ml.rl.registration import train_policy
 
     return train_policy(options.pop("model_type"), options.pop("bars_by_symbol"), **options)
 

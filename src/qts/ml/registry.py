@@ -361,7 +361,6 @@ class ModelRegistry:
         self.client.set_model_version_tag(name, str(version), f"promoted_{alias}_at", when)
         return Promotion(who, name, str(version), alias, when, previous, decision)
 
-
     def _policy_gate(self, name: str, candidate: Any, decision: dict[str, Any]) -> tuple[str, ...]:
         """A policy must have beaten buy-and-hold out of sample (Sharpe and drawdown, over
         seeds) to pass; then it is compared with the current version on `POLICY_GATE_METRICS`."""

@@ -5,8 +5,11 @@
 * `policy`: SB3 DQN, PPO and A2C as model types (`dqn`, `ppo`, `a2c`).
 * `rollout`: a policy played greedily over bars (its own position state rolled forward), the
   targets the `rl_policy` strategy trades and evaluation scores.
-* `train`: walk-forward training and out-of-sample evaluation beside buy-and-hold, a random
-  policy and the best rule strategy; MLflow logging and registration (`qts train --model ppo`).
+* `train` / `evaluation`: walk-forward training, out-of-sample evaluation through the engine
+  beside buy-and-hold, a random policy and the best rule strategy, the promotion gate.
+* `registration`: `train_policy` (what `qts train --model ppo` runs): MLflow logging of episode
+  reward, length and losses, the table; registration with the recipe.
+* `access`: the model accesses that play a registered policy for the `rl_policy` strategy.
 
 gymnasium and stable-baselines3 come with the `rl` extra.
 """

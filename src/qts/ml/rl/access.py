@@ -6,6 +6,7 @@ prediction, like a model's score)."""
 from __future__ import annotations
 
 import time
+
 import pandas as pd
 
 from qts.core.errors import ValidationError

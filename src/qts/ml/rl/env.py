@@ -21,6 +21,7 @@ Everything is precomputed into Python floats and numpy arrays; a step is O(1).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 
@@ -81,7 +82,7 @@ def env_arrays(
     values = np.asarray(features, dtype=np.float64)
     if values.ndim != 2 or len(values) != len(close):
         raise ValidationError("features need one row per bar")
-    valid = np.isfinite(values).all(axis=1)
+    valid = np.asarray(np.isfinite(values).all(axis=1), dtype=bool)
     index = pd.DatetimeIndex(bars.index)
     costs, sizer = spec.costs, spec.sizer
     return EnvArrays(

@@ -88,7 +88,9 @@ def _ppy(bars: Mapping[str, pd.DataFrame], timeframe: str) -> float:
     return periods_per_year(pd.DatetimeIndex(next(iter(bars.values())).index), timeframe)
 
 
-def chain(runs: list[BlockRun], bars: Mapping[str, pd.DataFrame], timeframe: str) -> dict[str, float]:
+def chain(
+    runs: list[BlockRun], bars: Mapping[str, pd.DataFrame], timeframe: str
+) -> dict[str, float]:
     """Metrics of the chained blocks: Sharpe (annualised), its t-stat, total return, max
     drawdown, turnover and fees per starting cash (summed over blocks)."""
     returns = pd.concat([r.returns for r in runs])

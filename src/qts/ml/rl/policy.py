@@ -179,7 +179,9 @@ class PolicyModel(BaseModel):
     def _restore(self, folder: Path, state: dict[str, Any]) -> None:
         self.levels = tuple(float(v) for v in state.pop("levels"))
         self.meta = dict(state)
-        self.algo = self._algo_class().load(folder / POLICY_FILE, device=_device(self.config.device))
+        self.algo = self._algo_class().load(
+            folder / POLICY_FILE, device=_device(self.config.device)
+        )
 
     @classmethod
     def _algo_class(cls) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from qts.ml.recipe import ModelRecipe
 from qts.ml.rl import evaluation as ev
 from qts.ml.rl.env import EnvSettings, env_arrays
 from qts.ml.rl.policy import PolicyModel
+from qts.ml.rl.trading_env import TradingEnv
 from qts.ml.rl.train import (
     Prepared,
     default_policy_name,
@@ -25,10 +27,20 @@ from qts.ml.rl.train import (
     prepare,
     universe,
 )
-from qts.ml.rl.trading_env import TradingEnv
 from qts.ml.samples import Features
 
 POLICY_LABEL = {"kind": "policy", "reward": "net equity change after costs", "label": "policy"}
+
+
+def train_policy(
+    model_type: str, bars_by_symbol: Mapping[str, pd.DataFrame] | None = None, **options: Any
+) -> dict[str, Any]:
+    """`qts.ml.pipeline.train` for policy types (same options; horizon, label and the top-k
+    view do not apply): walk-forward evaluation, the final fit, MLflow and registration."""
+    started = time.perf_counter()
+    result = train_and_register(model_type, bars_by_symbol, **options)
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    return result
 
 
 def train_and_register(

@@ -29,7 +29,7 @@ class TradingEnv(gym.Env):  # type: ignore[type-arg]
     the last bar or after `settings.episode_length` steps (truncated), or when equity is gone
     (terminated)."""
 
-    metadata = {"render_modes": []}  # noqa: RUF012 (gymnasium's declared attribute)
+    metadata = {"render_modes": []}
 
     def __init__(
         self,

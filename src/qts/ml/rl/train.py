@@ -8,7 +8,6 @@ out-of-sample table, the gate) and registered like every model, with its recipe.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -140,7 +139,9 @@ def evaluate(
     bh_runs, rule_runs, fold_rows = [], [], []
     for k, (a, b) in enumerate(folds, start=1):
         lo, hi = idx[a], idx[b - 1]
-        bh_runs.append(ev.targets_run(ev.buy_and_hold(prep.bars, idx), prep.bars, prep.spec, lo, hi))
+        bh_runs.append(
+            ev.targets_run(ev.buy_and_hold(prep.bars, idx), prep.bars, prep.spec, lo, hi)
+        )
         rule, run = ev.best_rule(prep.bars, prep.spec, idx[0], lo, hi, tf)
         rule_runs.append(run)
         row: dict[str, Any] = {"fold": k, "test_start": str(lo), "test_end": str(hi),
@@ -180,15 +181,3 @@ def universe(
     elif symbols:
         bars = {s: bars[s] for s in symbols}
     return dict(training_window(bars, start, end))
-
-
-def train_policy(model_type: str, bars_by_symbol: Mapping[str, pd.DataFrame] | None = None,
-                 **options: Any) -> dict[str, Any]:  # fmt: skip
-    """`qts.ml.pipeline.train` for policy types (same options; horizon, label and the top-k
-    view do not apply); see `qts.ml.rl.registration.train_and_register`."""
-    from qts.ml.rl.registration import train_and_register
-
-    started = time.perf_counter()
-    result = train_and_register(model_type, bars_by_symbol, **options)
-    result["seconds"] = round(time.perf_counter() - started, 2)
-    return result
