@@ -51,3 +51,14 @@ def test_policy_saves_and_loads_acting_the_same(tmp_path: Path) -> None:
     np.testing.assert_array_equal(loaded.predict(obs), policy.predict(obs))
     with pytest.raises(ValidationError, match="rl_policy strategy"):
         loaded.predict(np.zeros((2, 5)))
+
+
+def test_tuning_a_policy_maximises_out_of_sample_sharpe() -> None:
+    from qts.ml.samples import load_bars
+    from qts.ml.tuning import tune
+
+    bars = {"005930": load_bars(["005930"], "1d")["005930"]}
+    out = tune("dqn", bars, trials=2, n_splits=2, feature_set="basic", register_best=False,
+               config_dir=None, epochs=1)  # fmt: skip
+    assert out["trials"] == 2 and np.isfinite(out["best_value"])
+    assert set(out["best_params"]) >= {"lr", "gamma", "lookback"}
