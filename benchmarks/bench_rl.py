@@ -14,6 +14,7 @@ import argparse
 import os
 import time
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import gymnasium as gym
@@ -101,7 +102,7 @@ def train_rows(algos: Sequence[str], steps: int, devices: Sequence[str]) -> list
         for algo in algos:
             policy: Any = create_model(algo, device=device, seed=0)
             settings = policy.config.env_settings(training=True)
-            fns = [lambda: TradingEnv(arrays, settings)] * policy.config.n_envs
+            fns = [partial(TradingEnv, arrays, settings)] * policy.config.n_envs
             t0 = time.perf_counter()
             policy.learn(fns, action_levels(True), steps)
             seconds = time.perf_counter() - t0

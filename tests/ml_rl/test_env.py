@@ -79,3 +79,44 @@ def test_env_equity_equals_backtest_engine(
     assert len(result.fills) > 20, "the sequence must trade for the comparison to mean much"
     np.testing.assert_allclose(equity, engine[: len(equity)], rtol=0, atol=1e-9 * engine[0])
     assert env.fees == pytest.approx(float(result.fills["fee"].sum()), rel=1e-12)
+
+
+PORTFOLIOS = [
+    (["000660", "005380", "005930"], "1d", BacktestConfig(cash=50_000_000, slippage_bps=3.0)),
+    (["BTC/USDT", "ETH/USDT"], "1h", BacktestConfig(allow_short=True, leverage=1.5)),
+]
+
+
+@pytest.mark.parametrize(("symbols", "timeframe", "config"), PORTFOLIOS)
+def test_portfolio_env_passes_check_env_and_equals_the_engine(
+    symbols: list[str], timeframe: str, config: BacktestConfig
+) -> None:
+    """Portfolio weights over a universe, one cash balance: the engine's equity to 1e-9."""
+    from qts.ml.rl.portfolio_env import PortfolioEnv
+
+    loaded = load_bars(symbols, timeframe)
+    bars = {s: loaded[s.replace("/", "_")].iloc[:600] for s in symbols}
+    spec = config.resolve(symbols)
+    arrays = {s: env_arrays(b, _features(b), spec, s) for s, b in bars.items()}
+    check_env(PortfolioEnv(arrays, EnvSettings(lookback=3, weight_step=0.1)), warn=True,
+              skip_render_check=True)  # fmt: skip
+    env = PortfolioEnv(arrays, EnvSettings(lookback=2), start=30)
+    env.reset(seed=0)
+    rng = np.random.default_rng(3)
+    equity, decided = [env.equity], []
+    for _ in range(env.end - env.start - 1):
+        # Hold each draw a few bars, so some symbols keep their target and others change.
+        action = rng.uniform(-1, 1, env.k) if rng.random() < 0.4 or not decided else decided[-1]
+        _, _, terminated, truncated, info = env.step(action)
+        equity.append(info["equity"])
+        decided.append(info["targets"])
+        if terminated or truncated:
+            break
+    index = bars[symbols[0]].index
+    frame = pd.DataFrame(0.0, index=index, columns=env.symbols)
+    frame.iloc[30 : 30 + len(decided)] = np.array(decided)
+    result = run_backtest(_FixedTargets(frame), bars, spec, trade_start=index[30])
+    engine = result.equity.to_numpy()
+    assert len(result.fills) > 50
+    np.testing.assert_allclose(equity, engine[: len(equity)], rtol=0, atol=1e-9 * engine[0])
+    assert env.fees == pytest.approx(float(result.fills["fee"].sum()), rel=1e-12)

@@ -15,7 +15,7 @@ SMALL = {"net_arch": [32], "lookback": 1, "episode_length": 200, "n_envs": 4}
 PPO = {**SMALL, "n_steps": 128, "batch_size": 128, "n_epochs": 5, "lr": 1e-3, "ent_coef": 0.0}
 DQN = {**SMALL, "lr": 1e-3, "learning_starts": 500, "batch_size": 64, "train_freq": 4,
        "target_update_interval": 500, "exploration_fraction": 0.3}  # fmt: skip
-STEPS = {"ppo": 12_000, "dqn": 12_000}
+STEPS = {"ppo": 8_000, "dqn": 8_000}
 SETTINGS = {"ppo": PPO, "dqn": DQN}
 
 

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from qts.backtest.config import BacktestConfig
 from qts.backtest.engine import run_backtest
 from qts.cli.main import app
-from qts.core.errors import ConflictError
+from qts.core.errors import ConflictError, ValidationError
 from qts.core.types import Bar
 from qts.db.models import Fill, Order
 from qts.execution.paper import PaperExecutor
@@ -36,9 +36,9 @@ from qts.strategies.registry import create_strategy
 TINY = "net_arch: [16]\nlookback: 4\ntotal_timesteps: 600\nn_envs: 2\nn_steps: 64\nepisode_length: 200\n"
 # (model, symbol, timeframe, training window, last replayed bar, config extras)
 CASES = [
-    ("ppo", "BTC/USDT", "1h", "2025-12-01", "2025-12-31", "2026-01-03", "n_epochs: 2\n"),
-    ("dqn", "005930", "1d", None, "2025-02-28", "2025-06-17", "learning_starts: 200\n"),
-    ("a2c", "ETH/USDT", "1h", "2025-12-01", "2025-12-31", "2026-01-03", "action_space: continuous\n"),
+    ("ppo", "BTC/USDT", "1h", "2025-12-01", "2025-12-31", "2026-01-02", "n_epochs: 2\n"),
+    ("dqn", "005930", "1d", None, "2025-02-28", "2025-04-30", "learning_starts: 200\n"),
+    ("a2c", "ETH/USDT", "1h", "2025-12-01", "2025-12-31", "2026-01-02", "action_space: continuous\n"),
 ]  # fmt: skip
 
 
@@ -90,8 +90,22 @@ def test_train_register_promote_and_paper_equals_backtest(
     name = result["model_name"]
     _check_gate(registry, name, result)
     registry.promote(name, "1", "production", who="test")
+    _check_jobs_pass_over_policies(name)
     _check_paper_equals_backtest(registry, name, symbol, tf, result["train_end"], last,
                                  sqlite_db, bus)  # fmt: skip
+
+
+def _check_jobs_pass_over_policies(name: str) -> None:
+    """Batch inference and the IC evaluation job skip a production policy (no score, no IC)."""
+    from qts.cli.common import app_context
+    from qts.services.ml.ml_jobs import run_batch_inference
+
+    ctx = app_context()
+    try:
+        out = run_batch_inference(ctx)
+    finally:
+        ctx.close()
+    assert out["stored"][name] == 0 and name not in out.get("errors", {})
 
 
 def _check_gate(registry: ModelRegistry, name: str, result: dict[str, Any]) -> None:
@@ -141,3 +155,27 @@ def _check_paper_equals_backtest(
     np.testing.assert_allclose(signed, expected["quantity"].to_numpy(), rtol=1e-12)
     np.testing.assert_allclose([r.price for r in rows], expected["price"], rtol=1e-12)
     np.testing.assert_allclose([r.fee for r in rows], expected["fee"], rtol=1e-12)
+
+
+def test_portfolio_policy_trains_and_trades_its_universe(data_dir: Path) -> None:
+    """PPO with one weight per symbol over BTC and ETH (one account): the table beside the
+    baselines, a registered version, and `rl_policy` backtests it on its own universe only."""
+    from qts.ml.pipeline import train
+
+    bars = {s: b.loc["2025-12-01":"2026-01-03"] for s, b in load_bars(None, "1h").items()}
+    result = train("ppo", {s: b.loc[:"2025-12-31"] for s, b in bars.items()}, timeframe="1h",
+                   n_splits=2, seeds=[0], feature_set="basic", data_dir=data_dir,
+                   overrides={"action_space": "continuous", "portfolio": True})  # fmt: skip
+    assert set(result["table"]) == {"policy", "buy_and_hold", "random", "best_rule"}
+    assert np.isfinite(result["table"]["policy"]["sharpe"]) and result["version"] == "1"
+    engine = InferenceEngine(ModelRegistry(data_dir))
+    strategy = create_strategy("rl_policy", {"model": f"{result['model_name']}/1"})
+    first = bars["BTC_USDT"].index[bars["BTC_USDT"].index > result["train_end"]][0]
+    strategy.bind_models(PolicyBacktestAccess(engine, first))
+    backtest = run_backtest(strategy, bars, BacktestConfig(), trade_start=first)
+    weights = strategy.target_positions(bars).loc[first:]
+    assert (weights.abs().sum(axis=1) <= 1.0 + 1e-12).all() and len(backtest.equity) > 50
+    only_btc = create_strategy("rl_policy", {"model": f"{result['model_name']}/1"})
+    only_btc.bind_models(PolicyBacktestAccess(engine, first))
+    with pytest.raises(ValidationError, match="trades its training universe"):
+        only_btc.target_positions({"BTC_USDT": bars["BTC_USDT"]})

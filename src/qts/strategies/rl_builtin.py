@@ -1,6 +1,6 @@
 """`rl_policy`: trade a registered RL policy (dqn, ppo, a2c). Each symbol's target is the
 policy's action at that bar (short/flat/long, or a continuous weight) times an equal share of
-equity. The policy observes its own account (position, cash, unrealised P&L), rolled forward
+equity, or, for a portfolio policy, its weight of that symbol. The policy observes its own account (position, cash, unrealised P&L), rolled forward
 from the first bar after its training window on the costs it was trained with, so the targets
 depend only on the bars: backtest, paper and live decide the same. The access comes from
 whoever runs the strategy (`qts.ml.rl.access`)."""
@@ -37,6 +37,6 @@ class RlPolicy(ModelStrategy):
                 "bind qts.ml.rl.access.PolicyBacktestAccess(engine)"
             )
         targets = access.policy_targets(str(self.p["model"]), universe)
-        frame = targets.reindex(_union_index(universe)).fillna(0.0) / len(universe)
+        frame = targets.reindex(_union_index(universe)).fillna(0.0)
         frame.index.name = "ts"
         return frame

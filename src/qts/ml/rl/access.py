@@ -13,7 +13,7 @@ from qts.core.errors import ValidationError
 from qts.ml.inference import LoadedModel
 from qts.ml.model_access import BacktestModelAccess, Bars, LiveModelAccess
 from qts.ml.rl.policy import PolicyModel
-from qts.ml.rl.rollout import policy_targets
+from qts.ml.rl.rollout import policy_weights
 
 
 def _targets(access: BacktestModelAccess, loaded: LoadedModel, data: Bars) -> pd.DataFrame:
@@ -23,14 +23,14 @@ def _targets(access: BacktestModelAccess, loaded: LoadedModel, data: Bars) -> pd
             "a policy: trade it with ml_signal (rl_policy trades dqn, ppo and a2c versions)"
         )
     frames = access.engine.feature_frames(loaded, data)
-    columns = {
-        symbol: policy_targets(loaded.model, bars, frames[symbol], loaded.window_end, symbol)
-        for symbol, bars in data.items()
-    }
-    return pd.DataFrame(columns).reindex(columns=list(data)).astype(float)
+    weights = policy_weights(loaded.model, dict(data), frames, loaded.window_end)
+    return weights.reindex(columns=list(data)).astype(float)
 
 
 class PolicyBacktestAccess(BacktestModelAccess):
+    """`policy_targets`: each symbol's target fraction of equity (equal shares for a
+    single-symbol policy, a portfolio policy's own weights)."""
+
     def policy_targets(self, model: str, data: Bars) -> pd.DataFrame:
         return _targets(self, self.check_window(model, data), data)
 

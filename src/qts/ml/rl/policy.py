@@ -47,6 +47,7 @@ class PolicyConfig(ModelConfig):
     net_arch: list[int] = field(default_factory=lambda: [64, 64])
     gamma: Discount = 0.99
     action_space: Literal["discrete", "continuous"] = "discrete"
+    portfolio: bool = False  # one env over the universe, a weight per symbol (PPO, A2C)
     weight_step: NonNegativeFloat = 0.0
     reward_scale: PositiveFloat = 100.0
     drawdown_penalty: NonNegativeFloat = 0.0
@@ -71,6 +72,8 @@ class PolicyConfig(ModelConfig):
         problems = super().cross_checks()
         if any(int(n) <= 0 for n in self.net_arch):
             problems["net_arch"] = "layer sizes must be > 0"
+        if self.portfolio and self.action_space != "continuous":
+            problems["portfolio"] = "portfolio weights need action_space: continuous"
         return problems
 
     def env_settings(self, training: bool = False) -> EnvSettings:
@@ -163,6 +166,11 @@ class PolicyModel(BaseModel):
                 "position, cash, unrealised P&L); trade it with the rl_policy strategy"
             )
         settings = self.config.env_settings()
+        if self.config.portfolio:  # one weight per symbol (n, symbols)
+            from qts.ml.rl.portfolio_env import portfolio_weights
+
+            low, step = self.levels[0], settings.weight_step
+            return np.array([portfolio_weights(a, low, step) for a in self.actions(X)])
         return np.array([action_target(a, settings, self.levels) for a in self.actions(X)])
 
     def prepare(self, X: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ from qts.ml.recipe import ModelRecipe
 from qts.ml.rl import evaluation as ev
 from qts.ml.rl.env import EnvSettings, env_arrays
 from qts.ml.rl.policy import PolicyModel
+from qts.ml.rl.portfolio_env import PortfolioEnv
 from qts.ml.rl.trading_env import TradingEnv
 from qts.ml.rl.train import (
     Prepared,
@@ -125,10 +126,12 @@ def example_observations(policy: PolicyModel, prep: Prepared) -> np.ndarray:
     """A few observations (for the MLflow signature)."""
     from qts.ml.datasets import Normalizer
 
-    symbol, bars = next(iter(prep.bars.items()))
     norm = Normalizer.from_state(policy.normalizer or {})
-    arrays = env_arrays(bars, norm.transform(prep.frames[symbol]), prep.spec, symbol)
-    env = TradingEnv(arrays, EnvSettings(lookback=policy.config.lookback))
+    arrays = {s: env_arrays(b, norm.transform(prep.frames[s]), prep.spec, s)
+              for s, b in prep.bars.items()}  # fmt: skip
+    settings = EnvSettings(lookback=policy.config.lookback)
+    env: Any = (PortfolioEnv(arrays, settings) if policy.config.portfolio
+                else TradingEnv(next(iter(arrays.values())), settings))  # fmt: skip
     obs = [env.reset(seed=0)[0]]
     for _ in range(4):
         obs.append(env.step(env.action_space.sample())[0])

@@ -89,3 +89,68 @@ def policy_targets(
     if max(ready, first) < len(index):
         out[:] = rollout_targets(policy, arrays, max(ready, first))
     return out
+
+
+def portfolio_rollout(
+    policy: Any, arrays: dict[str, EnvArrays], start: int, end: int | None = None,
+    rng: Any = None,
+) -> pd.DataFrame:  # fmt: skip
+    """Weights (columns: symbols, sorted) decided at rows `start`..`end - 1` by a portfolio
+    policy (`policy` None with `rng`: uniform random weights); NaN before."""
+    from qts.ml.rl.portfolio_env import PortfolioEnv
+
+    settings = policy.config.env_settings() if policy is not None else None
+    env = PortfolioEnv(arrays, settings, start=start, end=end)
+    n = next(iter(arrays.values())).n
+    end = n if end is None else end
+    out = np.full((n, env.k), np.nan)
+    obs, _ = env.reset()
+    while True:
+        if policy is not None:
+            action = policy.actions(obs[None, :])[0]
+        else:
+            action = rng.uniform(env.low, 1.0, size=env.k)
+        out[env.t] = env.targets_of(action)
+        if env.t >= end - 1:
+            break
+        obs, _, terminated, _, _ = env.step(action)
+        if terminated:
+            out[env.t : end] = 0.0
+            break
+    return pd.DataFrame(out, columns=env.symbols)
+
+
+def policy_weights(
+    policy: Any, bars: dict[str, pd.DataFrame], frames: dict[str, pd.DataFrame], after: Any
+) -> pd.DataFrame:
+    """Each symbol's target fraction of equity at each bar after `after`: a single-symbol
+    policy's target times an equal share, or a portfolio policy's weights (its universe)."""
+    if not policy.config.portfolio:
+        columns = {s: policy_targets(policy, b, frames[s], after, s) / len(bars)
+                   for s, b in bars.items()}  # fmt: skip
+        return pd.DataFrame(columns)
+    universe = list(policy.meta.get("universe") or [])
+    if sorted(universe) != sorted(bars):
+        raise ValidationError(
+            f"this portfolio policy trades its training universe ({', '.join(universe)}), "
+            f"not {', '.join(bars)}"
+        )
+    index = pd.DatetimeIndex(next(iter(bars.values())).index)
+    first = int(index.searchsorted(_aware(after, index), side="right"))
+    spec = policy_run_spec(policy)
+    arrays = {
+        s: env_arrays(b, normalised(policy, frames[s].reindex(b.index)), spec, s)
+        for s, b in bars.items()
+    }
+    if first >= len(index):
+        return pd.DataFrame(np.nan, index=index, columns=list(bars))
+    try:
+        weights = portfolio_rollout(policy, arrays, first)
+    except ValidationError:
+        return pd.DataFrame(np.nan, index=index, columns=list(bars))  # features warming up
+    return weights.set_axis(index)[list(bars)]
+
+
+def _aware(value: Any, index: pd.DatetimeIndex) -> pd.Timestamp:
+    ts = pd.Timestamp(value)
+    return ts.tz_localize(index.tz) if ts.tzinfo is None and index.tz is not None else ts

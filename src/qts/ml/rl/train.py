@@ -26,7 +26,8 @@ from qts.ml.recipe import FeatureUse, universe_tag
 from qts.ml.rl import evaluation as ev
 from qts.ml.rl.env import action_levels, env_arrays, run_spec
 from qts.ml.rl.policy import PolicyModel
-from qts.ml.rl.rollout import rollout_targets
+from qts.ml.rl.portfolio_env import PortfolioEnv
+from qts.ml.rl.rollout import portfolio_rollout, rollout_targets
 from qts.ml.rl.trading_env import TradingEnv
 from qts.ml.samples import Features, feature_definitions, load_bars
 
@@ -89,12 +90,17 @@ def fit_policy(
         env_arrays(prep.bars[s].loc[m], norm.transform(prep.frames[s].loc[m]), prep.spec, s)
         for s, m in keep.items()
     ]
-    env_fns = [partial(TradingEnv, arrays[i % len(arrays)], settings)
-               for i in range(policy.config.n_envs)]  # fmt: skip
+    if policy.config.portfolio:  # one env over the universe, one account
+        by_symbol = dict(zip(keep, arrays, strict=True))
+        env_fns: list[Any] = [partial(PortfolioEnv, by_symbol, settings)] * policy.config.n_envs
+    else:
+        env_fns = [partial(TradingEnv, arrays[i % len(arrays)], settings)
+                   for i in range(policy.config.n_envs)]  # fmt: skip
     steps = epochs * sum(a.n for a in arrays) if epochs else None
     policy.learn(env_fns, action_levels(prep.spec.sizer.allow_short), steps, callbacks)
     policy.normalizer = norm.state()
-    policy.meta = {"run_spec": prep.spec.to_dict(), "feature_columns": list(norm.columns_ or [])}
+    policy.meta = {"run_spec": prep.spec.to_dict(), "feature_columns": list(norm.columns_ or []),
+                   "universe": list(prep.bars)}  # fmt: skip
     return policy
 
 
@@ -112,10 +118,13 @@ def fold_bounds(n: int, n_splits: int, lookback: int) -> list[tuple[int, int]]:
 
 def play(
     policy: PolicyModel | None, prep: Prepared, norm: Normalizer, lo: pd.Timestamp,
-    hi: pd.Timestamp, rng: np.random.Generator | None = None,
+    hi: pd.Timestamp, rng: np.random.Generator | None = None, portfolio: bool = False,
 ) -> pd.DataFrame:  # fmt: skip
     """Each symbol's decided target from `lo` to `hi` (the policy's account starts flat at
-    `lo`), an equal share of equity per symbol; `policy` None: the random policy."""
+    `lo`), an equal share of equity per symbol (a portfolio policy: its weights); `policy`
+    None: the random policy."""
+    if portfolio or (policy is not None and policy.config.portfolio):
+        return _play_portfolio(policy, prep, norm, lo, hi, rng)
     columns = {}
     for s, bars in prep.bars.items():
         part = bars.loc[bars.index <= hi]
@@ -124,6 +133,17 @@ def play(
         targets = rollout_targets(policy, arrays, start, rng=rng)
         columns[s] = pd.Series(targets, index=part.index)
     return pd.DataFrame(columns).reindex(prep.index[prep.index <= hi]) / len(prep.bars)
+
+
+def _play_portfolio(
+    policy: PolicyModel | None, prep: Prepared, norm: Normalizer, lo: pd.Timestamp,
+    hi: pd.Timestamp, rng: np.random.Generator | None,
+) -> pd.DataFrame:  # fmt: skip
+    index = prep.index[prep.index <= hi]
+    arrays = {s: env_arrays(b.reindex(index), norm.transform(prep.frames[s].reindex(index)),
+                            prep.spec, s) for s, b in prep.bars.items()}  # fmt: skip
+    weights = portfolio_rollout(policy, arrays, int(index.searchsorted(lo)), rng=rng)
+    return weights.set_axis(index)[list(prep.bars)]
 
 
 def evaluate(
@@ -152,8 +172,8 @@ def evaluate(
             policy_runs[s].append(ev.targets_run(play(policy, prep, norm, lo, hi), prep.bars,
                                                  prep.spec, lo, hi))  # fmt: skip
             rng = np.random.default_rng(10_000 * s + k)
-            random_runs[s].append(ev.targets_run(play(None, prep, norm, lo, hi, rng), prep.bars,
-                                                 prep.spec, lo, hi))  # fmt: skip
+            random = play(None, prep, norm, lo, hi, rng, policy.config.portfolio)
+            random_runs[s].append(ev.targets_run(random, prep.bars, prep.spec, lo, hi))
             row[f"seed_{s}_sharpe"] = ev.chain(policy_runs[s][-1:], prep.bars, tf)["sharpe"]
             if on_fold is not None:
                 on_fold(k, row)
