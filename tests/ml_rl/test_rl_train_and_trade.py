@@ -179,3 +179,34 @@ def test_portfolio_policy_trains_and_trades_its_universe(data_dir: Path) -> None
     only_btc.bind_models(PolicyBacktestAccess(engine, first))
     with pytest.raises(ValidationError, match="trades its training universe"):
         only_btc.target_positions({"BTC_USDT": bars["BTC_USDT"]})
+
+
+def test_training_run_through_the_ml_service_reports_episodes(data_dir: Path) -> None:
+    """What the `ml` Celery queue runs (`run_training`): a requested A2C run trains, stores
+    its progress (episode reward and length, losses: what `training:<id>` publishes) and its
+    out-of-sample table beside the baselines, and registers a version."""
+    from qts.config import Settings
+    from qts.db.migrate import upgrade
+    from qts.services.context import AppContext
+    from qts.services.data.market_data import import_file
+    from qts.services.ml import model_service as ml
+
+    url = f"sqlite:///{data_dir.parent / 'service.db'}"
+    upgrade(url)
+    ctx = AppContext.from_settings(Settings(_env_file=None, data_dir=data_dir, database_url=url))
+    try:
+        sample = Path(ml.__file__).resolve().parents[2] / "sample_data" / "kr_daily"
+        import_file(ctx.db, sample / "005930.csv", "005930", "1d")
+        request = {"model": "a2c", "symbols": ["005930"], "timeframe": "1d", "horizon": 1,
+                   "name": "service-a2c", "features": "basic"}  # fmt: skip
+        run = ml.create_training_run(ctx, request, "test")
+        result = ml.run_training(ctx, run["id"])
+        stored = ml.get_run(ctx, run["id"])
+    finally:
+        ctx.close()
+    assert stored["status"] == "done" and stored["metrics"]["version"] == result["version"]
+    assert set(stored["metrics"]["backtest"]) == {"policy", "buy_and_hold", "random", "best_rule"}
+    progress = [h["data"] for h in stored["history"] if h["message"].startswith("epoch")]
+    assert progress and all(p["run_id"] == run["id"] for p in progress)
+    assert any("episode_reward" in p["metrics"] for p in progress)
+    assert any("value_loss" in p["losses"] for p in progress)
