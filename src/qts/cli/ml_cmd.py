@@ -21,7 +21,7 @@ console = make_console()
 err_console = make_console(stderr=True)
 models_app = typer.Typer(help="Registered models: list and promote.", no_args_is_help=True)
 
-MODEL_HELP = "lstm|transformer|tcn|nbeats|cnn|attention|lightgbm|stacking"
+MODEL_HELP = "lstm|transformer|tcn|nbeats|cnn|attention|lightgbm|stacking|dqn|ppo|a2c"
 DataDir = Annotated[Path | None, typer.Option(help="Data directory (MLflow store lives in it)")]
 Symbols = Annotated[str | None, typer.Option(help="Comma-separated symbols (default: all files)")]
 FEATURES_HELP = (
@@ -80,7 +80,8 @@ def train(
     ] = "1d",
     horizon: Annotated[int, typer.Option(help="Forward-return horizon in bars")] = 1,
     epochs: Annotated[
-        int | None, typer.Option(help="Epochs (boosting rounds for LightGBM)")
+        int | None,
+        typer.Option(help="Epochs (boosting rounds for LightGBM; passes over the bars for RL)"),
     ] = None,
     folds: Annotated[int, typer.Option(help="Purged walk-forward folds")] = 4,
     features: Annotated[str, typer.Option(help=FEATURES_HELP)] = "technical",
@@ -139,7 +140,36 @@ def train(
     if as_json:
         typer.echo(json.dumps(result, default=str))
         return
+    if result.get("kind") == "policy":
+        _print_policy(result, model, timeframe)
+        return
     _print_training(result, model, timeframe, horizon)
+
+
+def _print_policy(result: dict[str, Any], model: str, timeframe: str) -> None:
+    """A policy's out-of-sample table beside buy-and-hold, a random policy and the best rule
+    strategy (mean ± sd over seeds where seeds apply), and its promotion gate."""
+    from qts.ml.evaluation.summary import format_mean_sd
+
+    n = len(result["seeds"])
+    table = Table(title=f"{model} {','.join(result['symbols'])} {timeframe}: out of sample "
+                        f"{result['oos_start'][:10]} → {result['oos_end'][:10]}, net of costs, "
+                        f"{n} seed(s)")  # fmt: skip
+    for col in ("", "sharpe", "t-stat", "total return", "max drawdown", "turnover"):
+        table.add_column(col)
+    for who, m in result["table"].items():
+        sharpe = _fmt(m["sharpe"])
+        if "sharpe_sd" in m and n > 1:
+            sharpe = format_mean_sd({"mean": m["sharpe"], "sd": m["sharpe_sd"], "n": n})
+        table.add_row(who, sharpe, _fmt(m["sharpe_t"]), _pct(m["total_return"]),
+                      _pct(m["max_drawdown"]), _fmt(m["turnover"]))  # fmt: skip
+    console.print(table)
+    gate = result["gate"]
+    console.print(f"promotion gate (Sharpe above buy-and-hold, drawdown no deeper): "
+                  f"{'passed' if gate['passed'] else 'not passed'}")  # fmt: skip
+    console.print(
+        f"MLflow run {result['run_id']}, registered {result['model_name']} v{result['version']}"
+    )
 
 
 def _print_training(result: dict[str, Any], model: str, timeframe: str, horizon: int) -> None:

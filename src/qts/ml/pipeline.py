@@ -133,7 +133,8 @@ def train(
     (default) or "close". `backtest_config`: costs of the top-k portfolio view (default: the
     universe's market presets). `on_fold(k, fold)` after each fold of each seed (progress)."""
     started = time.perf_counter()
-    model_class(model_type)  # unknown types fail before any work
+    if model_class(model_type).input_kind == "policy":  # unknown types fail before any work
+        return _train_policy(dict(locals()))  # RL: learns on an environment (qts.ml.rl)
     bars_by_symbol = _universe(bars_by_symbol, symbols, timeframe, bars_dir, start, end)
     params, seed_list = _training_params(overrides, seed, seeds, epochs)
     lookback = lookback_for(model_type, params)
@@ -169,6 +170,13 @@ def train(
     result["recipe"] = recipe.to_dict() | {"normalizer": None}  # the arrays stay in MLflow
     result["seconds"] = round(time.perf_counter() - started, 2)
     return result
+
+
+def _train_policy(options: dict[str, Any]) -> dict[str, Any]:
+    """`train` of a policy type (dqn, ppo, a2c): `qts.ml.rl.registration.train_policy`."""
+    from qts.ml.rl.registration import train_policy
+
+    return train_policy(options.pop("model_type"), options.pop("bars_by_symbol"), **options)
 
 
 def _samples_and_recipe(

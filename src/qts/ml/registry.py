@@ -35,6 +35,9 @@ from qts.ml.recipe import RECIPE_FILE, ModelRecipe, universe_hash
 
 ALIASES = ("staging", "production")
 GATE_METRICS = ("oos_sharpe", "oos_ic")
+# Policies have no IC: net Sharpe and max drawdown (less deep is higher), after beating
+# buy-and-hold out of sample (`qts.ml.rl.evaluation.policy_gate`, logged as a 0/1 metric).
+POLICY_GATE_METRICS = ("oos_sharpe", "oos_max_drawdown")
 PIP_REQUIREMENTS = ["qts", "numpy", "pandas", "torch==2.13.0", "lightgbm", "mlflow==3.17.2"]
 
 
@@ -335,6 +338,8 @@ class ModelRegistry:
         candidate = self._version(name, version)
         previous = self.version_for_alias(name, alias)
         decision: dict[str, Any] = {"applied": gate}
+        if gate and (candidate.tags or {}).get("kind") == "policy":
+            gate_metrics = self._policy_gate(name, candidate, decision)
         if gate and previous is not None and previous != str(version):
             new = self.run_metrics(candidate.run_id)
             old = self.run_metrics(self._version(name, previous).run_id)
@@ -355,6 +360,19 @@ class ModelRegistry:
         self.client.set_model_version_tag(name, str(version), f"promoted_{alias}_by", who)
         self.client.set_model_version_tag(name, str(version), f"promoted_{alias}_at", when)
         return Promotion(who, name, str(version), alias, when, previous, decision)
+
+    def _policy_gate(self, name: str, candidate: Any, decision: dict[str, Any]) -> tuple[str, ...]:
+        """A policy must have beaten buy-and-hold out of sample (Sharpe and drawdown, over
+        seeds) to pass; then it is compared with the current version on `POLICY_GATE_METRICS`."""
+        passed = self.run_metrics(candidate.run_id).get("policy_gate_passed")
+        decision["beats_buy_and_hold"] = passed == 1.0
+        if passed != 1.0:
+            raise ConflictError(
+                f"version {candidate.version} of {name} did not beat buy-and-hold out of sample "
+                "(net Sharpe above, drawdown no deeper, mean over seeds)",
+                {"gate": decision},
+            )
+        return POLICY_GATE_METRICS
 
 
 def _flat(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 Each trial trains on a purged walk-forward split and reports the out-of-sample daily
 cross-sectional IC of every fold (the intermediate value Optuna's median pruner compares); the
-objective is the mean fold IC.
+objective is the mean fold IC. Policies (dqn, ppo, a2c) report each fold's out-of-sample net
+Sharpe instead (`qts.ml.rl.tuning`).
 Storage is the URL passed in (the qts database in the service layer; None: in memory). The
 best trial's settings are then trained by `qts.ml.pipeline.train` and registered.
 """
@@ -58,10 +59,16 @@ def tune(
     fixed: dict[str, Any] = {"seed": seed}
     if epochs is not None:
         fixed["epochs"] = epochs
-    objective = _objective(
-        model_type, fixed, space, bars_by_symbol, horizon, timeframe, feature_set, source,
-        n_splits, config_dir,
-    )  # fmt: skip
+    if cls.input_kind == "policy":  # RL: the objective is the out-of-sample net Sharpe
+        from qts.ml.rl.tuning import policy_objective
+
+        objective = policy_objective(model_type, fixed, space, bars_by_symbol, timeframe,
+                                     feature_set, source, n_splits, config_dir)  # fmt: skip
+    else:
+        objective = _objective(
+            model_type, fixed, space, bars_by_symbol, horizon, timeframe, feature_set, source,
+            n_splits, config_dir,
+        )  # fmt: skip
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(

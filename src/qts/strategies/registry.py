@@ -27,7 +27,8 @@ ALWAYS_ALLOWED_PACKAGES = ("qts.strategies",)
 
 def _ensure_builtins() -> None:
     import qts.strategies.builtin
-    import qts.strategies.ml_builtin  # noqa: F401
+    import qts.strategies.ml_builtin
+    import qts.strategies.rl_builtin  # noqa: F401
 
 
 def list_strategies() -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@
 | cnn, attention | PyTorch sequence classifiers | SELL/HOLD/BUY |
 | lightgbm | gradient boosting on tabular features | either |
 | stacking | ridge on base models' out-of-fold predictions | forward return |
+| dqn, ppo, a2c | Stable-Baselines3 policies (`qts.ml.rl`) | target position |
 
 torch and lightgbm are imported only when a model is fitted, loaded or built.
 """
@@ -24,12 +25,16 @@ from qts.ml.models.catalog import (
 )
 from qts.ml.models.config import ModelConfig, suggest_params
 from qts.ml.models.stacking import StackingEnsemble
+from qts.ml.rl.policy import POLICY_CLASSES
 
 MODEL_CLASSES: dict[str, type[BaseModel]] = {
     **SINGLE_MODEL_CLASSES,
     StackingEnsemble.model_type: StackingEnsemble,
+    **POLICY_CLASSES,
 }
-MODEL_TYPES = tuple(MODEL_CLASSES)
+POLICY_TYPES = tuple(POLICY_CLASSES)
+# The supervised models (fit on samples); policies learn on an environment (`qts.ml.rl`).
+MODEL_TYPES = tuple(t for t in MODEL_CLASSES if t not in POLICY_CLASSES)
 
 
 def model_class(model_type: str) -> type[BaseModel]:
@@ -50,6 +55,7 @@ def load_model(path: str | Path) -> BaseModel:
 __all__ = [
     "MODEL_CLASSES",
     "MODEL_TYPES",
+    "POLICY_TYPES",
     "BaseModel",
     "ModelConfig",
     "create_model",

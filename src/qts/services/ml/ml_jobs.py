@@ -59,6 +59,8 @@ def _infer_one(ctx: AppContext, source: Any, name: str) -> int:
     from qts.ml.feature_path import inference_rows
 
     model, recipe = load_for_serving(ctx, name)
+    if model.input_kind == "policy":  # no score: rl_policy sessions record its decisions
+        return 0
     bars = stored_bars(ctx, list(recipe.universe), recipe.timeframe)
     rows = inference_rows(
         source, recipe.definitions(), recipe.features, bars, recipe.timeframe, recipe.lookback
@@ -124,6 +126,9 @@ def evaluate_production_models(
             model, samples, spec = model_and_samples(ctx, name)
         except QtsError as exc:
             report[name] = {"error": exc.message, "drift": False}
+            continue
+        if model.input_kind == "policy":  # no IC: judged by its out-of-sample Sharpe gate
+            report[name] = {"ic": None, "policy": True, "drift": False}
             continue
         after = np.nonzero(samples.times > pd.Timestamp(spec.train_end))[0][-window:]
         if len(after) < 10:

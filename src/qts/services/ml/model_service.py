@@ -19,7 +19,10 @@ from qts.db.repositories.audit import AuditRepository
 from qts.services.context import AppContext
 
 log = logging.getLogger(__name__)
-MODEL_TYPES = ("lstm", "transformer", "tcn", "nbeats", "cnn", "attention", "lightgbm", "stacking")
+MODEL_TYPES = (
+    "lstm", "transformer", "tcn", "nbeats", "cnn", "attention", "lightgbm", "stacking",
+    "dqn", "ppo", "a2c",  # RL policies (the rl extra)
+)  # fmt: skip
 
 
 def registry(ctx: AppContext) -> Any:

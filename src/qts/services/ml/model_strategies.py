@@ -33,8 +33,12 @@ def bind_for_backtest(ctx: AppContext, strategy: Any, trade_start: Any = None) -
     from qts.ml.model_access import BacktestModelAccess, WalkForwardModelAccess
 
     engine = inference_engine(ctx)
-    if strategy.p.get("refit") == "walk_forward":
-        access: Any = WalkForwardModelAccess(
+    if getattr(strategy, "uses_policy", False):  # rl_policy: a policy played over the bars
+        from qts.ml.rl.access import PolicyBacktestAccess
+
+        access: Any = PolicyBacktestAccess(engine, trade_start)
+    elif strategy.p.get("refit") == "walk_forward":
+        access = WalkForwardModelAccess(
             engine, int(strategy.p["refit_every"]), int(strategy.p["min_train"])
         )
     else:
@@ -51,7 +55,12 @@ def bind_for_session(ctx: AppContext, strategy: Any) -> Any:
     if strategy.p.get("refit", "none") != "none":
         raise ValidationError("refit=walk_forward is a backtest research mode: paper and live "
                               "trade a registered version (refit=none)")  # fmt: skip
-    access = LiveModelAccess(
+    access_class: Any = LiveModelAccess
+    if getattr(strategy, "uses_policy", False):
+        from qts.ml.rl.access import PolicyLiveAccess
+
+        access_class = PolicyLiveAccess
+    access = access_class(
         inference_engine(ctx), lambda predictions: record_predictions(ctx, predictions)
     )
     strategy.bind_models(access)
