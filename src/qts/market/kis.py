@@ -122,6 +122,13 @@ class KisQuotations:
             self._token = (str(data["access_token"]), expires)
         return str(data["access_token"])
 
+    def warm_up(self) -> None:
+        """Take the token and load the XKRX calendar now, not when the first bar needs them."""
+        from qts.market.calendars import sessions
+
+        self.token()
+        sessions("XKRX", datetime.fromtimestamp(self.clock(), KST).date(), datetime.now().date())
+
     def approval_key(self) -> str:
         """A WebSocket approval key (asked for on every (re)connection, as KIS's samples do)."""
         body = {"grant_type": "client_credentials", "appkey": self._app_key}

@@ -4,7 +4,8 @@ mock 31000).
 On every (re)connection: a fresh approval key (`POST /oauth2/Approval`), then one subscription
 per symbol to H0STCNT0 (trades) and, with `quotes=True`, H0STASP0 (10-level order book).
 PINGPONG heartbeats are echoed. Trades become bars (`kis_realtime.BarBuilder`): a bar closes
-when a later trade arrives or when the clock passes its end plus `close_grace_s`. A bar that
+when a trade stamped a second past its end arrives (any symbol's), or, once no message is
+waiting, when the clock passes its end plus `close_grace_s`. A bar that
 was running while the connection was down (or when it first came up) missed trades: it is
 taken from the REST minute chart instead (`KisQuotations`), so every bar yielded is whole; bars
 missed entirely while disconnected are left to the caller's REST back-fill (`qts stream` does
@@ -74,7 +75,7 @@ class KisRealtimeStream:
         self.pongs = 0
         self.subscribe_errors: list[str] = []
         self._last_ts: dict[str, Any] = {}
-        self._ready: deque[Bar] = deque()
+        self._ready: deque[Bar | asyncio.Future[Bar | None]] = deque()
         self._closed = False
         self._ws: Any = None
 
@@ -83,6 +84,7 @@ class KisRealtimeStream:
         from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
         delay = self.reconnect_delay
+        await asyncio.to_thread(self.rest.warm_up)  # token and calendar before the first bar
         while not self._closed:
             try:
                 key = await asyncio.to_thread(self.rest.approval_key)
@@ -97,8 +99,8 @@ class KisRealtimeStream:
                 log.warning("KIS WebSocket dropped (%s); reconnecting", type(exc).__name__)
             finally:
                 self._ws = None
-            while self._ready:  # bars finished before the drop still count
-                yield self._ready.popleft()
+            for bar in await self._drain(wait=True):  # bars finished before the drop count
+                yield bar
             if self._closed or (
                 self.max_reconnects is not None and self.reconnects >= self.max_reconnects
             ):
@@ -119,13 +121,31 @@ class KisRealtimeStream:
             try:
                 raw = await asyncio.wait_for(ws.recv(), timeout=tick)
             except TimeoutError:
-                raw = None
-            if raw is not None:
+                # Closing by the clock only once the socket is drained: a backlog of messages
+                # must not cut the bars they belong to.
+                now_ms = int((self.clock() - self.close_grace_s) * 1000)
+                self._finish(self.builder.due(now_ms))
+            else:
                 await self._handle(ws, raw if isinstance(raw, str) else raw.decode())
-            now_ms = int((self.clock() - self.close_grace_s) * 1000)
-            await self._finish(self.builder.due(now_ms))
-            while self._ready:
-                yield self._ready.popleft()
+            for bar in await self._drain(wait=False):
+                yield bar
+
+    async def _drain(self, wait: bool) -> list[Bar]:
+        """The bars ready in order; a bar being repaired from REST holds the ones after it
+        (unless `wait`), while reading goes on."""
+        out: list[Bar] = []
+        while self._ready:
+            head = self._ready[0]
+            if isinstance(head, asyncio.Future):
+                if not (wait or head.done()):
+                    break
+                result = await head
+            else:
+                result = head
+            self._ready.popleft()
+            if result is not None:
+                out.append(result)
+        return out
 
     async def _handle(self, ws: Any, text: str) -> None:
         control = control_message(text)
@@ -146,25 +166,26 @@ class KisRealtimeStream:
         tr_id, records = parsed
         for fields in records:
             if tr_id == TRADE_TR:
-                await self._finish(self.builder.add(parse_trade(fields)))
+                trade = parse_trade(fields)
+                self._finish(self.builder.add(trade))
+                # a trade a second past another symbol's bar end closes that bar too
+                self._finish(self.builder.due(int(trade.ts.timestamp() * 1000) - 1000))
             elif tr_id == QUOTE_TR:
                 quote = parse_quote(fields)
                 self.latest_quotes[quote.symbol] = quote
                 if self.on_quote is not None:
                     self.on_quote(quote)
 
-    async def _finish(self, closed: list[tuple[Bar, bool]]) -> None:
+    def _finish(self, closed: list[tuple[Bar, bool]]) -> None:
         for bar, complete in closed:
             last = self._last_ts.get(bar.symbol)
             if last is not None and bar.ts <= last:
                 continue
-            if not complete:
-                whole = await asyncio.to_thread(self._from_rest, bar)
-                if whole is None:
-                    continue  # left for the caller's back-fill
-                bar = whole
             self._last_ts[bar.symbol] = bar.ts
-            self._ready.append(bar)
+            if complete:
+                self._ready.append(bar)
+            else:  # repaired from REST while reading goes on; None leaves it to the back-fill
+                self._ready.append(asyncio.ensure_future(asyncio.to_thread(self._from_rest, bar)))
 
     def _from_rest(self, bar: Bar) -> Bar | None:
         from qts.market.feeds import make_bar

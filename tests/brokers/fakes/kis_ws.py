@@ -86,7 +86,7 @@ class FakeKisWebSocket:
         self.clock, self.approval_keys = clock, approval_keys
         self.interval_s, self.ping_every, self.delay_s = interval_s, ping_every, delay_s
         self.kill_at: dict[int, int] = {}  # event index -> events to stay down
-        self.sent_at: dict[tuple[str, int], float] = {}  # (symbol, minute ms) -> wall time
+        self.sent_wall: dict[tuple[str, int], float] = {}  # first trade of (symbol, minute ms)
         self.connections = 0
         self.subscriptions: list[tuple[str, str]] = []
         self.pongs = 0
@@ -212,7 +212,7 @@ class FakeKisWebSocket:
             self.clock.value = at
             if tr_id == TRADE_TR:
                 minute = int(at // 60 * 60_000)
-                self.sent_at.setdefault((symbol, minute), time.perf_counter())
+                self.sent_wall.setdefault((symbol, minute), time.time())
             await self._send_all(tr_id, symbol, text)
             if self.ping_every and index % self.ping_every == self.ping_every - 1:
                 stamp = pd.Timestamp(at, unit="s", tz="UTC").tz_convert(KST)
