@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from qts.core.types import Bar
-from qts.market.feeds import make_bar
+from qts.market.feeds import Quote, make_bar
 
 KST = ZoneInfo("Asia/Seoul")
 TRADE_TR, QUOTE_TR = "H0STCNT0", "H0STASP0"
@@ -33,26 +33,6 @@ class Trade:
     ts: datetime  # UTC
     price: float
     volume: float
-
-
-@dataclass(frozen=True)
-class Quote:
-    """The 10-level order book: (price, quantity) pairs, best first."""
-
-    symbol: str
-    time: str  # HHMMSS, KST
-    asks: tuple[tuple[float, float], ...]
-    bids: tuple[tuple[float, float], ...]
-    total_ask_quantity: float
-    total_bid_quantity: float
-
-    @property
-    def best_bid(self) -> float:
-        return self.bids[0][0]
-
-    @property
-    def best_ask(self) -> float:
-        return self.asks[0][0]
 
 
 def split_records(text: str) -> tuple[str, list[list[str]]] | None:
