@@ -11,9 +11,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from sqlalchemy import select
-from tests.brokers.fakes.kis_market import FakeKisMarket, SimClock
-from tests.brokers.fakes.kis_ws import FakeKisWebSocket
-from tests.market.krx_minutes import krx_minute_bars, session_start_s
 
 from qts.config import Settings
 from qts.db.models import Fill, Order, Strategy
@@ -26,6 +23,9 @@ from qts.services.data.market_data import read_bars
 from qts.services.trading.schemas import NewStrategy
 from qts.services.trading.sessions import FeedSpec, TradingService
 from qts.services.trading.strategies import create_strategy
+from tests.brokers.fakes.kis_market import FakeKisMarket, SimClock
+from tests.brokers.fakes.kis_ws import FakeKisWebSocket
+from tests.market.krx_minutes import krx_minute_bars, session_start_s
 
 PARAMS = {"fast": 3, "slow": 8}
 

@@ -31,7 +31,11 @@ def test_minute_bars_are_paged_back_and_the_running_minute_is_dropped() -> None:
         got = client.fetch("005930", "1m", since)
         pd.testing.assert_frame_equal(got, BARS.iloc[:260], check_freq=False)  # 13:20 runs
         charts = fake.requests_for("ka10080")
-        assert len(charts) == 3 and [r.headers.get("next-key") for r in charts] == [None, "100", "200"]
+        assert len(charts) == 3 and [r.headers.get("next-key") for r in charts] == [
+            None,
+            "100",
+            "200",
+        ]
         assert charts[0].body == {"stk_cd": "005930", "tic_scope": "1", "upd_stkpc_tp": "1"}
         window = client.fetch("005930", "1m", since + 60 * 60_000, since + 70 * 60_000)
         pd.testing.assert_frame_equal(window, BARS.iloc[60:70], check_freq=False)

@@ -54,9 +54,10 @@ def test_embedded_mode_runs_the_stream_thread_on_the_configured_kis_socket(
     monkeypatch.setenv("QTS_STREAM_EMBEDDED", "false")
     assert start_embedded_stream(ctx) is None
     monkeypatch.delenv("QTS_STREAM_EMBEDDED")
-    with FakeKisMarket(bars, clock=clock) as rest, FakeKisWebSocket(
-        bars, clock, rest.approval_keys, interval_s=0.5
-    ) as ws:
+    with (
+        FakeKisMarket(bars, clock=clock) as rest,
+        FakeKisWebSocket(bars, clock, rest.approval_keys, interval_s=0.5) as ws,
+    ):
         for name, value in {**KIS_ENV, "QTS_KIS_MARKET_URL": rest.base_url}.items():
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("QTS_KIS_WS_URL", ws.url)

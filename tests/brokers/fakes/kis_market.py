@@ -62,7 +62,11 @@ class FakeKisMarket(FakeKis):
     def _approval(self, request: Received) -> Answer:
         body = request.body
         if body.get("appkey") != self.app_key or body.get("secretkey") != self.app_secret:
-            return 403, {}, {"error_description": "유효하지 않은 AppKey입니다.", "error_code": "EGW00103"}
+            return (
+                403,
+                {},
+                {"error_description": "유효하지 않은 AppKey입니다.", "error_code": "EGW00103"},
+            )
         key = secrets.token_hex(16) + "-" + secrets.token_hex(8)
         with self._lock:
             self.approval_keys.add(key)
@@ -77,7 +81,10 @@ class FakeKisMarket(FakeKis):
         if daily and self.mock:
             return _fail("OPSQ0002", "모의투자에서는 해당업무가 제공되지 않습니다.", 500)
         symbol = q.get("FID_INPUT_ISCD", "")
-        if q.get("FID_COND_MRKT_DIV_CODE") not in ("J", "NX", "UN") or symbol not in self.minute_bars:
+        if (
+            q.get("FID_COND_MRKT_DIV_CODE") not in ("J", "NX", "UN")
+            or symbol not in self.minute_bars
+        ):
             return _fail("APBK0656", "해당종목정보가 없습니다.")
         now = pd.Timestamp(self.clock(), unit="s", tz="UTC").tz_convert(KST)
         day = q.get("FID_INPUT_DATE_1", "") if daily else now.strftime("%Y%m%d")

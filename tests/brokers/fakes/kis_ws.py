@@ -18,6 +18,7 @@ down_events)` closes every connection at that event and refuses handshakes for a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -194,10 +195,8 @@ class FakeKisWebSocket:
             await asyncio.sleep(self.delay_s)
         for ws, subs in list(self._clients.items()):
             if tr_id is None or (tr_id, symbol) in subs:
-                try:
+                with contextlib.suppress(Exception):
                     await ws.send(text)
-                except Exception:
-                    pass
 
     async def _pump(self) -> None:
         while not self._started.is_set():

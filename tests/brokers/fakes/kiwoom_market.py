@@ -65,7 +65,11 @@ class FakeKiwoomMarket(FakeKiwoom):
         if scope != "1":  # fail loudly rather than serve bars of the wrong length
             return _fail(2, f"[1517:this fake serves tic_scope 1, not {scope}]")
         rows = self._started(symbol).iloc[::-1]
-        offset = int(request.headers.get("next-key") or 0) if request.headers.get("cont-yn") == "Y" else 0
+        offset = (
+            int(request.headers.get("next-key") or 0)
+            if request.headers.get("cont-yn") == "Y"
+            else 0
+        )
         page = rows.iloc[offset : offset + self.chart_page]
         more = offset + self.chart_page < len(rows)
         ref = self.previous_close
@@ -77,12 +81,20 @@ class FakeKiwoomMarket(FakeKiwoom):
                 "open_pric": signed(bar["open"], ref),
                 "high_pric": signed(bar["high"], ref),
                 "low_pric": signed(bar["low"], ref),
-                "upd_stkpc_tp": "", "upd_rt": "", "bic_inds_tp": "", "sm_inds_tp": "",
-                "stk_infr": "", "upd_stkpc_event": "", "pred_close_pric": "",
-            }  # fmt: skip
+                "upd_stkpc_tp": "",
+                "upd_rt": "",
+                "bic_inds_tp": "",
+                "sm_inds_tp": "",
+                "stk_infr": "",
+                "upd_stkpc_event": "",
+                "pred_close_pric": "",
+            }
             for ts, bar in page.iterrows()
         ]
-        headers = {"cont-yn": "Y" if more else "N", "next-key": str(offset + len(page)) if more else ""}
+        headers = {
+            "cont-yn": "Y" if more else "N",
+            "next-key": str(offset + len(page)) if more else "",
+        }
         body = {"stk_cd": symbol, "stk_min_pole_chart_qry": out, "return_code": 0}
         return 200, headers, {**body, "return_msg": "정상적으로 처리되었습니다"}
 
@@ -96,4 +108,8 @@ class FakeKiwoomMarket(FakeKiwoom):
             body[f"buy_{ordinal}_bid"] = signed(last - 100 * i, self.previous_close)
             body[f"buy_{ordinal}_req"] = f"{900 + i:08d}"
         body.update(tot_sel_req="10045", tot_buy_req="9045", return_code=0)
-        return 200, {"cont-yn": "N", "next-key": ""}, {**body, "return_msg": "정상적으로 처리되었습니다"}
+        return (
+            200,
+            {"cont-yn": "N", "next-key": ""},
+            {**body, "return_msg": "정상적으로 처리되었습니다"},
+        )

@@ -73,8 +73,9 @@ def make_feeds(ctx: AppContext, symbols: list[LiveSymbol], **kis_options: Any) -
                     )
                 )
             else:
-                url = {"base_url": settings.binance_ws_url} if settings.binance_ws_url else {}
-                feeds.append(BinanceKlineStream(names, timeframe, **url))
+                url = settings.binance_ws_url
+                stream = BinanceKlineStream(names, timeframe, base_url=url) if url else None
+                feeds.append(stream or BinanceKlineStream(names, timeframe))
     return feeds
 
 

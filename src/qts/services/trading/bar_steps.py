@@ -25,7 +25,9 @@ log = logging.getLogger(__name__)
 STEP_LOCK_TTL_S = 120.0
 
 
-def step_live_strategy(ctx: AppContext, trading: Any, strategy_id: int, wait_s: float = 30.0) -> int:
+def step_live_strategy(
+    ctx: AppContext, trading: Any, strategy_id: int, wait_s: float = 30.0
+) -> int:
     """Step one strategy on its newly stored bars under its step lock; waits for a step in
     progress elsewhere (then finds less or nothing to do). Returns the bar times processed."""
     from qts.services.ops.jobs import job_locks
