@@ -22,6 +22,21 @@ from qts.core.errors import ValidationError
 PROVIDERS = ("ccxt", "yahoo", "naver", "krx", "kis", "kiwoom", "pykrx", "fdr")
 
 
+def default_provider(exchange: str, timeframe: str) -> str:
+    """The provider `qts data fetch` uses when none is named: KRX daily bars from pykrx
+    (split-adjusted, maintained), KRX intraday from KIS (the broker most Korean retail quants
+    hold an account with; Kiwoom is the alternative), US from Yahoo, crypto through ccxt."""
+    from qts.market.calendars import ALWAYS_OPEN, calendar_name
+    from qts.market.frames import is_daily_or_longer
+
+    name = calendar_name(exchange)
+    if name == "XKRX":
+        return "pykrx" if is_daily_or_longer(timeframe) else "kis"
+    if name == ALWAYS_OPEN or name is None:
+        return "ccxt"
+    return "yahoo"
+
+
 class HistoryProvider(Protocol):
     def fetch_pages(
         self, symbol: str, timeframe: str, since_ms: int, until_ms: int | None = None
