@@ -154,3 +154,13 @@ def test_a_killed_connection_reconnects_resubscribes_and_repairs_the_running_min
     missing = [t for t in frame.index if t not in stamps]
     assert missing and len(missing) <= 3  # left for the REST back-fill of `qts stream`
     assert stamps[-1] == frame.index[-1]
+
+
+def test_more_subscriptions_than_kis_allows_are_refused() -> None:
+    clock = SimClock(session_start_s())
+    rest = KisQuotations("key", "secret", base_url="http://127.0.0.1:9", clock=clock)
+    symbols = [f"{i:06d}" for i in range(21)]
+    with pytest.raises(ValidationError, match="41 real-time subscriptions"):
+        KisRealtimeStream(symbols, rest)
+    assert len(KisRealtimeStream(symbols, rest, quotes=False).symbols) == 21
+    rest.close()

@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
+from qts.core.errors import ValidationError
 from qts.core.types import Bar
 from qts.market.frames import timeframe_ms
 from qts.market.kis import KisQuotations
@@ -40,6 +41,7 @@ from qts.market.kis_realtime import (
 log = logging.getLogger(__name__)
 REAL_WS_URL = "ws://ops.koreainvestment.com:21000"
 MOCK_WS_URL = "ws://ops.koreainvestment.com:31000"
+MAX_SUBSCRIPTIONS = 41  # registrations per connection (trade and quote channels count apart)
 
 
 class KisRealtimeStream:
@@ -62,6 +64,12 @@ class KisRealtimeStream:
         max_reconnects: int | None = None,
     ) -> None:
         self.symbols = list(symbols)
+        channels = len(self.symbols) * (2 if quotes else 1)
+        if channels > MAX_SUBSCRIPTIONS:
+            raise ValidationError(
+                f"KIS allows {MAX_SUBSCRIPTIONS} real-time subscriptions a connection; "
+                f"{len(self.symbols)} symbols{' with quotes' if quotes else ''} need {channels}"
+            )
         self.rest = rest
         self.timeframe = timeframe
         self.ws_url = ws_url or (MOCK_WS_URL if rest.mock else REAL_WS_URL)
@@ -96,7 +104,8 @@ class KisRealtimeStream:
                     async for bar in self._read(ws):
                         yield bar
             except (ConnectionClosed, InvalidHandshake, OSError, TimeoutError) as exc:
-                log.warning("KIS WebSocket dropped (%s); reconnecting", type(exc).__name__)
+                if not self._closed:
+                    log.warning("KIS WebSocket dropped (%s); reconnecting", type(exc).__name__)
             finally:
                 self._ws = None
             for bar in await self._drain(wait=True):  # bars finished before the drop count
