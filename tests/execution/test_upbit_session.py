@@ -64,14 +64,14 @@ def _strategy(ctx: AppContext, name: str, mode: str) -> int:
 
 
 def test_paper_and_fake_live_upbit_sessions_trade_krw_btc(ctx: AppContext) -> None:
-    frame = krw_btc_minutes(450)
+    frame = krw_btc_minutes(260)
     last = float(frame["close"].iloc[-1])
     with FakeUpbit(candles={"KRW-BTC": frame}, prices={"KRW-BTC": last}, cash=50_000_000) as fake:
         out = fetch(
             "ccxt", "upbit", "BTC/KRW", "1m", frame.index[0], until=frame.index[-1] + pd.Timedelta("1min"),
             db=ctx.db, provider_options={"base_url": fake.base_url},
         )  # fmt: skip
-        assert out["fetched"] == 450 and len(fake.requests_for_path("/v1/candles/minutes/1")) >= 3
+        assert out["fetched"] == 260 and len(fake.requests_for_path("/v1/candles/minutes/1")) >= 2
         pd.testing.assert_frame_equal(
             read_bars("BTC/KRW", "1m", db=ctx.db), frame, check_freq=False
         )
@@ -96,7 +96,7 @@ def test_paper_and_fake_live_upbit_sessions_trade_krw_btc(ctx: AppContext) -> No
         trading.live_executor = executor
         live = _strategy(ctx, "upbit-live", "live")
         trading.start(live, "test", FeedSpec("live"))
-        assert trading.step_stored_bars(live) == 450
+        assert trading.step_stored_bars(live) == 260
         follow_up(trading.orders, executor)
         sent = fake.requests_for_path("/v1/orders")
         assert len(sent) >= 4 and all(r.body["ord_type"] in ("price", "market") for r in sent)

@@ -76,6 +76,7 @@ def test_rate_limit_answers_are_waited_out_and_an_expired_token_is_renewed() -> 
         client.token()
         fake.expire_tokens()
         fake.inject("rate_limit", 2, api="FHKST03010230")
+        fake.inject("drop_before", 1, api="FHKST03010230")  # a dropped connection is retried
         bars = client.fetch("005930", "1m", int(FULL_DAY.index[0].value // 1_000_000))
         assert len(bars) == 40
         assert fake.token_requests == 2  # refreshed once
@@ -96,12 +97,14 @@ def test_requests_stay_under_the_per_second_limit() -> None:
 
 
 def _stream_run(
-    bars: dict[str, pd.DataFrame], kill: tuple[int, int] | None = None
+    bars: dict[str, pd.DataFrame], kill: tuple[int, int] | None = None, delay_s: float = 0.0
 ) -> tuple[list, FakeKisWebSocket, KisRealtimeStream]:
     clock = SimClock(session_start_s())
     with FakeKisMarket(bars, clock=clock, mock=True) as fake:
         rest = _client(fake, clock, mock=True)
-        with FakeKisWebSocket(bars, clock, fake.approval_keys, ping_every=10) as ws:
+        with FakeKisWebSocket(
+            bars, clock, fake.approval_keys, ping_every=10, delay_s=delay_s
+        ) as ws:
             if kill:
                 ws.kill(*kill)
             stream = KisRealtimeStream(
@@ -164,3 +167,10 @@ def test_more_subscriptions_than_kis_allows_are_refused() -> None:
         KisRealtimeStream(symbols, rest)
     assert len(KisRealtimeStream(symbols, rest, quotes=False).symbols) == 21
     rest.close()
+
+
+def test_a_slow_socket_still_gives_whole_bars() -> None:
+    frame = krx_minute_bars(6, symbol_offset=200)
+    got, ws, stream = _stream_run({"005930": frame}, delay_s=0.02)  # every message late
+    assert [[b.open, b.high, b.low, b.close, b.volume] for b in got] == frame.values.tolist()
+    assert ws.pongs == stream.pongs > 0
