@@ -30,9 +30,16 @@ from tests.market.krx_minutes import krx_minute_bars, session_start_s
 PARAMS = {"fast": 3, "slow": 8}
 
 
-@pytest.fixture
-def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+@pytest.fixture(params=["embedded", "redis"])
+def ctx(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Embedded (in-process bus and locks) and scale-out's Redis bus and locks, as `qts stream`
+    runs with `QTS_REDIS_URL`."""
     from qts.db.migrate import upgrade
+
+    extra = {}
+    if request.param == "redis":
+        extra["redis_url"] = request.getfixturevalue("redis_url")
+        monkeypatch.setenv("QTS_WORKERS_KEY_PREFIX", f"qts-test-{tmp_path.name}:")
 
     for name, value in {
         "QTS_KIS_APP_KEY": "PSfakeAppKey0001",
@@ -41,7 +48,10 @@ def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
     }.items():
         monkeypatch.setenv(name, value)
     settings = Settings(
-        data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'q.db'}", paper_cash=10_000_000
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'q.db'}",
+        paper_cash=10_000_000,
+        **extra,  # type: ignore[arg-type]
     )
     upgrade(settings.effective_database_url)
     context = AppContext.from_settings(settings)
