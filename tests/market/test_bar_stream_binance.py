@@ -24,7 +24,9 @@ BTC = load_bars_file(SAMPLE / "crypto_1h" / "BTC_USDT.csv").iloc[:12]
 HOUR = 3_600_000
 
 
-def test_binance_candles_are_stored_published_and_gaps_back_filled(tmp_path: Path) -> None:
+def _run(tmp_path: Path, rest_errors: int) -> tuple[list[dict], BarStream, AppContext]:
+    """Candles 0-4 on the first connection, 8-11 on the second; the REST klines fail
+    `rest_errors` times first (each back-fill tries ccxt's retries, six calls)."""
     import asyncio
 
     from qts.db.migrate import upgrade
@@ -39,6 +41,8 @@ def test_binance_candles_are_stored_published_and_gaps_back_filled(tmp_path: Pat
     def closed(rows: range) -> list[dict]:
         return [kline_event("BTCUSDT", "1h", BTC.index[i], BTC.iloc[i], HOUR, True) for i in rows]
 
+    done: list[BarStream] = []
+
     async def serve() -> None:
         async with FakeKlineServer([closed(range(0, 5)), closed(range(8, 12))]) as ws:
             feed = BinanceKlineStream(
@@ -51,18 +55,35 @@ def test_binance_candles_are_stored_published_and_gaps_back_filled(tmp_path: Pat
             stream = BarStream(ctx, [spec], [feed], provider_options=options)
             task = asyncio.create_task(stream.run())
             deadline = time.monotonic() + 20
-            while stream.stored < 9 and time.monotonic() < deadline:
+            while stream.stored + stream.backfilled < 12 and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
             await feed.aclose()
             await stream.stepper.aclose()
             await asyncio.gather(task, return_exceptions=True)
-            assert stream.stored == 9 and stream.backfilled == 3
+            done.append(stream)
 
     with FakeBinanceSpot(bars={"BTCUSDT": BTC}) as rest:
+        if rest_errors:
+            rest.inject("server_error", rest_errors, api="GET /api/v3/klines")
         asyncio.run(asyncio.wait_for(serve(), 30))
         assert rest.requests_for("GET /api/v3/klines")  # the gap came from REST
     pd.testing.assert_frame_equal(read_bars("BTC/USDT", "1h", db=ctx.db), BTC, check_freq=False)
-    streamed = [e for e in published if e.get("source") == "stream"]
+    return [e for e in published if e.get("source") == "stream"], done[0], ctx
+
+
+def test_binance_candles_are_stored_published_and_gaps_back_filled(tmp_path: Path) -> None:
+    streamed, stream, ctx = _run(tmp_path, rest_errors=0)
+    assert stream.stored == 9 and stream.backfilled == 3
     assert [pd.Timestamp(e["ts"]) for e in streamed] == [*BTC.index[:5], *BTC.index[8:]]
     assert all(e["exchange"] == "binance" for e in streamed)
+    ctx.close()
+
+
+def test_a_failed_back_fill_stores_nothing_after_the_hole_until_it_is_filled(
+    tmp_path: Path,
+) -> None:
+    streamed, stream, ctx = _run(tmp_path, rest_errors=6)  # candle 8's back-fill fails
+    assert stream.backfilled == 4 and stream.stored == 8 and not stream.gaps
+    # candle 8 came with the gap (from REST) when candle 9 arrived: never before 5-7
+    assert [pd.Timestamp(e["ts"]) for e in streamed] == [*BTC.index[:5], *BTC.index[9:]]
     ctx.close()

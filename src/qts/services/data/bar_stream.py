@@ -6,8 +6,8 @@ the 60-second `strategies` job (which stays, as the fallback).
 
 Gaps: before a bar is stored, the bars between the last stored one and it are fetched from the
 provider's REST API and stored first (a dropped connection, a restart), so a session stepping
-after this bar sees the missed bars first, in order. A failed back-fill holds the symbol's
-events back (the bar is stored, sessions are not stepped on it) and is retried at the next bar.
+after this bar sees the missed bars first, in order. While the back-fill fails the bar is not
+stored (nor published); the next bar's back-fill fetches the whole gap, that bar included.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ class BarStream:
             self.stepper = SessionStepper(ctx)
         self.stored = 0
         self.backfilled = 0
-        self.held: set[tuple[str, str]] = set()  # back-fill failed: events held back
+        self.gaps: dict[tuple[str, str], int] = {}  # first missing bar (ms) of a failed back-fill
         self.closed_at: dict[tuple[str, int], float] = {}  # (symbol, ts ms) -> perf_counter
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="qts-stream-store")
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -160,15 +160,17 @@ class BarStream:
 
     # One bar ----------------------------------------------------------------------------------
     def on_bar(self, bar: Bar) -> None:
-        """Back-fill the gap before `bar`, store it, then publish it (steps follow)."""
+        """Back-fill the gap before `bar`, store it, then publish it (steps follow). While a
+        gap cannot be filled the bar is not stored either: the next bar's back-fill fetches it
+        with the gap, so nothing after a hole is ever stored before the hole is filled."""
         from qts.market.feeds import bar_to_event
         from qts.services.data.market_data import store_bars
 
         spec = self.specs.get((bar.symbol, bar.timeframe))
         if spec is None:
             return
-        key = (bar.symbol, bar.timeframe)
-        filled = self._backfill(spec, bar)
+        if not self._backfill(spec, bar):
+            return
         frame = pd.DataFrame(
             [[bar.open, bar.high, bar.low, bar.close, bar.volume]],
             columns=["open", "high", "low", "close", "volume"],
@@ -176,38 +178,39 @@ class BarStream:
         )
         store_bars(self.ctx.db, spec.exchange, spec.symbol, spec.timeframe, frame)
         self.stored += 1
-        if not filled:
-            self.held.add(key)
-            return
-        self.held.discard(key)
         event = bar_to_event(bar)
         event.update(exchange=spec.exchange, source="stream")
         self.ctx.bus.publish(f"bars:{bar.symbol}", event)
 
     def _backfill(self, spec: LiveSymbol, bar: Bar) -> bool:
-        """Store the bars missing before `bar` from the provider's REST API; False if that
-        failed (the gap stays and is tried again at the next bar)."""
+        """Store the bars missing before `bar` from the provider's REST API; False (and the
+        gap remembered) if that failed."""
         from qts.db.repositories.market import MarketRepository
         from qts.market.frames import timeframe_ms
         from qts.services.data.market_data import store_bars
         from qts.services.data.providers import make_provider
 
+        key = (spec.symbol, spec.timeframe)
         step = timeframe_ms(spec.timeframe)
         bar_ms = int(bar.ts.timestamp() * 1000)
         with self.ctx.db.session() as s:
             last = MarketRepository(s).last_bar_ms(spec.exchange, spec.symbol, spec.timeframe)
-        if last is None or last + step >= bar_ms:
+        start = self.gaps.get(key, last + step if last is not None else None)
+        if start is None or start >= bar_ms:
+            self.gaps.pop(key, None)
             return True
         options = dict(self.provider_options.get(spec.provider, {}))
         try:
             client = make_provider(spec.provider, spec.exchange, options, self.ctx.settings)
-            for page in client.fetch_pages(spec.symbol, spec.timeframe, last + step, bar_ms):
-                page = page[(page.index.as_unit("ms").asi8 > last) & (page.index < bar.ts)]
+            for page in client.fetch_pages(spec.symbol, spec.timeframe, start, bar_ms):
+                page = page[(page.index.as_unit("ms").asi8 >= start) & (page.index < bar.ts)]
                 store_bars(self.ctx.db, spec.exchange, spec.symbol, spec.timeframe, page)
                 self.backfilled += len(page)
         except Exception as exc:
             log.warning("back-fill of %s before %s failed: %s", spec.symbol, bar.ts, exc)
+            self.gaps[key] = start
             return False
+        self.gaps.pop(key, None)
         return True
 
 
