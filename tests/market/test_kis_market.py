@@ -97,10 +97,15 @@ def test_requests_stay_under_the_per_second_limit() -> None:
 
 
 def _stream_run(
-    bars: dict[str, pd.DataFrame], kill: tuple[int, int] | None = None, delay_s: float = 0.0
+    bars: dict[str, pd.DataFrame],
+    kill: tuple[int, int] | None = None,
+    delay_s: float = 0.0,
+    approval_errors: int = 0,
 ) -> tuple[list, FakeKisWebSocket, KisRealtimeStream]:
     clock = SimClock(session_start_s())
     with FakeKisMarket(bars, clock=clock, mock=True) as fake:
+        if approval_errors:
+            fake.inject("server_error", approval_errors, api="/oauth2/Approval")
         rest = _client(fake, clock, mock=True)
         with FakeKisWebSocket(
             bars, clock, fake.approval_keys, ping_every=10, delay_s=delay_s
@@ -144,8 +149,9 @@ def test_trades_become_the_sessions_bars_with_quotes_and_pingpong() -> None:
 
 def test_a_killed_connection_reconnects_resubscribes_and_repairs_the_running_minute() -> None:
     frame = krx_minute_bars(12)
-    # 5 events a minute: killed at minute 4's second trade, down for ~2 minutes of events.
-    got, ws, stream = _stream_run({"005930": frame}, kill=(21, 10))
+    # 5 events a minute: killed at minute 4's second trade, down for ~2 minutes of events;
+    # the approval endpoint fails twice on the way (first connection and a reconnection)
+    got, ws, stream = _stream_run({"005930": frame}, kill=(21, 10), approval_errors=2)
     assert stream.reconnects >= 1 and ws.connections >= 2
     assert ws.subscriptions.count(("H0STCNT0", "005930")) == ws.connections
     stamps = [pd.Timestamp(b.ts) for b in got]

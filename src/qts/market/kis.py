@@ -98,6 +98,8 @@ class KisQuotations:
         except httpx.TransportError as exc:
             raise unreachable("kis", self.base_url + path, exc) from exc
         data = _json(response)
+        if response.status_code >= 500 and not data.get("error_code"):
+            raise bad_status("kis", self.base_url + path, response.status_code)
         if response.status_code != 200:
             code = data.get("error_code") or data.get("msg_cd") or response.status_code
             message = data.get("error_description") or data.get("msg1") or response.reason_phrase

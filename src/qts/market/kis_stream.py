@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
-from qts.core.errors import ValidationError
+from qts.core.errors import ServiceUnavailableError, ValidationError
 from qts.core.types import Bar
 from qts.market.frames import timeframe_ms
 from qts.market.kis import KisQuotations
@@ -106,6 +106,8 @@ class KisRealtimeStream:
             except (ConnectionClosed, InvalidHandshake, OSError, TimeoutError) as exc:
                 if not self._closed:
                     log.warning("KIS WebSocket dropped (%s); reconnecting", type(exc).__name__)
+            except ServiceUnavailableError as exc:  # no approval key: KIS is down, try again
+                log.warning("KIS approval key unavailable (%s); retrying", exc.message)
             finally:
                 self._ws = None
             for bar in await self._drain(wait=True):  # bars finished before the drop count

@@ -122,6 +122,12 @@ class BarStream:
                 task.cancel()
 
     async def _consume(self, feed: Any) -> None:
+        try:
+            await self._store_all(feed)
+        except Exception:  # a feed that gives up (bad credentials) must not stop the others
+            log.exception("a bar feed stopped; the market data jobs poll its symbols instead")
+
+    async def _store_all(self, feed: Any) -> None:
         loop = asyncio.get_running_loop()
         async for bar in feed:
             self.closed_at[(bar.symbol, int(bar.ts.timestamp() * 1000))] = time.perf_counter()
