@@ -57,8 +57,27 @@ def test_a_krx_session_trades_on_streamed_bars_like_a_replay_and_decides_within_
     assert max(delays) < 5.0  # generous under a loaded CI machine; the figure is printed
 
 
+def _broker_strategy(ctx: AppContext) -> int:
+    """A running live-feed strategy that trades through a broker: `qts live` steps it."""
+    from qts.db.models import Strategy
+    from qts.services.trading.schemas import NewStrategy
+    from qts.services.trading.strategies import create_strategy
+
+    new = NewStrategy(
+        name="krx-broker", strategy_class="sma_cross", parameters={"fast": 3, "slow": 8},
+        symbols=["005930"], timeframe="1m", mode="live",
+    )  # fmt: skip
+    sid = create_strategy(ctx.db, new, actor="test").id
+    with ctx.db.session() as s:
+        row = s.get(Strategy, sid)
+        assert row is not None
+        row.state, row.runtime_state = "running", {"feed": {"kind": "live"}}
+    return sid
+
+
 def test_a_killed_stream_is_back_filled_and_decides_each_bar_once(ctx: AppContext) -> None:
     frame = krx_minute_bars(24, symbol_offset=140)
+    broker_sid = _broker_strategy(ctx)
     # 5 events a minute: killed in minute 10, down for about three minutes of events.
     sid, stream, ws = stream_session(ctx, frame, interval_s=0.01, kill=(52, 15))
     assert ws.connections >= 2 and stream.backfilled >= 2
@@ -66,6 +85,8 @@ def test_a_killed_stream_is_back_filled_and_decides_each_bar_once(ctx: AppContex
     pd.testing.assert_frame_equal(read_bars("005930", "1m", db=ctx.db), frame, check_freq=False)
     # Every bar reached the session exactly once, in order, the missed ones before the next.
     assert sum(done for _, _, done in stream.stepper.steps) == len(frame)
+    assert {sid for sid, _, _ in stream.stepper.steps} == {sid}  # not the broker's strategy
+    assert broker_sid != sid
     streamed = trades(ctx, sid)
     assert streamed and streamed == trades(ctx, replay(ctx))
     with ctx.db.session() as s:

@@ -47,8 +47,12 @@ def step_live_strategy(
         locks.release(name, token)
 
 
-def live_strategies_on(ctx: AppContext, symbol: str, timeframe: str) -> list[tuple[int, list[str]]]:
-    """(id, symbols) of the running live-feed strategies on `symbol` at `timeframe`."""
+def live_strategies_on(
+    ctx: AppContext, symbol: str, timeframe: str, with_broker: bool = False
+) -> list[tuple[int, list[str]]]:
+    """(id, symbols) of the running live-feed strategies on `symbol` at `timeframe`; those
+    trading through a broker only `with_broker` (else `qts live`, which holds the broker
+    connection, steps them)."""
     from qts.db.repositories.strategies import StrategyRepository
 
     with ctx.db.session() as s:
@@ -58,6 +62,7 @@ def live_strategies_on(ctx: AppContext, symbol: str, timeframe: str) -> list[tup
             if (st.runtime_state or {}).get("feed", {}).get("kind") == "live"
             and st.timeframe == timeframe
             and symbol in (st.symbols or [])
+            and (with_broker or st.mode != "live")
         ]
 
 
@@ -107,7 +112,9 @@ class SessionStepper:
 
     def step_for(self, bar: dict[str, Any]) -> None:
         ts_ms = int(pd.Timestamp(bar["ts"]).value // 1_000_000)
-        for sid, symbols in live_strategies_on(self.ctx, bar["symbol"], bar["timeframe"]):
+        with_broker = self.trading.live_executor is not None
+        strategies = live_strategies_on(self.ctx, bar["symbol"], bar["timeframe"], with_broker)
+        for sid, symbols in strategies:
             if len(symbols) > 1 and not group_complete(self.ctx, symbols, bar["timeframe"], ts_ms):
                 continue  # the last of the group's bars steps it
             try:
