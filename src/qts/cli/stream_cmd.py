@@ -41,21 +41,21 @@ def stream(
         try:
             chosen = [LiveSymbol(**item) for item in json.loads(symbols)]
         except (ValueError, TypeError) as exc:
-            console.print(f"[red]--symbols is not a JSON list of symbols:[/] {exc}")
+            console.print(f"[bold red]error:[/] --symbols is not a JSON list of symbols: {exc}")
             raise typer.Exit(2) from exc
         refused = [s.symbol for s in chosen if not streams(s)]
         if refused:
             console.print(
-                f"[red]no stream for {', '.join(refused)}:[/] streaming providers are kis "
-                "(KRX) and ccxt on binance; the market data jobs poll the others"
+                f"[bold red]error:[/] no stream for {', '.join(refused)}: streaming providers "
+                "are kis (KRX) and ccxt on binance; the market data jobs poll the others"
             )
             raise typer.Exit(2)
     else:
         chosen = streamed_symbols()
     if not chosen:
         console.print(
-            "[red]nothing to stream:[/] set QTS_STREAM_SYMBOLS or QTS_LIVE_SYMBOLS with "
-            "provider kis or ccxt/binance, or pass --symbols"
+            "[bold red]error:[/] nothing to stream: set QTS_STREAM_SYMBOLS or QTS_LIVE_SYMBOLS "
+            "with provider kis or ccxt/binance, or pass --symbols"
         )
         raise typer.Exit(2)
     ctx = app_context(data_dir)
