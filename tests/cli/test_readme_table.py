@@ -159,6 +159,7 @@ def _runs(tmp: Path) -> list[tuple[list[str], tuple[int, ...], str]]:
         (["kill-switch", "off"], (0,), ""),
         (["live", "--strategy", "1", "--broker", "kis", "--confirm-live"], (1,), ""),  # refused
         (["reconcile", "--broker", "kis"], (1,), ""),  # no credentials: refused
+        (["stream"], (2,), ""),  # nothing configured to stream: refused (tests/market/*stream*)
         (["beat", "--help"], (0,), ""),
         (["schedule", "list"], (0,), ""),
         (["doctor", "--json"], (0, 1), ""),
@@ -176,7 +177,10 @@ def test_every_table_command_runs_without_a_traceback(
     fresh_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(ROOT)
-    for name in ("QTS_LIVE_TRADING_ENABLED", "QTS_KIS_APP_KEY", "QTS_KIS_APP_SECRET"):
+    for name in (
+        "QTS_LIVE_TRADING_ENABLED", "QTS_KIS_APP_KEY", "QTS_KIS_APP_SECRET",
+        "QTS_STREAM_SYMBOLS", "QTS_LIVE_SYMBOLS",
+    ):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     runner = CliRunner()
     for argv, codes, stdin in _runs(tmp_path):

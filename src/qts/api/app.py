@@ -42,9 +42,10 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         await ctx.bus.start()
         for hook in app.state.startup_hooks:
             await hook(app)
-        from qts.workers.embedded import start_embedded_runner
+        from qts.workers.embedded import start_embedded_runner, start_embedded_stream
 
         job_runner = start_embedded_runner(ctx)  # embedded mode only; Celery beat otherwise
+        bar_stream = start_embedded_stream(ctx)  # embedded mode only; `qts stream` otherwise
         if settings.resume_strategies:
             app.state.trading.resume_running()
         try:
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         finally:
             if job_runner is not None:
                 job_runner.stop()
+            if bar_stream is not None:
+                bar_stream.stop()
             app.state.trading.shutdown()
             for hook in reversed(app.state.shutdown_hooks):
                 await hook(app)

@@ -86,7 +86,13 @@ def import_cmd(
 
 @app.command("fetch")
 def fetch_cmd(
-    provider: str = typer.Option("ccxt", "--provider", "-p", help="ccxt, yahoo or krx"),
+    provider: str | None = typer.Option(
+        None,
+        "--provider",
+        "-p",
+        help="ccxt, yahoo, naver, pykrx, fdr, kis or kiwoom (default by market: pykrx for KRX "
+        "daily, kis for KRX intraday, yahoo for US, ccxt for crypto)",
+    ),
     exchange: str = typer.Option("binance", "--exchange", "-e"),
     symbol: str = typer.Option(..., "--symbol", "-s"),
     timeframe: str = typer.Option("1h", "--timeframe", "-t"),
@@ -99,7 +105,9 @@ def fetch_cmd(
 
     from qts.cli.guard import network_message
     from qts.services.data.market_data import fetch
+    from qts.services.data.providers import default_provider
 
+    provider = provider or default_provider(exchange, timeframe)
     options = {"base_url": base_url} if base_url else {}
     with Progress(
         TextColumn("{task.description}"),

@@ -16,6 +16,7 @@ from qts.cli import (
     ml_cmd,
     optimize_cmd,
     predict_cmd,
+    stream_cmd,
     trading_cmd,
     worker_cmd,
 )
@@ -48,6 +49,7 @@ app.add_typer(worker_cmd.schedule_app, name="schedule", help="The job schedule."
 app.command("kill-switch")(trading_cmd.kill_switch)
 app.command("live")(trading_cmd.live)
 app.command("reconcile")(trading_cmd.reconcile_cmd)
+app.command("stream")(stream_cmd.stream)
 app.command("doctor")(doctor_cmd.doctor)
 
 console = make_console()

@@ -276,7 +276,7 @@ def strategy_stop(strategy_id: int) -> None:
 
 def live(
     strategy_id: Annotated[int, typer.Option("--strategy", help="Stored strategy id")],
-    broker: Annotated[str, typer.Option(help="kis, kiwoom or binance")],
+    broker: Annotated[str, typer.Option(help="kis, kiwoom, binance or upbit")],
     confirm_live: Annotated[
         bool, typer.Option("--confirm-live", help="Confirm that real orders may be sent")
     ] = False,
@@ -320,7 +320,7 @@ def live(
 
 
 def reconcile_cmd(
-    broker: Annotated[str, typer.Option(help="kis, kiwoom or binance")],
+    broker: Annotated[str, typer.Option(help="kis, kiwoom, binance or upbit")],
 ) -> None:
     """Compare open orders and positions with the broker's, repair qts from the broker's truth,
     and print the differences."""

@@ -2,7 +2,7 @@
 
 Environment (checked first): QTS_BINANCE_API_KEY / QTS_BINANCE_API_SECRET,
 QTS_KIS_APP_KEY / QTS_KIS_APP_SECRET / QTS_KIS_ACCOUNT_NO,
-QTS_KIWOOM_APP_KEY / QTS_KIWOOM_SECRET_KEY.
+QTS_KIWOOM_APP_KEY / QTS_KIWOOM_SECRET_KEY, QTS_UPBIT_ACCESS_KEY / QTS_UPBIT_SECRET_KEY.
 
 Stored credentials are Fernet tokens (AES-128-CBC + HMAC-SHA256) in a vault file; the key
 never sits beside them in the database: it comes from `QTS_CREDENTIALS_KEY` (settings
@@ -22,7 +22,7 @@ from typing import Any
 
 from qts.core.errors import ConfigurationError, NotFoundError, ValidationError
 
-BROKERS = ("binance", "kis", "kiwoom")
+BROKERS = ("binance", "kis", "kiwoom", "upbit")
 ENV_NAMES: dict[str, dict[str, str]] = {
     "binance": {"api_key": "QTS_BINANCE_API_KEY", "secret": "QTS_BINANCE_API_SECRET"},
     "kis": {
@@ -31,6 +31,7 @@ ENV_NAMES: dict[str, dict[str, str]] = {
         "account_no": "QTS_KIS_ACCOUNT_NO",
     },
     "kiwoom": {"api_key": "QTS_KIWOOM_APP_KEY", "secret": "QTS_KIWOOM_SECRET_KEY"},
+    "upbit": {"api_key": "QTS_UPBIT_ACCESS_KEY", "secret": "QTS_UPBIT_SECRET_KEY"},
 }
 KEY_FILE_NAME = "credentials.key"
 VAULT_FILE_NAME = "broker_credentials.json"

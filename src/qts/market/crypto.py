@@ -23,6 +23,9 @@ from qts.core.errors import RateLimitedError, ServiceUnavailableError, Validatio
 from qts.market.frames import bars_from_epoch_ms, timeframe_ms
 from qts.market.network import FINAL_CAUSES, bad_status, classify, unreachable, url_in
 
+# Candles per call where an exchange caps it below 1000 (Upbit: 200, Bithumb: 200).
+PAGE_LIMITS = {"upbit": 200, "bithumb": 200}
+
 
 class ExchangeUnavailableError(ServiceUnavailableError):
     code = "exchange_unavailable"
@@ -169,6 +172,8 @@ class CcxtProvider:
         """Closed bars from `since_ms` (inclusive) to `until_ms` (exclusive), one frame per page.
         The still-forming current candle is never returned."""
         step = timeframe_ms(timeframe)
+        # some exchanges serve fewer candles a call than asked and count `since` from the end
+        limit = min(limit, PAGE_LIMITS.get(self.exchange_id, limit))
         if timeframe not in (self.client.timeframes or {timeframe: timeframe}):
             raise ValidationError(f"{self.exchange_id} has no {timeframe} candles")
         cursor = since_ms

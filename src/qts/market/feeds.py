@@ -7,6 +7,7 @@ so a strategy runner or the event-bus publisher cannot tell them apart.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -40,3 +41,24 @@ def make_bar(
 ) -> Bar:
     o, h, low, c, v = (float(x) for x in ohlcv)
     return Bar(symbol, timeframe, ts, o, h, low, c, v, exchange)
+
+
+@dataclass(frozen=True)
+class Quote:
+    """An order book snapshot (KIS H0STASP0, Kiwoom ka10004): (price, quantity) pairs per
+    level, best first."""
+
+    symbol: str
+    time: str  # HHMMSS, the exchange's local time
+    asks: tuple[tuple[float, float], ...]
+    bids: tuple[tuple[float, float], ...]
+    total_ask_quantity: float
+    total_bid_quantity: float
+
+    @property
+    def best_bid(self) -> float:
+        return self.bids[0][0]
+
+    @property
+    def best_ask(self) -> float:
+        return self.asks[0][0]

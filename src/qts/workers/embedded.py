@@ -217,3 +217,23 @@ def start_embedded_runner(ctx: AppContext) -> EmbeddedRunner | None:
     runner.start()
     ctx.extras["job_runner"] = runner
     return runner
+
+
+def start_embedded_stream(ctx: AppContext) -> Any:
+    """What `qts up` calls in embedded mode: the bar stream as a thread when some configured
+    symbol streams (`qts.services.data.bar_stream`); kept in `ctx.extras["bar_stream"]`. In
+    scale-out the stream is its own process (`qts stream`)."""
+    from qts.services.data.bar_stream import StreamSettings, run_stream, streamed_symbols
+
+    if ctx.settings.mode != "embedded" or not StreamSettings().stream_embedded:
+        return None
+    symbols = streamed_symbols()
+    if not symbols:
+        return None
+    try:
+        stream = run_stream(ctx, symbols)
+    except Exception:  # missing credentials, say: the API still starts, polling carries on
+        log.exception("the bar stream could not start; the market data jobs poll instead")
+        return None
+    ctx.extras["bar_stream"] = stream
+    return stream

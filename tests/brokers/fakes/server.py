@@ -230,9 +230,11 @@ class FakeBrokerServer:
                     self.close_connection = True
                     return
                 status, headers, payload = answer
-                data = json.dumps(payload, ensure_ascii=False).encode()
+                raw = isinstance(payload, bytes)  # a non-JSON body (XML, text) as given
+                data = payload if raw else json.dumps(payload, ensure_ascii=False).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json;charset=UTF-8")
+                if "Content-Type" not in headers:
+                    self.send_header("Content-Type", "application/json;charset=UTF-8")
                 for key, value in headers.items():
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(data)))

@@ -226,24 +226,14 @@ def fetch(
     totals = {"inserted": 0, "updated": 0, "unchanged": 0}
     fetched = 0
     name = provider.lower()
-    if name == "ccxt":
-        from qts.market.crypto import CcxtProvider
+    from qts.services.data.providers import make_provider
 
-        client = CcxtProvider(exchange, **options)
-        info = client.market_info(symbol)
+    client = make_provider(name, exchange, options)
+    if name == "ccxt":
+        info = client.market_info(symbol)  # type: ignore[attr-defined]
         with database.session() as s:
             MarketRepository(s).upsert_symbol(exchange, symbol, **info)
-        pages = client.fetch_pages(symbol, timeframe, since_ms, until_ms)
-    elif name in ("yahoo", "yfinance"):
-        from qts.market.yahoo import YahooChartProvider
-
-        pages = iter([YahooChartProvider(**options).fetch(symbol, timeframe, since_ms, until_ms)])
-    elif name in ("naver", "krx", "pykrx", "fdr"):
-        from qts.market.krx import NaverChartProvider
-
-        pages = iter([NaverChartProvider(**options).fetch(symbol, timeframe, since_ms, until_ms)])
-    else:
-        raise ValidationError(f"unknown provider {provider!r}: use ccxt, yahoo or krx")
+    pages = client.fetch_pages(symbol, timeframe, since_ms, until_ms)
     for page in pages:
         validate_frame(page, f"{name}:{exchange}:{symbol}:{timeframe}")
         counts = store_bars(database, exchange, symbol, timeframe, page)

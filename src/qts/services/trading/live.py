@@ -67,6 +67,10 @@ def make_broker(settings: Any, broker: str) -> Broker:
         )
     if broker == "binance":
         return BinanceBroker(creds.api_key, creds.secret, testnet=sandbox, base_url=base_url)
+    if broker == "upbit":  # no sandbox at Upbit: orders are real unless base_url is a fake
+        from qts.execution.brokers.upbit import UpbitBroker
+
+        return UpbitBroker(creds.api_key, creds.secret, base_url=base_url)
     raise ConfigurationError(f"unknown broker {broker!r}")
 
 

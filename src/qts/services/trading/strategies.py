@@ -145,6 +145,7 @@ def delete_strategy(db: Database, strategy_id: int, actor: str) -> None:
 
 def run_started_strategies(ctx: Any) -> dict[str, Any]:
     """The `strategies` job: run every started live-feed strategy on its newly stored bars."""
+    from qts.services.trading.bar_steps import step_live_strategy
     from qts.services.trading.sessions import TradingService
 
     trading = TradingService(ctx)
@@ -158,7 +159,7 @@ def run_started_strategies(ctx: Any) -> dict[str, Any]:
     errors: dict[str, str] = {}
     for sid, name in rows:
         try:
-            processed[name] = trading.step_stored_bars(sid)
+            processed[name] = step_live_strategy(ctx, trading, sid)  # not beside the stream
         except Exception as e:  # one strategy's failure must not stop the others
             errors[name] = f"{type(e).__name__}: {e}"
     if errors:
