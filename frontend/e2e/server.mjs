@@ -93,10 +93,13 @@ export async function startServer() {
   };
 }
 
-export async function login(base, who) {
-  const r = await fetch(`${base}/api/v1/auth/login`, { method: "POST", body: new URLSearchParams(USERS[who]) });
+export async function login(base, who, pair = false) {
+  // One retry: a kept-alive connection the server closed while idle fails the first try.
+  const post = () => fetch(`${base}/api/v1/auth/login`, { method: "POST", body: new URLSearchParams(USERS[who]) });
+  const r = await post().catch(post);
   if (!r.ok) throw new Error(`login ${who}: ${r.status}`);
-  return (await r.json()).access_token;
+  const tokens = await r.json();
+  return pair ? tokens : tokens.access_token;
 }
 
 export const CHROMIUM_ARGS = [

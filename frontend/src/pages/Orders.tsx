@@ -1,4 +1,4 @@
-import { useMemo, useRef, useState } from "react";
+import { memo, useMemo, useRef, useState } from "react";
 import { useMutation, useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { api, unwrap, type Schemas } from "../api/client";
@@ -141,58 +141,22 @@ function OrderTable({ filters, onSelect }: { filters: Filters; onSelect: (id: nu
           ))}
           <span role="columnheader">{can("trader") ? t("cancel") : ""}</span>
         </div>
-        <div ref={scroller} className="vbody" data-testid="orders-scroller" tabIndex={0} aria-label={t("orders")}>
-          <div role="rowgroup" style={{ height: virtual.getTotalSize(), position: "relative" }}>
+        <div ref={scroller} role="rowgroup" className="vbody" data-testid="orders-scroller" tabIndex={0} aria-label={t("orders")}>
+          <div role="presentation" style={{ height: virtual.getTotalSize(), position: "relative" }}>
             {items.map((v) => {
               const o = rowAt(v.index);
               return (
-                <div
+                <OrderVRow
                   key={v.key}
-                  role="row"
-                  aria-rowindex={v.index + 2}
-                  className="vrow"
-                  data-testid="order-vrow"
-                  style={{ gridTemplateColumns: cols, transform: `translateY(${v.start}px)`, height: ROW_PX }}
-                >
-                  {o ? (
-                    <>
-                      <span role="cell">
-                        <button type="button" className="link" onClick={() => onSelect(o.id)}>
-                          {formatTime(o.created_at, locale)}
-                        </button>
-                      </span>
-                      <span role="cell">{o.symbol}</span>
-                      <span role="cell" className={o.side === "buy" ? "pos" : "neg"}>
-                        {o.side}
-                      </span>
-                      <span role="cell">{o.type}</span>
-                      <span role="cell" className="num">
-                        {formatNumber(o.quantity, locale, 8)}
-                      </span>
-                      <span role="cell" className="num">
-                        {formatNumber(o.filled_quantity, locale, 8)}
-                      </span>
-                      <span role="cell" className="num">
-                        {formatMoney(o.average_fill_price ?? o.limit_price, ccy(o.symbol), locale)}
-                      </span>
-                      <span role="cell">
-                        <StatusBadge value={o.status} />
-                      </span>
-                      <span role="cell">{o.account}</span>
-                      <span role="cell">
-                        {can("trader") && OPEN.has(o.status) && (
-                          <button type="button" data-write="" className="danger small" onClick={() => cancel.mutate(o.id)}>
-                            {t("cancel")}
-                          </button>
-                        )}
-                      </span>
-                    </>
-                  ) : (
-                    <span role="cell" className="muted">
-                      …
-                    </span>
-                  )}
-                </div>
+                  index={v.index}
+                  start={v.start}
+                  cols={cols}
+                  order={o}
+                  currency={o ? ccy(o.symbol) : ""}
+                  canCancel={can("trader")}
+                  onSelect={onSelect}
+                  onCancel={cancel.mutate}
+                />
               );
             })}
           </div>
@@ -201,6 +165,70 @@ function OrderTable({ filters, onSelect }: { filters: Filters; onSelect: (id: nu
     </Card>
   );
 }
+
+interface RowProps {
+  index: number;
+  start: number;
+  cols: string;
+  order: Order | undefined;
+  currency: string;
+  canCancel: boolean;
+  onSelect: (id: number) => void;
+  onCancel: (id: number) => void;
+}
+
+/** One table row; memoised so scrolling re-renders only the rows that moved in. */
+const OrderVRow = memo(function OrderVRow({ index, start, cols, order: o, currency, canCancel, onSelect, onCancel }: RowProps) {
+  const { t, locale } = useI18n();
+  return (
+    <div
+      role="row"
+      aria-rowindex={index + 2}
+      className="vrow"
+      data-testid="order-vrow"
+      style={{ gridTemplateColumns: cols, transform: `translateY(${start}px)`, height: ROW_PX }}
+    >
+      {o ? (
+        <>
+          <span role="cell">
+            <button type="button" className="link" onClick={() => onSelect(o.id)}>
+              {formatTime(o.created_at, locale)}
+            </button>
+          </span>
+          <span role="cell">{o.symbol}</span>
+          <span role="cell" className={o.side === "buy" ? "pos" : "neg"}>
+            {o.side}
+          </span>
+          <span role="cell">{o.type}</span>
+          <span role="cell" className="num">
+            {formatNumber(o.quantity, locale, 8)}
+          </span>
+          <span role="cell" className="num">
+            {formatNumber(o.filled_quantity, locale, 8)}
+          </span>
+          <span role="cell" className="num">
+            {formatMoney(o.average_fill_price ?? o.limit_price, currency, locale)}
+          </span>
+          <span role="cell">
+            <StatusBadge value={o.status} />
+          </span>
+          <span role="cell">{o.account}</span>
+          <span role="cell">
+            {canCancel && OPEN.has(o.status) && (
+              <button type="button" data-write="" className="danger small" onClick={() => onCancel(o.id)}>
+                {t("cancel")}
+              </button>
+            )}
+          </span>
+        </>
+      ) : (
+        <span role="cell" className="muted">
+          …
+        </span>
+      )}
+    </div>
+  );
+});
 
 function OrderDetail({ id, onClose }: { id: number; onClose: () => void }) {
   const { t, locale } = useI18n();
