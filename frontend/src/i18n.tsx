@@ -34,7 +34,7 @@ const en = {
   selectTwo: "Tick two runs to compare", oosIc: "Out-of-sample IC", icOverTime: "IC over time",
   modelVsBuyHold: "Model vs buy and hold", drift: "Drift", system: "System", checkedAt: "Checked at",
   result: "Result", id: "ID", skipToContent: "Skip to content", rows: "rows", viewer: "viewer",
-  readOnly: "Read-only (viewer)", charts: "Charts: TradingView Lightweight Charts™",
+  readOnly: "Read-only (viewer)", buy: "buy", sell: "sell", orderList: "Orders", charts: "Charts: TradingView Lightweight Charts™",
 };
 export type MessageKey = keyof typeof en;
 
@@ -68,7 +68,7 @@ const ko: Record<MessageKey, string> = {
   created: "생성", select: "선택", close: "닫기", selectTwo: "비교할 실행 두 개를 선택하세요",
   oosIc: "표본 외 IC", icOverTime: "기간별 IC", modelVsBuyHold: "모델 대 매수 후 보유", drift: "드리프트",
   system: "시스템", checkedAt: "점검 시각", result: "결과", id: "ID", skipToContent: "본문으로 건너뛰기",
-  rows: "행", viewer: "조회자", readOnly: "읽기 전용 (조회자)", charts: "차트: TradingView Lightweight Charts™",
+  rows: "행", viewer: "조회자", readOnly: "읽기 전용 (조회자)", buy: "매수", sell: "매도", orderList: "주문", charts: "차트: TradingView Lightweight Charts™",
 };
 
 const messages: Record<Lang, Record<MessageKey, string>> = { en, ko };

@@ -63,16 +63,29 @@ function useChart(height: number, build: (chart: IChartApi) => void, deps: unkno
 }
 
 /** Line (or area) series on one time axis; times are unix seconds, or numbers for epochs. */
-export function LineChart({ series, height = 260, label, percent }: { series: LineSpec[]; height?: number; label: string; percent?: boolean }) {
+export function LineChart({ series, height = 260, label, precision, xLabel }: {
+  series: LineSpec[];
+  height?: number;
+  label: string;
+  precision?: number;
+  /** The x values are steps (epochs), not times: label them "xLabel N". */
+  xLabel?: string;
+}) {
   const ref = useChart(
     height,
     (chart) => {
+      if (xLabel) {
+        chart.applyOptions({
+          timeScale: { tickMarkFormatter: (t: Time) => String(t) },
+          localization: { timeFormatter: (t: Time) => `${xLabel} ${String(t)}` },
+        });
+      }
       for (const s of series) {
         const opts = {
           color: s.color,
           lineWidth: 2 as const,
           title: s.name,
-          priceFormat: percent ? { type: "percent" as const } : undefined,
+          priceFormat: precision === undefined ? undefined : { type: "price" as const, precision, minMove: 10 ** -precision },
         };
         const line = s.area
           ? chart.addAreaSeries({ ...opts, lineColor: s.color, topColor: `${s.color}55`, bottomColor: `${s.color}05` })
@@ -80,7 +93,7 @@ export function LineChart({ series, height = 260, label, percent }: { series: Li
         line.setData(s.data.map((p) => ({ time: p.time as Time, value: p.value })));
       }
     },
-    [series],
+    [series, precision, xLabel],
   );
   return (
     <figure className="chart" aria-label={label}>
@@ -103,12 +116,13 @@ export interface Overlay {
 }
 
 /** Candles with volume below, trade markers and optional overlay lines on their own scale. */
-export function CandleChart({ candles, markers, overlays = [], height = 420, label }: {
+export function CandleChart({ candles, markers, overlays = [], height = 420, label, precision = 2 }: {
   candles: Candle[];
   markers?: SeriesMarker<Time>[];
   overlays?: Overlay[];
   height?: number;
   label: string;
+  precision?: number;
 }) {
   const ref = useChart(
     height,
@@ -119,6 +133,7 @@ export function CandleChart({ candles, markers, overlays = [], height = 420, lab
         borderVisible: false,
         wickUpColor: "#d64545",
         wickDownColor: "#2f6fd6",
+        priceFormat: { type: "price", precision, minMove: 10 ** -precision },
       });
       price.setData(candles.map((c) => ({ ...c, time: c.time as Time })));
       if (markers?.length) price.setMarkers([...markers].sort((a, b) => Number(a.time) - Number(b.time)));
@@ -126,12 +141,18 @@ export function CandleChart({ candles, markers, overlays = [], height = 420, lab
       chart.priceScale("vol").applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
       volume.setData(candles.map((c) => ({ time: c.time as Time, value: c.volume ?? 0 })));
       for (const o of overlays) {
-        const s = chart.addLineSeries({ color: o.color, lineWidth: 2, priceScaleId: "left", title: o.name });
+        const s = chart.addLineSeries({
+          color: o.color,
+          lineWidth: 2,
+          priceScaleId: "left",
+          title: o.name,
+          priceFormat: { type: "price", precision: 4, minMove: 0.0001 },
+        });
         s.setData(o.data.map((p) => ({ time: p.time as Time, value: p.value })));
         chart.priceScale("left").applyOptions({ visible: true });
       }
     },
-    [candles, markers, overlays],
+    [candles, markers, overlays, precision],
   );
   return (
     <figure className="chart" aria-label={label}>

@@ -67,13 +67,20 @@ export function ConfirmDialog({ open, message, onConfirm, onCancel }: { open: bo
   );
 }
 
+function show(v: unknown, locale: string): string {
+  if (typeof v === "number") return Number.isInteger(v) ? v.toLocaleString(locale) : v.toLocaleString(locale, { maximumSignificantDigits: 5 });
+  if (v === null || v === undefined) return "–";
+  return typeof v === "object" ? JSON.stringify(v) : String(v);
+}
+
 export function KeyValues({ data }: { data: Record<string, unknown> }) {
+  const { locale } = useI18n();
   return (
     <dl className="kv">
       {Object.entries(data).map(([k, v]) => (
         <div key={k}>
           <dt>{k}</dt>
-          <dd>{typeof v === "object" ? JSON.stringify(v) : String(v)}</dd>
+          <dd>{show(v, locale)}</dd>
         </div>
       ))}
     </dl>

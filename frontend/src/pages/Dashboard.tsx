@@ -15,20 +15,24 @@ interface JobsResponse {
 
 export function DashboardPage() {
   const { t } = useI18n();
-  useLiveInvalidate("orders", [["orders"]]);
+  useLiveInvalidate("orders", [["orders"], ["positions"]]);
   useLiveInvalidate("positions", [["positions"]]);
   useLiveInvalidate("system", [["kill-switch"], ["status"]]);
   useLiveInvalidate("jobs", [["jobs"]]);
   return (
     <>
       <h1>{t("dashboard")}</h1>
-      <div className="grid">
-        <LatestOrders />
-        <Accounts />
-        <KillSwitch />
-        <SystemStatus />
-        <Positions />
-        <Jobs />
+      <div className="dash">
+        <div className="dash-main">
+          <LatestOrders />
+          <Positions />
+        </div>
+        <div className="dash-side">
+          <KillSwitch />
+          <Accounts />
+          <SystemStatus />
+          <Jobs />
+        </div>
       </div>
     </>
   );

@@ -4,7 +4,7 @@ import type { SeriesMarker, Time } from "lightweight-charts";
 import { api, unwrap } from "../api/client";
 import { CandleChart, toUnix, type Candle } from "../components/charts";
 import { Card, ErrorText, Loading } from "../components/ui";
-import { formatDate, formatNumber } from "../format";
+import { currencyOf, formatDate, formatNumber } from "../format";
 import { useLive } from "../hooks";
 import { useI18n } from "../i18n";
 import { useDatasets } from "./catalog";
@@ -149,7 +149,7 @@ function PriceChart({ symbol, timeframe, exchange, bars }: { symbol: string; tim
   return (
     <Card title={`${symbol} · ${timeframe}`} id="price-title">
       <ErrorText error={q.error} />
-      <CandleChart candles={candles} markers={markers} overlays={overlays} label={`${symbol} ${timeframe}`} />
+      <CandleChart candles={candles} markers={markers} overlays={overlays} label={`${symbol} ${timeframe}`} precision={currencyOf(symbol, exchange) === "KRW" ? 0 : 2} />
       <p className="muted small">
         {t("trades")}: {markers.length} · {t("predictions")}: {preds.data?.length ?? 0}
       </p>

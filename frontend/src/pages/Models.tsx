@@ -2,7 +2,7 @@ import { useState } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap } from "../api/client";
 import { useAuth } from "../auth";
-import { Card, ErrorText, KeyValues, Loading } from "../components/ui";
+import { Card, ErrorText, Loading } from "../components/ui";
 import { formatNumber } from "../format";
 import { useI18n } from "../i18n";
 import { metricGroup, useModels, type ModelInfo } from "./ml";
@@ -109,11 +109,28 @@ function Promote({ name, version }: { name: string; version: number }) {
         {t("promote")}
       </button>
       <ErrorText error={m.error} />
-      {m.data && (
-        <div role="status" data-testid="promote-result">
-          <KeyValues data={m.data as Record<string, unknown>} />
-        </div>
-      )}
+      {m.data && <PromoteResult result={m.data as PromoteOutcome} />}
     </div>
+  );
+}
+
+interface PromoteOutcome {
+  who?: string;
+  when?: string;
+  what?: { alias?: string; version?: string | number; previous_version?: string | number | null };
+  gate?: Record<string, unknown>;
+}
+
+/** The audit record of a promotion and what the gate decided, on one line. */
+function PromoteResult({ result }: { result: PromoteOutcome }) {
+  const { t } = useI18n();
+  const gate = Object.entries(result.gate ?? {})
+    .map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
+    .join(", ");
+  return (
+    <p role="status" data-testid="promote-result" className="small">
+      ✓ {result.what?.alias} → v{String(result.what?.version)} ({t("last")}: {result.what?.previous_version ? `v${String(result.what.previous_version)}` : "–"}) · {result.who}
+      {gate && ` · ${t("gate").split(" (")[0]}: ${gate}`}
+    </p>
   );
 }

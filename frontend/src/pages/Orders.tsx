@@ -26,7 +26,7 @@ export default function OrdersPage() {
   const { t } = useI18n();
   const [filters, setFilters] = useState<Filters>({ symbol: "", status: "", side: "", account: "", strategy_id: "" });
   const [selected, setSelected] = useState<number | null>(null);
-  useLiveInvalidate("orders", [["orders"]]);
+  useLiveInvalidate("orders", [["orders"], ["positions"]]);
   useLiveInvalidate("positions", [["positions"]]);
   const positions = useQuery({ queryKey: ["positions"], queryFn: () => unwrap(api.GET("/api/v1/positions")) });
   return (
@@ -64,8 +64,8 @@ function FilterBar({ filters, onChange }: { filters: Filters; onChange: (f: Filt
         <label htmlFor="f-side">{t("side")}</label>
         <select id="f-side" value={filters.side} onChange={(e) => set("side", e.target.value)}>
           <option value="">{t("all")}</option>
-          <option>buy</option>
-          <option>sell</option>
+          <option value="buy">{t("buy")}</option>
+          <option value="sell">{t("sell")}</option>
         </select>
       </div>
       <div className="field">
@@ -128,9 +128,9 @@ function OrderTable({ filters, onSelect }: { filters: Filters; onSelect: (id: nu
     mutationFn: (id: number) => unwrap(api.POST("/api/v1/orders/{order_id}/cancel", { params: { path: { order_id: id } } })),
     onSettled: () => qc.invalidateQueries({ queryKey: ["orders"] }),
   });
-  const cols = "10rem 7rem 4rem 5rem 7rem 7rem 8rem 8rem 1fr 5rem";
+  const cols = "12rem 6rem 4rem 5rem 7rem 7rem 8rem 7rem 1fr 5rem";
   return (
-    <Card title={`${t("orders")} · ${formatNumber(total, locale, 0)}`} id="orders-table-title">
+    <Card title={`${t("orderList")} · ${formatNumber(total, locale, 0)}`} id="orders-table-title">
       <ErrorText error={first.error ?? cancel.error} />
       <div className="vtable" role="table" aria-label={t("orders")} aria-rowcount={total + 1}>
         <div className="vrow vhead" role="row" style={{ gridTemplateColumns: cols }}>
@@ -197,7 +197,7 @@ const OrderVRow = memo(function OrderVRow({ index, start, cols, order: o, curren
           </span>
           <span role="cell">{o.symbol}</span>
           <span role="cell" className={o.side === "buy" ? "pos" : "neg"}>
-            {o.side}
+            {t(o.side === "buy" ? "buy" : "sell")}
           </span>
           <span role="cell">{o.type}</span>
           <span role="cell" className="num">

@@ -45,6 +45,7 @@ export default function PerformancePage() {
             {points.length > 0 && (
               <LineChart
                 label={t("icOverTime")}
+                precision={4}
                 series={[
                   { name: "IC", color: "#2f6fd6", data: points.map((p) => ({ time: toUnix(p.ts), value: p.ic })) },
                   ...(points.some((p) => p.rank_ic != null)

@@ -71,7 +71,7 @@ export default function PredictionsPage() {
       </div>
       {symbol && series[0].data.length > 0 && (
         <Card title={`${symbol}: ${t("score")} / ${t("realised")}`} id="pred-chart-title">
-          <LineChart series={series} label={t("predictions")} />
+          <LineChart series={series} label={t("predictions")} precision={4} />
         </Card>
       )}
       <Card title={t("predictions")} id="pred-title">

@@ -155,7 +155,7 @@ function RunProgress({ id }: { id: string }) {
   useLive(`training:${id}`, (e) => {
     const d = e.data as { epoch?: number; losses?: Record<string, number>; metrics?: Record<string, number>; status?: string };
     if (typeof d.epoch === "number") setLive((x) => [...x, { epoch: d.epoch!, losses: d.losses ?? {}, metrics: d.metrics ?? {} }]);
-    if (d.status) void qc.invalidateQueries({ queryKey: ["training", id] });
+    if (d.status) void qc.invalidateQueries({ queryKey: ["training"] });
   });
   const run = q.data as { status: string; model_type: string; error?: string; history?: { data?: EpochPoint }[]; metrics?: Record<string, unknown> } | undefined;
   const points = useMemo(() => {
@@ -184,7 +184,7 @@ function RunProgress({ id }: { id: string }) {
         </p>
       )}
       {run?.error && <p className="error">{run.error}</p>}
-      {series.length > 0 && <LineChart series={series} label={t("loss")} height={220} />}
+      {series.length > 0 && <LineChart series={series} label={t("loss")} height={220} precision={6} xLabel={t("epochs")} />}
       {oos && (
         <>
           <h3>{t("oosIc")}</h3>

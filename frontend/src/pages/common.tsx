@@ -29,7 +29,7 @@ export function useCurrency(): (symbol: string) => string {
 }
 
 export function OrderRows({ orders, onSelect }: { orders: Order[]; onSelect?: (o: Order) => void }) {
-  const { locale } = useI18n();
+  const { t, locale } = useI18n();
   const ccy = useCurrency();
   return (
     <>
@@ -37,7 +37,7 @@ export function OrderRows({ orders, onSelect }: { orders: Order[]; onSelect?: (o
         <tr key={o.id} data-testid="order-row" onClick={onSelect ? () => onSelect(o) : undefined}>
           <td>{formatTime(o.created_at, locale)}</td>
           <td>{o.symbol}</td>
-          <td className={o.side === "buy" ? "pos" : "neg"}>{o.side}</td>
+          <td className={o.side === "buy" ? "pos" : "neg"}>{t(o.side === "buy" ? "buy" : "sell")}</td>
           <td>{o.type}</td>
           <td className="num">{formatNumber(o.quantity, locale, 8)}</td>
           <td className="num">{formatNumber(o.filled_quantity, locale, 8)}</td>
