@@ -125,7 +125,7 @@ flow("a paper replay started in one tab shows its orders live in another", async
 flow("a small model trains with its curve drawn live, then an admin promotes it", async ({ page }) => {
   await go(page, "/training");
   await page.fill("#tr-symbols", "005930");
-  await page.fill("#tr-epochs", "15");
+  await page.fill("#tr-epochs", "5");
   await page.fill("#tr-features", "basic");
   await page.fill("#tr-name", "e2e-lgbm");
   await page.click("form[aria-label=Training] button[type=submit]");

@@ -3,7 +3,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Schemas } from "../api/client";
 import { useAuth } from "../auth";
 import { ParamForm, defaultsOf, validateParams, type ParamValues } from "../components/ParamForm";
-import { Card, ErrorText, KeyValues, Loading, StatusBadge } from "../components/ui";
+import { Card, ConfirmDialog, ErrorText, KeyValues, Loading, StatusBadge } from "../components/ui";
 import { formatMoney, pnlClass } from "../format";
 import { useLiveInvalidate } from "../hooks";
 import { useI18n } from "../i18n";
@@ -162,6 +162,7 @@ function StoredList({ onEdit }: { onEdit: (s: Stored) => void }) {
     onSettled: () => qc.invalidateQueries({ queryKey: ["strategies"] }),
   });
   const accounts = summariseAccounts(positions.data ?? [], ccy);
+  const [deleting, setDeleting] = useState<Stored | null>(null);
   return (
     <Card
       title={t("stored")}
@@ -182,6 +183,15 @@ function StoredList({ onEdit }: { onEdit: (s: Stored) => void }) {
     >
       {q.isLoading && <Loading />}
       <ErrorText error={act.error} />
+      <ConfirmDialog
+        open={deleting !== null}
+        message={`${t("delete")}: ${deleting?.name ?? ""}?`}
+        onCancel={() => setDeleting(null)}
+        onConfirm={() => {
+          if (deleting) act.mutate({ id: deleting.id, action: "delete" });
+          setDeleting(null);
+        }}
+      />
       <div className="table-wrap" tabIndex={0}>
         <table>
           <thead>
@@ -236,7 +246,7 @@ function StoredList({ onEdit }: { onEdit: (s: Stored) => void }) {
                       <button type="button" data-write="" onClick={() => onEdit(s)} disabled={s.state === "running"}>
                         {t("edit")}
                       </button>
-                      <button type="button" data-write="" className="danger" onClick={() => act.mutate({ id: s.id, action: "delete" })} disabled={s.state === "running"}>
+                      <button type="button" data-write="" className="danger" onClick={() => setDeleting(s)} disabled={s.state === "running"}>
                         {t("delete")}
                       </button>
                     </td>

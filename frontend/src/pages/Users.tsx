@@ -2,7 +2,7 @@ import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap } from "../api/client";
 import { useAuth } from "../auth";
-import { Card, ErrorText, Loading } from "../components/ui";
+import { Card, ConfirmDialog, ErrorText, Loading } from "../components/ui";
 import { formatTime } from "../format";
 import { useI18n } from "../i18n";
 
@@ -25,9 +25,19 @@ export default function UsersPage() {
     },
     onSettled: () => qc.invalidateQueries({ queryKey: ["users"] }),
   });
+  const [deleting, setDeleting] = useState<{ id: number; username: string } | null>(null);
   return (
     <>
       <h1>{t("users")}</h1>
+      <ConfirmDialog
+        open={deleting !== null}
+        message={`${t("delete")}: ${deleting?.username ?? ""}?`}
+        onCancel={() => setDeleting(null)}
+        onConfirm={() => {
+          if (deleting) remove.mutate(deleting.id);
+          setDeleting(null);
+        }}
+      />
       <NewUserForm />
       <Card title={t("users")} id="users-title">
         {q.isLoading && <Loading />}
@@ -58,7 +68,7 @@ export default function UsersPage() {
                 </td>
                 <td>{formatTime(u.created_at, locale)}</td>
                 <td>
-                  <button type="button" className="danger small" disabled={u.id === me?.id} onClick={() => remove.mutate(u.id)}>
+                  <button type="button" className="danger small" disabled={u.id === me?.id} onClick={() => setDeleting(u)}>
                     {t("delete")}
                   </button>
                 </td>
