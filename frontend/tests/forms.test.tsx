@@ -55,6 +55,15 @@ describe("ParamForm", () => {
     expect(last.mode).toBe("open");
   });
 
+  it("offers suggestions for free-text parameters such as a model reference", () => {
+    const specs: ParamSpec[] = [{ name: "model", type: "str", default: "" }];
+    const { container } = render(
+      <ParamForm specs={specs} values={{ model: "" }} idPrefix="s" onChange={() => {}} suggestions={{ model: ["m@production", "m/2"] }} />,
+    );
+    expect(screen.getByLabelText("model")).toHaveAttribute("list", "s-model-list");
+    expect([...container.querySelectorAll("datalist option")].map((o) => o.getAttribute("value"))).toEqual(["m@production", "m/2"]);
+  });
+
   it("validates without rendering", () => {
     expect(validateParams(SPECS, { fast: 10, band: 0.5 })).toEqual({});
     expect(validateParams(SPECS, { fast: 1, band: Number.NaN })).toEqual({ fast: "must be ≥ 2", band: "a number is required" });

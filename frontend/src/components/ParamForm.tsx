@@ -36,12 +36,14 @@ export function validateParams(specs: ParamSpec[], values: ParamValues): Record<
   return errors;
 }
 
-export function ParamForm({ specs, values, onChange, idPrefix, disabled }: {
+export function ParamForm({ specs, values, onChange, idPrefix, disabled, suggestions = {} }: {
   specs: ParamSpec[];
   values: ParamValues;
   onChange: (v: ParamValues) => void;
   idPrefix: string;
   disabled?: boolean;
+  /** Values offered for free-text parameters, by name (e.g. registered models for `model`). */
+  suggestions?: Record<string, string[]>;
 }) {
   const errors = validateParams(specs, values);
   const set = (name: string, v: unknown) => onChange({ ...values, [name]: v });
@@ -82,7 +84,19 @@ export function ParamForm({ specs, values, onChange, idPrefix, disabled }: {
             />
           );
         } else {
-          input = <input id={id} type="text" value={String(values[s.name] ?? "")} onChange={(e) => set(s.name, e.target.value)} />;
+          const options = suggestions[s.name] ?? [];
+          input = (
+            <>
+              <input id={id} type="text" list={options.length ? `${id}-list` : undefined} value={String(values[s.name] ?? "")} onChange={(e) => set(s.name, e.target.value)} />
+              {options.length > 0 && (
+                <datalist id={`${id}-list`}>
+                  {options.map((o) => (
+                    <option key={o} value={o} />
+                  ))}
+                </datalist>
+              )}
+            </>
+          );
         }
         return (
           <div className="field" key={s.name}>

@@ -10,6 +10,7 @@ import { useLiveInvalidate } from "../hooks";
 import { useI18n } from "../i18n";
 import { buildBacktestBody, emptyBacktestForm, type BacktestForm } from "./backtestForm";
 import { useCatalog, useDatasets } from "./catalog";
+import { modelReferences, useModels } from "./ml";
 
 interface Trade { symbol: string; side: string; size: number; entry_time: string; entry_price: number; exit_time: string | null; exit_price: number | null; pnl: number; return: number; status: string }
 interface CurvePoint { ts: string; equity: number; drawdown: number; benchmark?: number | null }
@@ -37,6 +38,7 @@ function RunForm({ onStarted }: { onStarted: (id: string) => void }) {
   const qc = useQueryClient();
   const catalog = useCatalog();
   const datasets = useDatasets();
+  const modelRefs = modelReferences(useModels().data);
   const [form, setForm] = useState<BacktestForm>(emptyBacktestForm);
   const [formError, setFormError] = useState<string | null>(null);
   const spec = catalog.data?.find((s) => s.name === form.strategy);
@@ -99,7 +101,7 @@ function RunForm({ onStarted }: { onStarted: (id: string) => void }) {
         {spec && (
           <>
             <h3>{t("parameters")}</h3>
-            <ParamForm specs={spec.params} values={form.params} onChange={(p) => set("params", p)} idPrefix="bt-param" />
+            <ParamForm specs={spec.params} values={form.params} onChange={(p) => set("params", p)} idPrefix="bt-param" suggestions={{ model: modelRefs }} />
           </>
         )}
         <details>

@@ -107,11 +107,9 @@ function OrderTable({ filters, onSelect }: { filters: Filters; onSelect: (id: nu
   const total = first.data?.total ?? 0;
   const virtual = useVirtualizer({ count: total, getScrollElement: () => scroller.current, estimateSize: () => ROW_PX, overscan: 10 });
   const items = virtual.getVirtualItems();
-  const pagesNeeded = useMemo(() => {
-    const s = new Set<number>();
-    for (const i of items) s.add(Math.floor(i.index / PAGE));
-    return [...s].filter((p) => p > 0);
-  }, [items]);
+  // The pages under the visible rows, as a stable array while they stay the same.
+  const pageKey = [...new Set(items.map((i) => Math.floor(i.index / PAGE)))].filter((p) => p > 0).join(",");
+  const pagesNeeded = useMemo(() => (pageKey ? pageKey.split(",").map(Number) : []), [pageKey]);
   const pages = useQueries({
     queries: pagesNeeded.map((p) => ({
       queryKey: ["orders", "page", filters, p],

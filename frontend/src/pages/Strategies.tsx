@@ -8,6 +8,7 @@ import { formatMoney, pnlClass } from "../format";
 import { useLiveInvalidate } from "../hooks";
 import { useI18n } from "../i18n";
 import { useCatalog, useDatasets } from "./catalog";
+import { modelReferences, useModels } from "./ml";
 import { summariseAccounts, useCurrency } from "./common";
 
 type Stored = Schemas["StrategyRecord"];
@@ -54,6 +55,7 @@ function StrategyEditor({ editing, onDone }: { editing: Stored | null; onDone: (
   const qc = useQueryClient();
   const catalog = useCatalog();
   const datasets = useDatasets();
+  const modelRefs = modelReferences(useModels().data);
   const [name, setName] = useState(editing?.name ?? "");
   const [cls, setCls] = useState(editing?.strategy_class ?? "sma_cross");
   const [symbols, setSymbols] = useState((editing?.symbols as string[] | undefined)?.join(", ") ?? "");
@@ -118,7 +120,7 @@ function StrategyEditor({ editing, onDone }: { editing: Stored | null; onDone: (
             </select>
           </div>
         </div>
-        {spec && <ParamForm specs={spec.params} values={params} onChange={setParams} idPrefix="st-param" />}
+        {spec && <ParamForm specs={spec.params} values={params} onChange={setParams} idPrefix="st-param" suggestions={{ model: modelRefs }} />}
         <ErrorText error={m.error} />
         <div className="row">
           <button type="submit" data-write="" className="primary" disabled={m.isPending || invalid}>

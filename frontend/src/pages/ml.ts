@@ -40,3 +40,13 @@ export function metricGroup(metrics: Record<string, number>, prefix: string): Re
       .map(([k, v]) => [k.slice(prefix.length), v]),
   );
 }
+
+/** `name@alias` and `name/version` references a strategy's `model` parameter accepts. */
+export function modelReferences(models: ModelInfo[] | undefined): string[] {
+  const out: string[] = [];
+  for (const m of models ?? []) {
+    for (const a of Object.keys(m.aliases)) out.push(`${m.name}@${a}`);
+    for (const v of m.versions) out.push(`${m.name}/${String(v.version)}`);
+  }
+  return out;
+}

@@ -1,1 +1,0 @@
-import{e as a,k as n,l as u}from"./index-B4eoq5yn.js";function o(){return a({queryKey:["models"],queryFn:async()=>await n(u.GET("/api/v1/ml/models"))})}function m(t,r){return Object.fromEntries(Object.entries(t).filter(([e])=>e.startsWith(r)).map(([e,s])=>[e.slice(r.length),s]))}export{m,o as u};
