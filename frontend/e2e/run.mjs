@@ -99,6 +99,17 @@ flow("log in, then the backtest form runs and shows its chart and trades", async
   const trades = await page.locator("[data-testid=trade-row]").count();
   assert(trades > 0, "no trades listed");
   await shot(page, "backtest-result");
+  // A second run with other parameters, then both compared on one chart.
+  await page.fill("#bt-param-fast", "5");
+  await page.fill("#bt-param-slow", "20");
+  await page.click("form[aria-label=Backtests] button[type=submit]");
+  await page.waitForFunction(() => document.querySelectorAll("[data-testid=backtest-row]").length >= 2);
+  await page.waitForSelector("[data-testid=backtest-status] .badge-done", { timeout: 60_000 });
+  const boxes = page.locator("[data-testid=backtest-row] input[type=checkbox]");
+  await boxes.nth(0).check();
+  await boxes.nth(1).check();
+  await page.waitForSelector("section[aria-labelledby=bt-compare-title] [data-testid=chart] canvas");
+  await shot(page, "backtest-compare");
 });
 
 flow("a paper replay started in one tab shows its orders live in another", async ({ page, ctx }) => {
@@ -115,11 +126,17 @@ flow("a paper replay started in one tab shows its orders live in another", async
   const row = other.locator("[data-testid=strategy-row]", { hasText: "e2e-replay" });
   await row.waitFor();
   await row.locator("[data-testid=start]").click();
-  // The orders tab is never reloaded: rows arrive through /ws.
-  await page.waitForFunction((n) => document.querySelectorAll("[data-testid=order-vrow] .badge").length > n, before, { timeout: 60_000 });
+  // The orders tab is never reloaded: the replay's orders arrive through /ws.
+  await page.waitForSelector('[data-testid=order-vrow]:has-text("paper:e2e-replay")', { timeout: 60_000 });
+  assert(before === 0 || (await page.locator("[data-testid=order-vrow]").count()) >= before, "rows went missing");
   await other.close();
   await page.waitForTimeout(1500);
   await shot(page, "orders-live");
+  // Order detail: its state transitions and fills.
+  await page.locator("[data-testid=order-vrow] button.link").first().click();
+  await page.waitForSelector("ol.events li");
+  assert((await page.locator("ol.events li").count()) >= 2, "order detail lists fewer than 2 events");
+  await shot(page, "order-detail");
 });
 
 flow("a small model trains with its curve drawn live, then an admin promotes it", async ({ page }) => {
@@ -251,6 +268,10 @@ async function main() {
       name: "seed-replay", strategy_class: "sma_cross", parameters: { fast: 5, slow: 20 }, symbols: ["005930"], timeframe: "1d",
     });
     await apiCall(server.base, token, "POST", `/strategies/${s.id}/start`, { kind: "replay" });
+    // Let that replay finish, so orders arriving later come from the flows' own sessions.
+    for (let i = 0; i < 240 && (await apiCall(server.base, token, "GET", `/strategies/${s.id}`)).state === "running"; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+    }
     const ctx = await guardedContext(browser, server.base, foreign);
     const page = await ctx.newPage();
     const errors = [];

@@ -295,7 +295,11 @@ function Compare({ ids }: { ids: string[] }) {
   const series = runs.map((r, i) => {
     const pts = ((r!.result as { equity_curve?: CurvePoint[] } | null)?.equity_curve ?? []) as CurvePoint[];
     const first = pts[0]?.equity || 1;
-    return { name: `${r!.strategy} ${r!.id.slice(0, 6)}`, color: colors[i], data: pts.map((p) => ({ time: toUnix(p.ts), value: (p.equity / first) * 100 })) };
+    const params = Object.entries(r!.params)
+      .filter(([, v]) => typeof v !== "boolean")
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(" ");
+    return { name: `${r!.strategy} ${params} · ${r!.id.slice(0, 6)}`, color: colors[i], data: pts.map((p) => ({ time: toUnix(p.ts), value: (p.equity / first) * 100 })) };
   });
   return (
     <Card title={t("compare")} id="bt-compare-title">
