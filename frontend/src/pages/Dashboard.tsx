@@ -1,0 +1,233 @@
+import { useState } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, optionalGet, unwrap } from "../api/client";
+import { useAuth } from "../auth";
+import { Card, ConfirmDialog, ErrorText, KeyValues, Loading, NotAvailable, StatusBadge } from "../components/ui";
+import { formatMoney, formatTime, pnlClass } from "../format";
+import { useLiveInvalidate } from "../hooks";
+import { useI18n } from "../i18n";
+import { OrderHead, OrderRows, PositionsTable, summariseAccounts, useCurrency } from "./common";
+
+interface JobsResponse {
+  runs: { id: number; job: string; outcome: string; started_at: string; duration_s?: number }[];
+  schedule: { name: string; trigger: string; enabled: boolean; next_run: string | null; description: string }[];
+}
+
+export function DashboardPage() {
+  const { t } = useI18n();
+  useLiveInvalidate("orders", [["orders"], ["positions"]]);
+  useLiveInvalidate("positions", [["positions"]]);
+  useLiveInvalidate("system", [["kill-switch"], ["status"]]);
+  useLiveInvalidate("jobs", [["jobs"]]);
+  return (
+    <>
+      <h1>{t("dashboard")}</h1>
+      <div className="dash">
+        <div className="dash-main">
+          <LatestOrders />
+          <Positions />
+        </div>
+        <div className="dash-side">
+          <KillSwitch />
+          <Accounts />
+          <SystemStatus />
+          <Jobs />
+        </div>
+      </div>
+    </>
+  );
+}
+
+function SystemStatus() {
+  const { t } = useI18n();
+  const q = useQuery({ queryKey: ["status"], queryFn: () => unwrap(api.GET("/api/v1/system/status")), refetchInterval: 30_000 });
+  const d = q.data as Record<string, unknown> | undefined;
+  const components = (d?.components ?? {}) as Record<string, { ok?: boolean }>;
+  return (
+    <Card title={t("system")} id="sys-title">
+      {q.isLoading && <Loading />}
+      <ErrorText error={q.error} />
+      {d && (
+        <>
+          <KeyValues data={{ [t("version")]: d.version, [t("mode")]: d.mode, database: d.database, profile: d.profile }} />
+          <ul className="plain">
+            {Object.entries(components).map(([name, c]) => (
+              <li key={name}>
+                <StatusBadge value={c.ok === false ? "down" : "ok"} /> {name}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </Card>
+  );
+}
+
+function KillSwitch() {
+  const { t } = useI18n();
+  const { can } = useAuth();
+  const qc = useQueryClient();
+  const [asking, setAsking] = useState(false);
+  const q = useQuery({ queryKey: ["kill-switch"], queryFn: () => unwrap(api.GET("/api/v1/system/kill-switch")) });
+  const on = Boolean((q.data as { on?: boolean } | undefined)?.on);
+  const m = useMutation({
+    mutationFn: (next: boolean) => unwrap(api.POST("/api/v1/system/kill-switch", { body: { on: next } })),
+    onSettled: () => qc.invalidateQueries({ queryKey: ["kill-switch"] }),
+  });
+  return (
+    <Card title={t("killSwitch")} id="kill-title">
+      <p className={on ? "kill-on" : ""} data-testid="kill-state">
+        {on ? t("killOn") : t("killOff")}
+      </p>
+      {can("trader") && (
+        <button type="button" data-write="" className={on ? "" : "danger"} onClick={() => setAsking(true)} disabled={q.isLoading || m.isPending}>
+          {on ? t("turnOff") : t("turnOn")}
+        </button>
+      )}
+      <ErrorText error={m.error} />
+      <ConfirmDialog
+        open={asking}
+        message={on ? t("confirmKillOff") : t("confirmKillOn")}
+        onCancel={() => setAsking(false)}
+        onConfirm={() => {
+          setAsking(false);
+          m.mutate(!on);
+        }}
+      />
+    </Card>
+  );
+}
+
+function Accounts() {
+  const { t, locale } = useI18n();
+  const ccy = useCurrency();
+  const q = useQuery({ queryKey: ["positions"], queryFn: () => unwrap(api.GET("/api/v1/positions")) });
+  const history = useQuery({ queryKey: ["accounts"], queryFn: () => optionalGet<unknown>("/api/v1/accounts") });
+  const rows = summariseAccounts(q.data ?? [], ccy);
+  return (
+    <Card title={t("accounts")} id="acct-title">
+      {q.isLoading && <Loading />}
+      {!q.isLoading && !rows.length && <p className="muted">{t("none")}</p>}
+      {rows.length > 0 && (
+        <div className="table-wrap" tabIndex={0}>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t("account")}</th>
+                <th scope="col">{t("marketValue")}</th>
+                <th scope="col">{t("unrealized")}</th>
+                <th scope="col">{t("realized")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((a) => (
+                <tr key={`${a.account}-${a.currency}`} data-testid="account-row">
+                  <td>{a.account}</td>
+                  <td className="num">{formatMoney(a.marketValue, a.currency, locale)}</td>
+                  <td className={`num ${pnlClass(a.unrealized)}`}>{formatMoney(a.unrealized, a.currency, locale)}</td>
+                  <td className={`num ${pnlClass(a.realized)}`}>{formatMoney(a.realized, a.currency, locale)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {history.data === null && <NotAvailable what={t("equityHistory")} />}
+    </Card>
+  );
+}
+
+function Positions() {
+  const { t } = useI18n();
+  const q = useQuery({ queryKey: ["positions"], queryFn: () => unwrap(api.GET("/api/v1/positions")) });
+  return (
+    <Card title={t("positions")} id="pos-title">
+      {q.isLoading ? <Loading /> : <PositionsTable positions={q.data ?? []} />}
+    </Card>
+  );
+}
+
+function LatestOrders() {
+  const { t } = useI18n();
+  const q = useQuery({
+    queryKey: ["orders", "latest"],
+    queryFn: () => unwrap(api.GET("/api/v1/orders", { params: { query: { limit: 15 } } })),
+  });
+  const fills = useQuery({
+    queryKey: ["orders", "fills"],
+    queryFn: () => unwrap(api.GET("/api/v1/orders", { params: { query: { limit: 10, status: ["filled", "partially_filled"] } } })),
+  });
+  return (
+    <Card title={t("latestOrders")} id="orders-title">
+      <ErrorText error={q.error} />
+      {q.isLoading && <Loading />}
+      {q.data && !q.data.items.length && <p className="muted">{t("none")}</p>}
+      {q.data && q.data.items.length > 0 && (
+        <div className="table-wrap" tabIndex={0}>
+          <table>
+            <caption className="sr-only">{t("latestOrders")}</caption>
+            <thead>
+              <OrderHead />
+            </thead>
+            <tbody>
+              <OrderRows orders={q.data.items} />
+            </tbody>
+          </table>
+        </div>
+      )}
+      <h3>{t("latestFills")}</h3>
+      {fills.data && fills.data.items.length > 0 ? (
+        <div className="table-wrap" tabIndex={0}>
+          <table>
+            <caption className="sr-only">{t("latestFills")}</caption>
+            <thead>
+              <OrderHead />
+            </thead>
+            <tbody>
+              <OrderRows orders={fills.data.items} />
+            </tbody>
+          </table>
+        </div>
+      ) : (
+        <p className="muted">{t("none")}</p>
+      )}
+    </Card>
+  );
+}
+
+function Jobs() {
+  const { t, locale } = useI18n();
+  const q = useQuery({ queryKey: ["jobs"], queryFn: async () => (await unwrap(api.GET("/api/v1/system/jobs"))) as unknown as JobsResponse });
+  return (
+    <Card title={t("jobs")} id="jobs-title">
+      {q.isLoading && <Loading />}
+      {q.data && (
+        <div className="table-wrap" tabIndex={0}>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t("name")}</th>
+                <th scope="col">trigger</th>
+                <th scope="col">next</th>
+                <th scope="col">{t("last")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {q.data.schedule.map((s) => {
+                const last = q.data.runs.find((r) => r.job === s.name);
+                return (
+                  <tr key={s.name}>
+                    <td title={s.description}>{s.name}</td>
+                    <td>{s.trigger}</td>
+                    <td>{s.enabled ? formatTime(s.next_run, locale) : "–"}</td>
+                    <td>{last ? <StatusBadge value={last.outcome} /> : "–"}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </Card>
+  );
+}
