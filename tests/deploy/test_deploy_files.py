@@ -149,3 +149,20 @@ def test_docker_compose_config_validates() -> None:
     r = subprocess.run([*command, "-f", str(COMPOSE), "config", "-q"], capture_output=True,
                        text=True, env=missing, cwd=REPO)  # fmt: skip
     assert r.returncode != 0 and "POSTGRES_PASSWORD" in r.stderr
+
+
+def test_ml_production_profile_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    from qts.config import Settings
+    from qts.workers.schedule import load_schedule
+    from qts.workers.settings import WorkerSettings
+
+    monkeypatch.setenv("QTS_CONFIG_FILE", str(REPO / "configs" / "ml_production.yaml"))
+    monkeypatch.delenv("QTS_PROFILE", raising=False)
+    settings = Settings(_env_file=None, jwt_secret="x" * 40)
+    assert settings.profile == "production" and settings.run_scheduler is False
+    workers = WorkerSettings(_env_file=None)
+    assert workers.ml_task_time_limit_seconds == 6 * 3600
+    assert workers.visibility_timeout > workers.ml_task_time_limit_seconds
+    jobs = {job.name: job for job in load_schedule(workers)}
+    assert {jobs[n].queue for n in ("batch_inference", "retraining", "evaluation")} == {"ml"}
+    assert "XKRX" in jobs["retraining"].trigger.describe()

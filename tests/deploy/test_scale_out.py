@@ -24,14 +24,14 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import PG_ADMIN_URL, REDIS_URL, unavailable
+from tests.api.test_server_flow import free_port
+from tests.conftest import PG_ADMIN_URL, unavailable
 from tests.deploy.topology import (
     QTS,
     REPO,
     Topology,
     bin_of,
     drop_vhost,
-    free_port,
     rabbitmq_vhost,
     schedule_json,
 )
@@ -43,6 +43,8 @@ SYMBOLS = ["005930", "000660", "005380"]
 TRAIN_END = "2025-01-31"
 MODEL = "scale-lgbm"
 SECRET = "scale-out-test-secret-0123456789abcdef"
+# A Redis database of its own (flushed first): online features and locks of other tests stay out.
+REDIS_URL = os.environ.get("QTS_TEST_SCALE_REDIS_URL", "redis://127.0.0.1:6379/12")
 
 
 def _admin_engine() -> sa.Engine:
@@ -59,7 +61,7 @@ def _check_services() -> None:
     import redis
 
     try:
-        redis.Redis.from_url(REDIS_URL).ping()
+        redis.Redis.from_url(REDIS_URL).flushdb()
     except Exception as e:
         unavailable("Redis", e)
     try:
@@ -272,8 +274,9 @@ def test_scale_out_topology_end_to_end(topology: Topology) -> None:
         asyncio.run(session())
     except TimeoutError:
         state = httpx.get(f"{b}/api/v1/strategies/{sid}", headers=trader).json()
+        preds = httpx.get(f"{b}/api/v1/ml/predictions?model={MODEL}&limit=5", headers=trader).text
         logs = topo.procs["api0"].text()[-4000:]
-        raise AssertionError(f"no order event on both servers; strategy: {state}\n{logs}") from None
+        raise AssertionError(f"no order event on both servers; strategy: {state}\n{preds}\n{logs}") from None
     assert seen[a] and seen[b]
     assert seen[a][0] == seen[b][0], (seen[a][0], seen[b][0])  # one event, both servers
     topo.wait("session finished", lambda: httpx.get(
