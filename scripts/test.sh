@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh "${QTS_TEST_EXTRAS:-dev,workers,brokers,ml,rl}"
-.venv/bin/ruff check src tests benchmarks
-.venv/bin/ruff format --check src tests benchmarks
+.venv/bin/ruff check src tests benchmarks notebooks
+.venv/bin/ruff format --check src tests benchmarks notebooks
 .venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"

@@ -17,7 +17,7 @@ class InProcessJobLocks:
         self._held: set[str] = set()
         self._mutex = threading.Lock()
 
-    def acquire(self, name: str, ttl_seconds: float) -> object | None:
+    def acquire(self, name: str, ttl_seconds: float, owner: str | None = None) -> object | None:
         with self._mutex:
             if name in self._held:
                 return None
@@ -31,7 +31,9 @@ class InProcessJobLocks:
 
 class RedisJobLocks:
     """Scale-out: a Redis lock per job shared by every worker; the TTL frees the lock of a
-    worker that died mid-run."""
+    worker that died mid-run. With an `owner` (the Celery task id) the lock's value is that id,
+    so the same task delivered again after its worker died takes its own lock over at once
+    instead of being skipped until the TTL runs out."""
 
     def __init__(self, client: Any, prefix: str) -> None:
         self._client = client
@@ -40,11 +42,18 @@ class RedisJobLocks:
     def key(self, name: str) -> str:
         return f"{self._prefix}job-lock:{name}"
 
-    def acquire(self, name: str, ttl_seconds: float) -> object | None:
+    def acquire(self, name: str, ttl_seconds: float, owner: str | None = None) -> object | None:
         lock = self._client.lock(
             self.key(name), timeout=max(ttl_seconds, 1.0), blocking=False, thread_local=False
         )
-        return lock if lock.acquire() else None
+        if lock.acquire(token=owner):
+            return lock
+        if owner is not None and self._client.get(self.key(name)) == owner.encode():
+            lock.local.token = owner.encode()
+            lock.reacquire()  # restart the TTL: this delivery now holds it
+            log.warning("job %s: took over the lock of an earlier delivery of task %s", name, owner)
+            return lock
+        return None
 
     def release(self, name: str, token: object) -> None:
         from redis.exceptions import LockError

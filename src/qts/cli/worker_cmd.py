@@ -43,6 +43,10 @@ def worker(
         int | None, typer.Option("--concurrency", "-c", help="Worker processes")
     ] = None,
     loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "INFO",
+    hostname: Annotated[
+        str | None,
+        typer.Option("--hostname", "-n", help="Node name, unique per host (default celery@HOST)"),
+    ] = None,
 ) -> None:
     """Start a Celery worker (scale-out mode)."""
     _prepare("worker")
@@ -57,6 +61,8 @@ def worker(
     argv = ["worker", "-Q", ",".join(chosen), "--loglevel", loglevel]
     if concurrency:
         argv += ["-c", str(concurrency)]
+    if hostname:
+        argv += ["-n", hostname]
     app.worker_main(argv)
 
 

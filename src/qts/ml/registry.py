@@ -198,7 +198,12 @@ class ModelRegistry:
         """A new version of registered model `name`; returns the version number as text."""
         with contextlib.suppress(Exception):
             self.client.create_registered_model(name)
-        version = self.client.create_model_version(name, model_uri, run_id=run_id, tags=tags)
+        # MLflow 3 logs a model as its own resource (`models:/m-…`); a tracking server accepts
+        # that source only with the model's id (a local file store does not check).
+        model_id = model_uri.split("/", 1)[1] if model_uri.startswith("models:/m-") else None
+        version = self.client.create_model_version(
+            name, model_uri, run_id=run_id, tags=tags, model_id=model_id
+        )
         return str(version.version)
 
     # -- reading -----------------------------------------------------------------------------

@@ -99,13 +99,18 @@ def create_celery_app(
     settings = settings or WorkerSettings()
     schedule = schedule if schedule is not None else get_schedule()
     app = Celery("qts", include=["qts.workers.tasks"])
+    ml_limit = settings.ml_task_time_limit_seconds
     prefix = (
         {"global_keyprefix": settings.workers_key_prefix} if settings.workers_key_prefix else {}
     )
     app.conf.update(
         broker_url=settings.broker_url,
         result_backend=settings.result_backend,
-        broker_transport_options=dict(prefix) if settings.broker_url.startswith("redis") else {},
+        broker_transport_options=(
+            {**prefix, "visibility_timeout": settings.visibility_timeout}
+            if settings.broker_url.startswith("redis")
+            else {}
+        ),
         result_backend_transport_options=dict(prefix),
         broker_connection_retry_on_startup=True,
         # Each queue on its own direct exchange and key: a message reaches exactly one queue.
@@ -119,6 +124,10 @@ def create_celery_app(
         worker_prefetch_multiplier=1,  # long ML tasks must not hold short ones hostage
         task_soft_time_limit=300,
         task_time_limit=360,
+        task_annotations={
+            task: {"time_limit": ml_limit, "soft_time_limit": ml_limit - 60}
+            for task in ("qts.train_model", "qts.tune_model")
+        },
         task_track_started=True,
         task_serializer="json",
         result_serializer="json",

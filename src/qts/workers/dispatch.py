@@ -24,3 +24,12 @@ def trigger_job(ctx: AppContext, name: str) -> dict[str, Any]:
     result = app.send_task("qts.run_job", args=(name,), kwargs={"trigger": "manual"},
                            **job_options(job))  # fmt: skip
     return {"job": name, "mode": "scale-out", "accepted": True, "task_id": result.id}
+
+
+def send_training(run_id: str) -> str:
+    """Scale-out: send a stored training run to the `ml` queue through qts's own Celery app,
+    so it reaches the configured broker (a bare `task.apply_async` in a process that never
+    imported the app would use Celery's default broker instead)."""
+    from qts.workers.celery_app import app
+
+    return str(app.send_task("qts.train_model", args=[run_id], queue="ml").id)

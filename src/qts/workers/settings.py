@@ -62,11 +62,21 @@ class WorkerSettings(ProfileSettings):
     retry_backoff_seconds: float = Field(default=10.0, gt=0)  # first retry; doubles each time
     max_retry_backoff_seconds: float = Field(default=600.0, gt=0)
     beat_schedule_file: str | None = None  # default: <data_dir>/celerybeat-schedule
+    # Training and tuning on the `ml` queue: hard limit (the soft limit is a minute earlier).
+    ml_task_time_limit_seconds: float = Field(default=6 * 3600.0, gt=60)
+    # Redis broker only: a task whose worker died comes back after this many seconds. It must
+    # exceed the longest task (a running task is delivered again once it passes), so the
+    # default is the ML limit plus ten minutes. RabbitMQ gives a lost task back at once.
+    broker_visibility_timeout_seconds: float | None = Field(default=None, gt=0)
     schedule: dict[str, JobOverride] = Field(default_factory=dict)
 
     @property
     def broker_url(self) -> str:
         return self.celery_broker_url or self.redis_url or "redis://127.0.0.1:6379/0"
+
+    @property
+    def visibility_timeout(self) -> float:
+        return self.broker_visibility_timeout_seconds or self.ml_task_time_limit_seconds + 600
 
     @property
     def result_backend(self) -> str:

@@ -48,9 +48,9 @@ def train(ctx: Ctx, user: Trader, body: TrainBody) -> dict[str, Any]:
     WebSocket topic `training:<id>`."""
     run = ml.create_training_run(ctx, body.model_dump(), user.username)
     if ctx.settings.mode == "scale-out":
-        from qts.workers.tasks import train_model
+        from qts.workers.dispatch import send_training
 
-        train_model.apply_async(args=[run["id"]], queue="ml")
+        send_training(run["id"])
     else:
         threading.Thread(
             target=_train_quietly, args=(ctx, run["id"]), daemon=True, name=f"train-{run['id'][:8]}"

@@ -72,6 +72,9 @@ def create_training_run(ctx: AppContext, request: dict[str, Any], actor: str) ->
     return get_run(ctx, run_id)
 
 
+RESTARTED = "restarted: the worker running this training was lost; trained again from the start"
+
+
 def run_training(ctx: AppContext, run_id: str) -> dict[str, Any]:
     """Train one stored run to completion (called by the thread or the Celery task)."""
     from qts.ml import pipeline
@@ -80,6 +83,11 @@ def run_training(ctx: AppContext, run_id: str) -> dict[str, Any]:
         run = s.get(TrainingRun, run_id)
         if run is None:
             raise NotFoundError(f"training run {run_id} not found")
+        if run.status == "done":  # delivered again after it finished (the ack was lost)
+            log.warning("training run %s already done; not training it twice", run_id)
+            return {"version": (run.metrics or {}).get("version"), "already_done": True}
+        if run.status == "running":  # the worker that had it died mid-run (acks-late redelivery)
+            s.add(TrainingLog(run_id=run_id, level="warning", message=RESTARTED, data={}))
         request = dict(run.params)
         run.status, run.started_at = "running", datetime.now(UTC)
     topic = f"training:{run_id}"

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 Outcome = Literal["success", "failed", "skipped"]
 NOT_AVAILABLE = "not available"
 LOCKED = "locked"
+LOST_WORKER = "worker lost mid-run; the task was delivered again and retried"
 ERROR_TEXT_LIMIT = 8000
 
 
@@ -174,14 +175,32 @@ def run_job(
         return _record_instant(ctx, name, "skipped", reason, attempt, trigger, task_id)
 
     locks = job_locks(ctx)
-    token = locks.acquire(name, lock_seconds)
+    token = locks.acquire(name, lock_seconds, owner=task_id)
     if token is None:
         log.info("job %s skipped: already running", name)
         return _record_instant(ctx, name, "skipped", LOCKED, attempt, trigger, task_id)
     try:
+        if task_id is not None:
+            attempt = max(attempt, _close_lost_attempts(ctx, task_id) + 1)
         return _run_locked(ctx, name, func, kwargs or {}, attempt, final, trigger, task_id, reraise)
     finally:
         locks.release(name, token)
+
+
+def _close_lost_attempts(ctx: AppContext, task_id: str) -> int:
+    """A task delivered again after its worker died left its attempt `running`: record that
+    attempt as lost (not final: this delivery retries it). Returns the attempts made so far."""
+    with ctx.db.session() as s:
+        earlier = list(s.scalars(select(JobRun).where(JobRun.task_id == task_id)))
+        for run in earlier:
+            if run.outcome == "running":
+                run.outcome, run.final = "failed", False
+                run.finished_at = utcnow()
+                run.error = LOST_WORKER
+                log.warning(
+                    "job %s: attempt %s was lost with its worker", run.job_name, run.attempt
+                )
+        return len(earlier)
 
 
 def _run_locked(
