@@ -68,29 +68,40 @@ def plan_execution(
 ) -> ExecutionPlan:
     """Shift decision-time targets to their execution bars (t+1 open, or t close).
 
-    Targets decided before `trade_start` (a warm-up period) are treated as flat.
+    A symbol's target is read at that symbol's own bars only: where it has no bar (a holiday of
+    its exchange, a weekend next to crypto) there is no new information, so the target decided
+    at its last bar stays in force and nothing is traded for it. Targets decided before
+    `trade_start` (a warm-up period) are treated as flat.
     """
-    decided = np.array(
-        targets.reindex(index=market.index, columns=market.symbols).ffill().fillna(0.0),
-        dtype=np.float64,
-    )
+    has_bar = ~np.isnan(market.close)
+    aligned = targets
+    if not (targets.index.equals(market.index) and list(targets.columns) == market.symbols):
+        aligned = targets.reindex(index=market.index, columns=market.symbols)
+    decided = np.array(aligned.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+    decided[~has_bar] = np.nan
+    decided = np.nan_to_num(ffill_rows(decided), nan=0.0)
     if not np.isfinite(decided).all():
         raise ValidationError("strategy produced non-finite targets")
     if trade_start > 0:
         decided[:trade_start] = 0.0
     n, k = decided.shape
-    slip_decided = np.zeros((n, k))
+    slip_decided = np.full((n, k), np.nan)
     for s in range(k):
-        has_bar = ~np.isnan(market.close[:, s])
-        fractions = np.full(n, np.nan)
-        fractions[has_bar] = config.slippage.fractions(market.close[has_bar, s])
-        slip_decided[:, s] = pd.Series(fractions).ffill().fillna(0.0).to_numpy()
+        slip_decided[has_bar[:, s], s] = config.slippage.fractions(market.close[has_bar[:, s], s])
+    slip_decided = np.nan_to_num(ffill_rows(slip_decided), nan=0.0)
     prev = np.vstack([np.zeros((1, k)), decided[:-1]])
-    every_bar = config.rebalance == "every_bar"
-    changed = np.ones((n, k), dtype=bool) if every_bar else decided != prev
+    changed = has_bar.copy() if config.rebalance == "every_bar" else decided != prev
     if config.fill_at == "close":
         return ExecutionPlan(want=decided, flag=changed, price=market.close, slip=slip_decided)
     want = np.vstack([np.zeros((1, k)), decided[:-1]])
     flag = np.vstack([np.zeros((1, k), dtype=bool), changed[:-1]])
     slip = np.vstack([np.zeros((1, k)), slip_decided[:-1]])
     return ExecutionPlan(want=want, flag=flag, price=market.open, slip=slip)
+
+
+def ffill_rows(values: np.ndarray) -> np.ndarray:
+    """Forward-fill NaN down each column of a 2-D array (leading NaN stays NaN)."""
+    n = values.shape[0]
+    last = np.where(np.isnan(values), 0, np.arange(n)[:, None])
+    np.maximum.accumulate(last, axis=0, out=last)
+    return np.take_along_axis(values, last, axis=0)

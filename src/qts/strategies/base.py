@@ -5,7 +5,8 @@ Two kinds of strategy exist; both declare typed parameters (`params`, see `qts.s
 * `TargetStrategy` (rule-based, vectorized). Implement `symbol_targets(bars) -> Series` giving a
   signed target in [-1, 1] per bar for one symbol; `target_positions(data)` combines symbols into
   a DataFrame (index = bar open times, columns = symbols, values = signed fraction of equity;
-  each symbol gets `1 / n_symbols` of equity). The value at bar t may use bars up to and including
+  each symbol gets `1 / n_symbols` of equity; at a time where a symbol has no bar its last
+  target carries on, and engines read a symbol's target at its own bars only). The value at bar t may use bars up to and including
   t only, so `targets_at(history_up_to_t)` (the last row of the same computation on the truncated
   history) equals `target_positions(full_history).loc[t]`. Paper/live runners call `targets_at`
   on the history so far at each new bar; the backtester calls `target_positions` once.
@@ -140,7 +141,9 @@ class TargetStrategy(Strategy):
             columns[symbol] = target * weight
         frame = pd.DataFrame(columns)
         frame.index.name = "ts"
-        return frame.fillna(0.0)
+        # Where a symbol has no bar (another symbol's bar time) its last target stays in force:
+        # a missing bar is no information, not a signal to sell.
+        return frame.ffill().fillna(0.0)
 
     def targets_at(self, history: pd.DataFrame | Universe) -> dict[str, float]:
         """Targets at the last bar of `history` (the paper/live entry point)."""
