@@ -136,10 +136,19 @@ class TargetStrategy(Strategy):
         weight = 1.0 / len(universe)
         columns = {}
         for symbol, bars in universe.items():
-            raw = self.symbol_targets(bars)
-            target = raw.astype(float).fillna(0.0).clip(-1.0, 1.0)
-            columns[symbol] = target * weight
-        frame = pd.DataFrame(columns)
+            raw = np.asarray(self.symbol_targets(bars), dtype=np.float64)
+            target = np.nan_to_num(raw, nan=0.0)  # a copy: NaN (warm-up) means flat
+            np.clip(target, -1.0, 1.0, out=target)
+            target *= weight
+            columns[symbol] = target
+        first = next(iter(universe.values())).index
+        if all(bars.index.equals(first) for bars in universe.values()):  # one time axis
+            values = (
+                np.column_stack(list(columns.values())) if len(columns) > 1 else target[:, None]
+            )
+            frame = pd.DataFrame(values, index=first.rename("ts"), columns=list(columns))
+            return frame
+        frame = pd.DataFrame({s: pd.Series(v, index=universe[s].index) for s, v in columns.items()})
         frame.index.name = "ts"
         # Where a symbol has no bar (another symbol's bar time) its last target stays in force:
         # a missing bar is no information, not a signal to sell.
