@@ -13,7 +13,8 @@ Two kinds of strategy exist; both declare typed parameters (`params`, see `qts.s
   Pass the history from the same first bar: TA-Lib's recursive indicators (RSI, EMA) depend on
   where the series starts; SMA-only strategies need just `warmup_bars` of history.
 * `OrderStrategy` (event-driven). Implement `on_bar(ctx)`; it sees the bars up to now through a
-  `StrategyContext` and submits market/limit/stop orders, optionally with stop-loss and
+  `StrategyContext` (`ctx.history`, a DataFrame; `history_arrays(ctx, ...)`, numpy views without
+  a copy where the context can give them, for strategies that run every bar) and submits market/limit/stop orders, optionally with stop-loss and
   take-profit, through `ctx.submit(OrderIntent(...))`. The backtester's event engine supplies the
   context; paper and live sessions supply `qts.execution.strategy_context.RunnerContext`, whose
   orders go through the order service (risk checks, stored, resumable after a restart).
@@ -195,6 +196,64 @@ class StrategyContext(Protocol):
     def features(self, model: str, symbols: list[str] | None = None) -> dict[str, dict[str, Any]]:
         """Each symbol's input features of `model` at this bar."""
         ...
+
+
+class BarArrays:
+    """One symbol's bars as numpy arrays (`ts` as datetime64): a window over arrays built once,
+    each column a view (no copy) taken when read."""
+
+    __slots__ = ("_columns", "_end", "_start")
+
+    def __init__(self, columns: tuple[np.ndarray, ...], start: int = 0, end: int | None = None):
+        self._columns = columns
+        self._start = start
+        self._end = len(columns[0]) if end is None else end
+
+    @classmethod
+    def of(cls, bars: pd.DataFrame) -> BarArrays:
+        volume = bars["volume"] if "volume" in bars.columns else pd.Series(0.0, index=bars.index)
+        prices = tuple(bars[c].to_numpy(np.float64) for c in ("open", "high", "low", "close"))
+        return cls((bars.index.to_numpy(), *prices, volume.to_numpy(np.float64)))
+
+    def window(self, start: int, end: int) -> BarArrays:
+        """Rows start..end-1 of the full arrays (positions in the arrays this was built from)."""
+        return BarArrays(self._columns, start, end)
+
+    @property
+    def ts(self) -> np.ndarray:
+        return self._columns[0][self._start : self._end]
+
+    @property
+    def open(self) -> np.ndarray:
+        return self._columns[1][self._start : self._end]
+
+    @property
+    def high(self) -> np.ndarray:
+        return self._columns[2][self._start : self._end]
+
+    @property
+    def low(self) -> np.ndarray:
+        return self._columns[3][self._start : self._end]
+
+    @property
+    def close(self) -> np.ndarray:
+        return self._columns[4][self._start : self._end]
+
+    @property
+    def volume(self) -> np.ndarray:
+        return self._columns[5][self._start : self._end]
+
+    def __len__(self) -> int:
+        return self._end - self._start
+
+
+def history_arrays(ctx: StrategyContext, symbol: str, lookback: int | None = None) -> BarArrays:
+    """`ctx.history` as numpy arrays: views from contexts that offer `arrays` (the backtester),
+    converted from the DataFrame elsewhere (paper and live runners)."""
+    fast = getattr(ctx, "arrays", None)
+    if fast is not None:
+        return fast(symbol, lookback)  # type: ignore[no-any-return]
+    return BarArrays.of(ctx.history(symbol, lookback))
 
 
 class OrderStrategy(Strategy):
