@@ -8,6 +8,7 @@ This is the loop a paper executor runs live, one bar at a time.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -37,7 +38,7 @@ class BacktestContext:
         self._positions = {
             s: np.searchsorted(data[s].index, market.index, side="right") for s in market.symbols
         }
-        self._arrays = {s: BarArrays.of(data[s]) for s in market.symbols}
+        self._arrays = {s: BarArrays.of(data[s]).columns for s in market.symbols}
         self.i = 0
         self.models: ModelAccess | None = None
 
@@ -68,9 +69,9 @@ class BacktestContext:
 
     def arrays(self, symbol: str, lookback: int | None = None) -> BarArrays:
         """The bars up to now as numpy views (no copy, no DataFrame): the fast `history`."""
-        end = int(self._positions[symbol][self.i])
-        start = 0 if lookback is None else max(end - lookback, 0)
-        return self._arrays[symbol].window(start, end)
+        end = self._positions[symbol].item(self.i)
+        start = 0 if lookback is None or end <= lookback else end - lookback
+        return BarArrays(self._arrays[symbol], start, end)
 
     def position(self, symbol: str) -> float:
         return self._portfolio.quantity(symbol)
@@ -126,7 +127,7 @@ def run_event(
     target_orders: dict[str, Order] = {}
     if order_strategy is not None:
         order_strategy.on_start(ctx)
-    for i in range(n):
+    for i in _rows(n, book, target_rows):
         ctx.i = i
         before = len(fills)
         if not close_mode and target_rows is not None and target_rows[i]:
@@ -158,6 +159,24 @@ def run_event(
     )
 
 
+def _rows(n: int, book: OrderBook, target_rows: np.ndarray | None) -> Iterator[int]:
+    """The rows to visit: every row for an order strategy (it decides at each bar); for target
+    strategies only rows where a new target arrives or an order is open (nothing can happen on
+    the others: their positions and cash are carried forward)."""
+    if target_rows is None:
+        yield from range(n)
+        return
+    events = np.flatnonzero(target_rows)
+    i = int(events[0]) if len(events) else n
+    while i < n:
+        yield i
+        if book.orders:
+            i += 1
+        else:
+            nxt = int(np.searchsorted(events, i, side="right"))
+            i = int(events[nxt]) if nxt < len(events) else n
+
+
 def _submit_targets(
     book: OrderBook,
     want: np.ndarray,
@@ -182,12 +201,12 @@ class _BarMaker:
 
     def __init__(self, market: MarketArrays) -> None:
         self.market = market
-        self.times = market.index.to_pydatetime()  # converted once, not per bar
         self.qty: list[np.ndarray] = []
         self.cash: list[float] = []
 
     def bars(self, i: int) -> dict[str, Bar]:
-        m, ts = self.market, self.times[i]
+        m = self.market
+        ts = m.index[i].to_pydatetime()  # only rows with open orders get here
         out = {}
         for j, s in enumerate(m.symbols):
             o = m.open[i, j]

@@ -199,7 +199,7 @@ class StrategyContext(Protocol):
 
 
 class BarArrays:
-    """One symbol's bars as numpy arrays (`ts` as datetime64): a window over arrays built once,
+    """One symbol's bars as numpy arrays (`ts` as datetime64 in UTC): a window over arrays built once,
     each column a view (no copy) taken when read."""
 
     __slots__ = ("_columns", "_end", "_start")
@@ -213,7 +213,15 @@ class BarArrays:
     def of(cls, bars: pd.DataFrame) -> BarArrays:
         volume = bars["volume"] if "volume" in bars.columns else pd.Series(0.0, index=bars.index)
         prices = tuple(bars[c].to_numpy(np.float64) for c in ("open", "high", "low", "close"))
-        return cls((bars.index.to_numpy(), *prices, volume.to_numpy(np.float64)))
+        index = pd.DatetimeIndex(bars.index)
+        if index.tz is not None:  # datetime64 in UTC, not an array of Timestamp objects
+            index = index.tz_convert("UTC").tz_localize(None)
+        return cls((index.to_numpy(), *prices, volume.to_numpy(np.float64)))
+
+    @property
+    def columns(self) -> tuple[np.ndarray, ...]:
+        """The full arrays this window reads (ts, open, high, low, close, volume)."""
+        return self._columns
 
     def window(self, start: int, end: int) -> BarArrays:
         """Rows start..end-1 of the full arrays (positions in the arrays this was built from)."""
