@@ -123,7 +123,9 @@ def run_event(
     fills: list[tuple[int, Fill]] = []
     changed_rows: list[int] = []
     order_strategy = strategy if isinstance(strategy, OrderStrategy) else None
-    target_rows = None if order_strategy is not None else plan.flag.any(axis=1)
+    target_rows: np.ndarray | None = None
+    if order_strategy is None:
+        target_rows = np.asarray(plan.flag.any(axis=1), dtype=bool)
     target_orders: dict[str, Order] = {}
     if order_strategy is not None:
         order_strategy.on_start(ctx)
