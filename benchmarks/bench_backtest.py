@@ -197,6 +197,12 @@ def compare(reference: Trades, other: Trades) -> str:
     a, b = norm(reference), norm(other)
     if a == b:
         return f"yes ({len(a)} trades)"
+    if [t[:2] for t in a] == [t[:2] for t in b]:  # same bars, some sizes differ
+        sizes = [abs(x[2] - y[2]) for x, y in zip(a, b, strict=True) if x[2] != y[2]]
+        return (
+            f"entries and exits yes ({len(a)} trades); size differs on {len(sizes)} "
+            f"(by at most {max(sizes):g} units)"
+        )
     same = sum(1 for x, y in zip(a, b, strict=False) if x == y)
     return f"NO: {len(a)} vs {len(b)} trades, first {same} identical"
 
