@@ -310,18 +310,20 @@ def sma_order_strategy():  # type: ignore[no-untyped-def]
             self.sum_fast = self.sum_slow = 0.0
 
         def on_bar(self, ctx: StrategyContext) -> None:
-            close = history_arrays(ctx, "ASSET", SLOW + 1).close
+            close = history_arrays(ctx, "ASSET", SLOW).close
             n = len(close)
-            # Running sums in TA-Lib's order (add the newest, read, drop the oldest).
-            self.sum_fast += close[-1]
-            self.sum_slow += close[-1]
+            # Running sums in TA-Lib's order (add the newest, read, drop the oldest); `item`
+            # gives Python floats, cheaper to add than numpy scalars.
+            last = close.item(-1)
+            self.sum_fast += last
+            self.sum_slow += last
             self.prev_fast, self.prev_slow = self.fast, self.slow
             self.fast = self.sum_fast / FAST if n >= FAST else float("nan")
             self.slow = self.sum_slow / SLOW if n >= SLOW else float("nan")
             if n >= FAST:
-                self.sum_fast -= close[-FAST]
+                self.sum_fast -= close.item(-FAST)
             if n >= SLOW:
-                self.sum_slow -= close[-SLOW]
+                self.sum_slow -= close.item(-SLOW)
             f, s, f0, s0 = self.fast, self.slow, self.prev_fast, self.prev_slow
             held = ctx.position("ASSET")
             if f > s and f0 <= s0 and not held:
