@@ -216,12 +216,19 @@ RUNNERS: dict[str, Callable[[pd.DataFrame, float, float], Trades]] = {
 }
 
 
+CPU_SECONDS: dict[int, float] = {}  # id(call) -> best CPU seconds of its runs
+
+
 def best_of(repeat: int, call: Callable[[], object]) -> tuple[float, object]:
-    best, out = float("inf"), None
+    """Best wall seconds of `repeat` runs; the best CPU seconds of this process go to
+    CPU_SECONDS (steadier than wall time on a busy machine)."""
+    best, best_cpu, out = float("inf"), float("inf"), None
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         out = call()
         best = min(best, time.perf_counter() - start)
+        best_cpu = min(best_cpu, time.process_time() - cpu)
+    CPU_SECONDS[id(call)] = best_cpu
     return best, out
 
 
@@ -230,6 +237,7 @@ def bench_case(
 ) -> dict[str, float]:
     print(f"\n## {label}: {len(bars):,} bars, sma_cross({FAST},{SLOW}), fee {fee:.2%}")
     times: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     trades: dict[str, Trades] = {}
     notes: dict[str, str] = {}
     for name, runner in RUNNERS.items():
@@ -238,22 +246,34 @@ def bench_case(
             continue
         try:
             runner(bars.iloc[:5000], cash, fee)  # warm-up, the same for every library
-            times[name], out = best_of(repeat, lambda r=runner: r(bars, cash, fee))
+
+            def timed(r: Callable[[pd.DataFrame, float, float], Trades] = runner) -> Trades:
+                return r(bars, cash, fee)
+
+            times[name], out = best_of(repeat, timed)
+            cpu[name] = CPU_SECONDS[id(timed)]
             trades[name] = out  # type: ignore[assignment]
         except Exception as exc:  # report a peer that cannot run, keep benchmarking the others
             notes[name] = f"failed: {type(exc).__name__}: {exc}"[:120]
-    base = times.get("qts")
+    base, base_cpu = times.get("qts"), cpu.get("qts")
     print(
-        f"| {'library':<17}| {'wall s':>9} | {'x qts':>7} | trades agree with qts (entry, exit, size)"
+        f"| {'library':<17}| {'wall s':>9} | {'x qts':>7} | {'CPU s':>8} | {'x qts':>7} "
+        "| trades agree with qts (entry, exit, size)"
     )
-    print(f"|{'-' * 18}|{'-' * 11}|{'-' * 9}|{'-' * 44}")
+    print(f"|{'-' * 18}|{'-' * 11}|{'-' * 9}|{'-' * 10}|{'-' * 9}|{'-' * 44}")
     for name in RUNNERS:
         if name not in times:
-            print(f"| {name:<17}| {'-':>9} | {'-':>7} | {notes.get(name, '')}")
+            print(
+                f"| {name:<17}| {'-':>9} | {'-':>7} | {'-':>8} | {'-':>7} | {notes.get(name, '')}"
+            )
             continue
         ratio = times[name] / base if base else float("nan")
+        cpu_ratio = cpu[name] / base_cpu if base_cpu else float("nan")
         agree = "reference" if name == "qts" else compare(trades["qts"], trades[name])
-        print(f"| {name:<17}| {times[name]:>9.3f} | {ratio:>7.2f} | {agree}")
+        print(
+            f"| {name:<17}| {times[name]:>9.3f} | {ratio:>7.2f} | {cpu[name]:>8.3f} "
+            f"| {cpu_ratio:>7.2f} | {agree}"
+        )
     if trades.get("qts"):
         last = bars.index.get_loc(trades["qts"][-1][0])
         print(f"last trade opens at bar {last:,} of {len(bars):,} (best of {repeat} runs each)")
