@@ -110,7 +110,9 @@ def test_cli_backtest_json_on_sample_csv(tmp_path: Path) -> None:
     payload = json.loads(out.stdout)
     assert payload["strategy"] == "sma_cross" and payload["params"]["fast"] == 10
     assert payload["metrics"]["trades"] >= 5
-    assert len(payload["equity_curve"]) == 370
+    assert "equity_curve" not in payload  # per-bar curve only when asked
+    with_curve = json.loads(CliRunner().invoke(cli(), [*args, "--equity-curve"]).stdout)
+    assert len(with_curve["equity_curve"]) == 370
     trade = payload["trades"][0]
     assert set(trade) >= {
         "entry_time",

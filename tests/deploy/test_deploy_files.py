@@ -49,7 +49,11 @@ def test_the_images_the_design_needs_exist() -> None:
 @pytest.mark.parametrize("path", DOCKERFILES, ids=[p.name for p in DOCKERFILES])
 def test_dockerfile_rules(path: Path) -> None:
     steps = _instructions(path)
-    args = {rest.split("=", 1)[0]: rest.split("=", 1)[1] for w, rest in steps if w == "ARG" and "=" in rest}
+    args = {
+        rest.split("=", 1)[0]: rest.split("=", 1)[1]
+        for w, rest in steps
+        if w == "ARG" and "=" in rest
+    }
     for word, rest in steps:
         if word == "FROM":
             image = rest.split()[0]

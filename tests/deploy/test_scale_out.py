@@ -276,7 +276,9 @@ def test_scale_out_topology_end_to_end(topology: Topology) -> None:
         state = httpx.get(f"{b}/api/v1/strategies/{sid}", headers=trader).json()
         preds = httpx.get(f"{b}/api/v1/ml/predictions?model={MODEL}&limit=5", headers=trader).text
         logs = topo.procs["api0"].text()[-4000:]
-        raise AssertionError(f"no order event on both servers; strategy: {state}\n{preds}\n{logs}") from None
+        raise AssertionError(
+            f"no order event on both servers; strategy: {state}\n{preds}\n{logs}"
+        ) from None
     assert seen[a] and seen[b]
     assert seen[a][0] == seen[b][0], (seen[a][0], seen[b][0])  # one event, both servers
     topo.wait("session finished", lambda: httpx.get(

@@ -65,7 +65,7 @@ def backtest(*args: str) -> Any:
 def test_ml_topk_trades_out_of_sample_net_of_krx_costs(trained: tuple[Path, str]) -> None:
     _, name = trained
     r = backtest("--symbols", SYMBOLS, "--start", "2025-02-03", "--param",
-                 f"model={name}@production", "--param", "k=2", "--json")  # fmt: skip
+                 f"model={name}@production", "--param", "k=2", "--json", "--equity-curve")  # fmt: skip
     assert r.exit_code == 0, r.output
     out = _json(r.output)
     assert out["start"].startswith("2025-02-03") and out["symbols"] == sorted(SYMBOLS.split(","))

@@ -59,7 +59,11 @@ def test_a_lost_attempt_is_recorded_and_the_redelivery_counts_as_the_next(ctx) -
     lost, retried = runs(ctx, "adder")
     assert (lost.outcome, lost.final, lost.error) == ("failed", False, LOST_WORKER)
     assert lost.finished_at is not None
-    assert (retried.outcome, retried.attempt, retried.result) == ("success", 2, {"sum": 3, "database": "sqlite"})
+    assert (retried.outcome, retried.attempt, retried.result) == (
+        "success",
+        2,
+        {"sum": 3, "database": "sqlite"},
+    )
     # A task seen for the first time is attempt 1 and closes nothing.
     assert run_job(ctx, "adder", f"{JOBS}.add", {"a": 2, "b": 2}, task_id="t-43").attempt == 1
     assert len(runs(ctx, "adder")) == 3

@@ -8,6 +8,7 @@ This is the loop a paper executor runs live, one bar at a time.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ from qts.backtest.portfolio import Portfolio
 from qts.backtest.raw_run import RawRun
 from qts.core.errors import ValidationError
 from qts.core.types import Bar, Fill, Order, OrderIntent, Side
-from qts.strategies.base import OrderStrategy, Strategy, Universe
+from qts.strategies.base import BarArrays, OrderStrategy, Strategy, Universe
 from qts.strategies.model_access import ModelAccess, latest_features, latest_scores
 
 
@@ -37,6 +38,7 @@ class BacktestContext:
         self._positions = {
             s: np.searchsorted(data[s].index, market.index, side="right") for s in market.symbols
         }
+        self._arrays = {s: BarArrays.of(data[s]).columns for s in market.symbols}
         self.i = 0
         self.models: ModelAccess | None = None
 
@@ -64,6 +66,12 @@ class BacktestContext:
         end = int(self._positions[symbol][self.i])
         start = 0 if lookback is None else max(end - lookback, 0)
         return self._data[symbol].iloc[start:end]
+
+    def arrays(self, symbol: str, lookback: int | None = None) -> BarArrays:
+        """The bars up to now as numpy views (no copy, no DataFrame): the fast `history`."""
+        end = self._positions[symbol].item(self.i)
+        start = 0 if lookback is None or end <= lookback else end - lookback
+        return BarArrays(self._arrays[symbol], start, end)
 
     def position(self, symbol: str) -> float:
         return self._portfolio.quantity(symbol)
@@ -97,7 +105,7 @@ def run_event(
     targets: pd.DataFrame | None,
     start_row: int = 0,
 ) -> RawRun:
-    n, k = market.shape
+    n = len(market.index)
     symbols = market.symbols
     index = {s: j for j, s in enumerate(symbols)}
     book = OrderBook(config.fill_model)
@@ -111,36 +119,36 @@ def run_event(
         start_row,
     )
     close_mode = config.fill_at == "close"
-    qty = np.zeros((n, k))
-    cash = np.zeros(n)
+    bars_at = _BarMaker(market)
     fills: list[tuple[int, Fill]] = []
+    changed_rows: list[int] = []
     order_strategy = strategy if isinstance(strategy, OrderStrategy) else None
-    is_orders = order_strategy is not None
+    target_rows: np.ndarray | None = None
+    if order_strategy is None:
+        target_rows = np.asarray(plan.flag.any(axis=1), dtype=bool)
     target_orders: dict[str, Order] = {}
     if order_strategy is not None:
         order_strategy.on_start(ctx)
-    for i in range(n):
+    for i in _rows(n, book, target_rows):
         ctx.i = i
-        bars = _bars_at(market, i)
-        slip = {s: float(plan.slip[i, index[s]]) for s in bars}
-        prev_marks = _marks(market, i - 1) if i > 0 else {}
-        if not close_mode and not is_orders:
+        before = len(fills)
+        if not close_mode and target_rows is not None and target_rows[i]:
             _submit_targets(book, plan.want[i], plan.flag[i], symbols, target_orders)
-        # In close mode market orders never wait for an open: they filled at their own close.
-        opened = book.process_bar(
-            bars, portfolio, "open", slip, prev_marks, include_market=not close_mode
-        )
-        fills += [(i, f) for f in opened]
+        if book.orders:  # nothing to match on a bar without open orders
+            # In close mode market orders never wait for an open: they filled at their close.
+            opened = bars_at.process(book, portfolio, plan.slip, i, "open", not close_mode)
+            fills += [(i, f) for f in opened]
         if order_strategy is not None and i >= start_row:
             order_strategy.on_bar(ctx)
         if close_mode:
-            if not is_orders:
+            if target_rows is not None and target_rows[i]:
                 _submit_targets(book, plan.want[i], plan.flag[i], symbols, target_orders)
-            closed = book.process_bar(bars, portfolio, "close", slip, prev_marks)
-            fills += [(i, f) for f in closed]
-        for j, s in enumerate(symbols):
-            qty[i, j] = portfolio.quantity(s)
-        cash[i] = portfolio.cash
+            if book.orders:
+                fills += [(i, f) for f in bars_at.process(book, portfolio, plan.slip, i, "close")]
+        if len(fills) > before:
+            changed_rows.append(i)
+            bars_at.snapshot(portfolio, symbols)
+    qty, cash = bars_at.series(changed_rows, n, config.initial_cash)
     m = len(fills)
     return RawRun(
         qty=qty,
@@ -151,6 +159,24 @@ def run_event(
         f_price=np.array([f.price for _, f in fills], dtype=np.float64).reshape(m),
         f_fee=np.array([f.fee for _, f in fills], dtype=np.float64).reshape(m),
     )
+
+
+def _rows(n: int, book: OrderBook, target_rows: np.ndarray | None) -> Iterator[int]:
+    """The rows to visit: every row for an order strategy (it decides at each bar); for target
+    strategies only rows where a new target arrives or an order is open (nothing can happen on
+    the others: their positions and cash are carried forward)."""
+    if target_rows is None:
+        yield from range(n)
+        return
+    events = np.flatnonzero(target_rows)
+    i = int(events[0]) if len(events) else n
+    while i < n:
+        yield i
+        if book.orders:
+            i += 1
+        else:
+            nxt = int(np.searchsorted(events, i, side="right"))
+            i = int(events[nxt]) if nxt < len(events) else n
 
 
 def _submit_targets(
@@ -171,24 +197,53 @@ def _submit_targets(
         pending[symbol] = order
 
 
-def _bars_at(market: MarketArrays, i: int) -> dict[str, Bar]:
-    ts = market.index[i].to_pydatetime()
-    out = {}
-    for j, s in enumerate(market.symbols):
-        o = market.open[i, j]
-        if np.isnan(o):
-            continue
-        out[s] = Bar(
-            symbol=s,
-            timeframe="",
-            ts=ts,
-            open=float(o),
-            high=float(market.high[i, j]),
-            low=float(market.low[i, j]),
-            close=float(market.close[i, j]),
-            volume=0.0,
-        )
-    return out
+class _BarMaker:
+    """Bars of one row as `Bar` objects, built only for rows where orders are open; and the
+    positions and cash after each row that had fills (other rows carry them forward)."""
+
+    def __init__(self, market: MarketArrays) -> None:
+        self.market = market
+        self.qty: list[np.ndarray] = []
+        self.cash: list[float] = []
+
+    def bars(self, i: int) -> dict[str, Bar]:
+        m = self.market
+        ts = m.index[i].to_pydatetime()  # only rows with open orders get here
+        out = {}
+        for j, s in enumerate(m.symbols):
+            o = m.open[i, j]
+            if o == o:  # not NaN: the symbol has a bar here
+                out[s] = Bar(s, "", ts, float(o), float(m.high[i, j]), float(m.low[i, j]),
+                             float(m.close[i, j]), 0.0)  # fmt: skip
+        return out
+
+    def process(
+        self,
+        book: OrderBook,
+        portfolio: Portfolio,
+        slip: np.ndarray,
+        i: int,
+        phase: str,
+        include_market: bool = True,
+    ) -> list[Fill]:
+        bars = self.bars(i)
+        if not bars:
+            return []
+        symbols = self.market.symbols
+        slips = {s: float(slip[i, j]) for j, s in enumerate(symbols) if s in bars}
+        marks = _marks(self.market, i - 1) if i > 0 else {}
+        return book.process_bar(bars, portfolio, phase, slips, marks, include_market)
+
+    def snapshot(self, portfolio: Portfolio, symbols: list[str]) -> None:
+        self.qty.append(np.array([portfolio.quantity(s) for s in symbols], dtype=np.float64))
+        self.cash.append(portfolio.cash)
+
+    def series(self, rows: list[int], n: int, cash0: float) -> tuple[np.ndarray, np.ndarray]:
+        k = len(self.market.symbols)
+        last = np.searchsorted(np.asarray(rows, dtype=np.int64), np.arange(n), side="right") - 1
+        qty_rows = np.vstack([np.zeros((1, k)), *self.qty]) if self.qty else np.zeros((1, k))
+        cash_rows = np.r_[cash0, self.cash]
+        return qty_rows[last + 1], cash_rows[last + 1]
 
 
 def _marks(market: MarketArrays, i: int) -> dict[str, float]:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from qts.backtest.config import BacktestConfig
+from qts.backtest.curve import ffill, plan
 from qts.core.errors import ValidationError
 from qts.strategies.base import Universe, as_universe
 
@@ -29,19 +30,25 @@ class MarketArrays:
         universe = as_universe(data)
         symbols = sorted(universe)  # the order fills are processed in, same in both engines
         index = universe[symbols[0]].index
-        for sym in symbols[1:]:
+        same = all(universe[sym].index.equals(index) for sym in symbols[1:])
+        for sym in [] if same else symbols[1:]:
             index = index.union(universe[sym].index)
         fields = {}
         for name in ("open", "high", "low", "close"):
-            frame = pd.DataFrame(
-                {s: universe[s][name].astype(float).reindex(index) for s in symbols}
-            )
-            fields[name] = frame.to_numpy(dtype=np.float64)
+            if same and len(symbols) == 1:  # a view of the column when it is float64 already
+                fields[name] = universe[symbols[0]][name].to_numpy(np.float64).reshape(-1, 1)
+                continue
+            columns = [
+                universe[s][name].to_numpy(np.float64)
+                if same
+                else universe[s][name].astype(float).reindex(index).to_numpy(np.float64)
+                for s in symbols
+            ]
+            fields[name] = np.column_stack(columns)
         close = fields["close"]
-        bad = ~np.isnan(close) & (close <= 0)
-        if bad.any():
+        if (close <= 0).any():
             raise ValidationError("bars contain non-positive close prices")
-        mark = pd.DataFrame(close).ffill().to_numpy()
+        mark = close if same and not np.isnan(close).any() else ffill_rows(close)
         return cls(index=pd.DatetimeIndex(index), symbols=symbols, mark=mark, **fields)
 
     @property
@@ -68,29 +75,48 @@ def plan_execution(
 ) -> ExecutionPlan:
     """Shift decision-time targets to their execution bars (t+1 open, or t close).
 
-    Targets decided before `trade_start` (a warm-up period) are treated as flat.
+    A symbol's target is read at that symbol's own bars only: where it has no bar (a holiday of
+    its exchange, a weekend next to crypto) there is no new information, so the target decided
+    at its last bar stays in force and nothing is traded for it. Targets decided before
+    `trade_start` (a warm-up period) are treated as flat.
     """
-    decided = np.array(
-        targets.reindex(index=market.index, columns=market.symbols).ffill().fillna(0.0),
-        dtype=np.float64,
-    )
-    if not np.isfinite(decided).all():
-        raise ValidationError("strategy produced non-finite targets")
-    if trade_start > 0:
-        decided[:trade_start] = 0.0
+    aligned = targets
+    if not (targets.index.equals(market.index) and list(targets.columns) == market.symbols):
+        aligned = targets.reindex(index=market.index, columns=market.symbols)
+    decided = np.ascontiguousarray(aligned.to_numpy(dtype=np.float64, na_value=np.nan))
     n, k = decided.shape
-    slip_decided = np.zeros((n, k))
+    want, flag = np.empty((n, k)), np.empty((n, k), dtype=np.bool_)
+    next_open = config.fill_at != "close"
+    bad = plan(
+        decided, market.close, config.rebalance == "every_bar", next_open, trade_start, want, flag
+    )
+    if bad:
+        raise ValidationError("strategy produced non-finite targets")
+    slip = _slippage(market, config, next_open)
+    price = market.open if next_open else market.close
+    return ExecutionPlan(want=want, flag=flag, price=price, slip=slip)
+
+
+def _slippage(market: MarketArrays, config: BacktestConfig, next_open: bool) -> np.ndarray:
+    """Slippage fraction for an execution at each bar, from the deciding bar's volatility."""
+    n, k = market.shape
+    if config.slippage.vol_mult == 0:  # bps only: the same fraction after the first row
+        slip = np.full((n, k), config.slippage.fraction())
+        if next_open and n:
+            slip[0] = 0.0  # nothing was decided before the first bar
+        return slip
+    decided = np.full((n, k), np.nan)
     for s in range(k):
         has_bar = ~np.isnan(market.close[:, s])
-        fractions = np.full(n, np.nan)
-        fractions[has_bar] = config.slippage.fractions(market.close[has_bar, s])
-        slip_decided[:, s] = pd.Series(fractions).ffill().fillna(0.0).to_numpy()
-    prev = np.vstack([np.zeros((1, k)), decided[:-1]])
-    every_bar = config.rebalance == "every_bar"
-    changed = np.ones((n, k), dtype=bool) if every_bar else decided != prev
-    if config.fill_at == "close":
-        return ExecutionPlan(want=decided, flag=changed, price=market.close, slip=slip_decided)
-    want = np.vstack([np.zeros((1, k)), decided[:-1]])
-    flag = np.vstack([np.zeros((1, k), dtype=bool), changed[:-1]])
-    slip = np.vstack([np.zeros((1, k)), slip_decided[:-1]])
-    return ExecutionPlan(want=want, flag=flag, price=market.open, slip=slip)
+        decided[has_bar, s] = config.slippage.fractions(market.close[has_bar, s])
+    ffill(decided, 0.0)
+    if not next_open:
+        return decided
+    return np.vstack([np.zeros((1, k)), decided[:-1]])
+
+
+def ffill_rows(values: np.ndarray) -> np.ndarray:
+    """Forward-fill NaN down each column of a 2-D array (leading NaN stays NaN)."""
+    out = np.array(values, dtype=np.float64, order="C")
+    ffill(out, np.nan)
+    return out

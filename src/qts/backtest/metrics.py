@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qts.backtest.curve import any_weekend, regular_spacing
+
 _TF = re.compile(r"^(\d+)\s*(s|m|min|h|d|w|mo|M)$")
 _TF_SECONDS = {
     "s": 1,
@@ -43,9 +45,7 @@ def timeframe_seconds(timeframe: str) -> float:
 def infer_asset_class(index: pd.DatetimeIndex) -> str:
     """Crypto trades on weekends; stock sessions do not."""
     # asi8 counts from the UTC epoch for tz-aware indexes too.
-    days = index.as_unit("ns").asi8 // 86_400_000_000_000
-    weekday = (days + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
-    return "crypto" if len(index) and bool((weekday >= 5).any()) else "stock"
+    return "crypto" if any_weekend(index.as_unit("ns").asi8) else "stock"
 
 
 def periods_per_year(
@@ -56,7 +56,9 @@ def periods_per_year(
     if timeframe:
         seconds = timeframe_seconds(timeframe)
     elif len(index) > 1:
-        seconds = float(np.median(np.diff(index.as_unit("ns").asi8))) / 1e9
+        ns = index.as_unit("ns").asi8
+        step = regular_spacing(ns)  # evenly spaced: the median without sorting a million gaps
+        seconds = (step if step > 0 else float(np.median(np.diff(ns)))) / 1e9
     else:
         seconds = 86400.0
     if seconds >= 86400:

@@ -9,15 +9,9 @@ import numpy as np
 import pandas as pd
 
 from qts.backtest.config import BacktestConfig
+from qts.backtest.curve import STAT_NAMES, curves, stats
 from qts.backtest.market import MarketArrays
-from qts.backtest.metrics import (
-    clean_number,
-    drawdown,
-    max_drawdown_duration,
-    periods_per_year,
-    return_metrics,
-    trade_metrics,
-)
+from qts.backtest.metrics import clean_number, drawdown, periods_per_year, trade_metrics
 from qts.backtest.raw_run import RawRun, trade_arrays
 from qts.strategies.base import Strategy
 
@@ -57,14 +51,34 @@ class BacktestResult:
     def drawdown(self) -> pd.Series:
         return drawdown(self.equity)
 
-    def to_dict(self, max_points: int | None = None) -> dict[str, Any]:
-        """JSON-serializable summary; `max_points` thins the equity curve (keeps the last)."""
+    def to_dict(self, max_points: int | None = None, equity_curve: bool = True) -> dict[str, Any]:
+        """JSON-serializable summary; `max_points` thins the equity curve (keeps the last);
+        `equity_curve=False` leaves the per-bar curve out (the summary stays complete)."""
+        out = self._summary()
+        if equity_curve:
+            out["equity_curve"] = self._curve(max_points)
+        return out
+
+    def _summary(self) -> dict[str, Any]:
+        return {
+            "strategy": self.strategy,
+            "params": self.params,
+            "symbols": self.symbols,
+            "config": _jsonable(self.config.to_dict()),
+            "start": self.equity.index[0].isoformat() if len(self.equity) else None,
+            "end": self.equity.index[-1].isoformat() if len(self.equity) else None,
+            "metrics": {k: clean_number(v) for k, v in self.metrics.items()},
+            "trades": trades_to_records(self.trades),
+            "warnings": list(self.warnings),
+        }
+
+    def _curve(self, max_points: int | None) -> list[dict[str, Any]]:
         equity, bench, dd = self.equity, self.benchmark, self.drawdown
         if max_points and len(equity) > max_points:
             step = int(np.ceil(len(equity) / max_points))
             keep = np.unique(np.r_[np.arange(0, len(equity), step), len(equity) - 1])
             equity, bench, dd = equity.iloc[keep], bench.iloc[keep], dd.iloc[keep]
-        curve = [
+        return [
             {
                 "ts": ts.isoformat(),
                 "equity": clean_number(e),
@@ -75,18 +89,6 @@ class BacktestResult:
                 equity.index, equity.to_numpy(), dd.to_numpy(), bench.to_numpy(), strict=True
             )
         ]
-        return {
-            "strategy": self.strategy,
-            "params": self.params,
-            "symbols": self.symbols,
-            "config": _jsonable(self.config.to_dict()),
-            "start": self.equity.index[0].isoformat() if len(self.equity) else None,
-            "end": self.equity.index[-1].isoformat() if len(self.equity) else None,
-            "metrics": {k: clean_number(v) for k, v in self.metrics.items()},
-            "equity_curve": curve,
-            "trades": trades_to_records(self.trades),
-            "warnings": list(self.warnings),
-        }
 
 
 def trades_to_records(trades: pd.DataFrame) -> list[dict[str, Any]]:
@@ -121,44 +123,38 @@ def build_result(
     start_row: int = 0,
 ) -> BacktestResult:
     k = market.shape[1]
-    marks = np.nan_to_num(market.mark, nan=0.0)
-    equity_all = raw.cash + (raw.qty * marks).sum(axis=1)
     index = market.index[start_row:]
-    equity = pd.Series(equity_all[start_row:], index=index, name="equity")
-    prev = np.r_[config.initial_cash, equity.to_numpy()[:-1]]
-    returns = pd.Series(equity.to_numpy() / prev - 1.0, index=index)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        step = market.mark[1:] / market.mark[:-1] - 1.0
-    bench_r = np.nan_to_num(np.vstack([np.zeros((1, k)), step]), nan=0.0).mean(axis=1)
-    bench_r = bench_r[start_row:].copy()
-    if len(bench_r):
-        bench_r[0] = 0.0
-    benchmark = pd.Series(
-        config.initial_cash * np.cumprod(1.0 + bench_r), index=index, name="benchmark"
+    n = len(index)
+    equity_values, bench_values = np.empty(n), np.empty(n)
+    curves(
+        raw.cash, raw.qty, market.mark, start_row, config.initial_cash, equity_values, bench_values
     )
-
+    equity = pd.Series(equity_values, index=index, name="equity")
+    benchmark = pd.Series(bench_values, index=index, name="benchmark")
     ppy = config.periods_per_year or periods_per_year(
         market.index, config.timeframe, config.asset_class
     )
+    figures = np.empty(14)
+    stats(equity_values, bench_values, config.initial_cash, ppy, figures)
     trades = _trades_frame(trade_arrays(raw, k), market, raw)
     metrics: dict[str, Any] = {
         "initial_cash": config.initial_cash,
-        "final_equity": float(equity.iloc[-1]),
+        "final_equity": float(equity_values[-1]),
     }
-    metrics.update(return_metrics(returns, ppy, pd.Series(bench_r, index=index)))
-    dd_bars, dd_days = max_drawdown_duration(equity)
+    metrics.update({name: float(figures[j]) for j, name in enumerate(STAT_NAMES)})
+    dd_bars, dd_peak = int(figures[11]), int(figures[12])
+    span = index[dd_peak + dd_bars] - index[dd_peak] if dd_bars else pd.Timedelta(0)
     metrics["max_drawdown_duration_bars"] = dd_bars
-    metrics["max_drawdown_duration_days"] = dd_days
+    metrics["max_drawdown_duration_days"] = span.total_seconds() / 86400
     metrics.update(trade_metrics(trades))
-    held = raw.qty[start_row:] != 0
-    metrics["exposure"] = float(held.any(axis=1).mean()) if len(held) else 0.0
+    metrics["exposure"] = exposure(raw.qty[start_row:])
     traded = float(np.abs(raw.f_qty * raw.f_price).sum())
-    mean_equity = float(equity.mean())
+    mean_equity = float(figures[13])
     metrics["turnover"] = traded / mean_equity if mean_equity > 0 else float("nan")
-    metrics["turnover_annual"] = metrics["turnover"] * ppy / max(len(equity), 1)
+    metrics["turnover_annual"] = metrics["turnover"] * ppy / max(n, 1)
     metrics["fees"] = float(raw.f_fee.sum())
     metrics["fills"] = len(raw.f_bar)
-    metrics["bars"] = len(equity)
+    metrics["bars"] = n
     metrics["periods_per_year"] = ppy
 
     fills = pd.DataFrame(
@@ -170,8 +166,8 @@ def build_result(
             "fee": raw.f_fee,
         }
     )
-    positions = pd.DataFrame(raw.qty[start_row:], index=index, columns=market.symbols)
-    prices = pd.DataFrame(market.close[start_row:], index=index, columns=market.symbols)
+    positions = pd.DataFrame(raw.qty[start_row:], index=index, columns=market.symbols, copy=False)
+    prices = pd.DataFrame(market.close[start_row:], index=index, columns=market.symbols, copy=False)
     return BacktestResult(
         strategy=type(strategy).name or type(strategy).__name__,
         params=dict(strategy.p),
@@ -188,23 +184,33 @@ def build_result(
     )
 
 
+def exposure(qty: np.ndarray) -> float:
+    """Share of bars with any position open."""
+    if not len(qty):
+        return 0.0
+    held = qty[:, 0] != 0 if qty.shape[1] == 1 else (qty != 0).any(axis=1)
+    return float(np.count_nonzero(held)) / len(qty)
+
+
 def run_warnings(config: BacktestConfig, prices: pd.DataFrame, fills: int) -> list[str]:
     """Cash that cannot buy one lot of a symbol (at its first traded bar's close), and a run
     without a single fill: both make the figures meaningless without saying so."""
     warnings = []
     cash, currency = config.initial_cash, config.currency or ""
     sizer = config.sizer
-    for symbol in prices.columns:
-        valid = prices[symbol].dropna()
-        if not len(valid) or sizer.fractional:
+    for j, symbol in enumerate(prices.columns):
+        column = prices.iloc[:, j].to_numpy()
+        has_bar = ~np.isnan(column)
+        if sizer.fractional or not has_bar.any():
             continue
-        lot = sizer.unit(symbol)
-        cost = lot * float(valid.iloc[0])
+        first = int(np.argmax(has_bar))
+        lot, price = sizer.unit(symbol), float(column[first])
+        cost = lot * price
         if cash < cost:
             warnings.append(
                 f"cash {cash:,.0f} {currency} cannot buy one lot of {symbol} ({lot:g} x "
-                f"{float(valid.iloc[0]):,.2f} = {cost:,.0f} {currency} on "
-                f"{valid.index[0]:%Y-%m-%d}): raise --cash".replace("  ", " ")
+                f"{price:,.2f} = {cost:,.0f} {currency} on "
+                f"{prices.index[first]:%Y-%m-%d}): raise --cash".replace("  ", " ")
             )
     if fills == 0:
         warnings.append("the run made no trade: every figure is that of holding cash")

@@ -223,6 +223,9 @@ def backtest(
     asset_class: str = ASSET_CLASS,
     engine: str = ENGINE,
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
+    equity_curve: bool = typer.Option(
+        False, "--equity-curve", help="With --json: include the per-bar equity curve"
+    ),
     report: Path | None = typer.Option(None, "--report", help="Write an HTML report here"),
 ) -> None:
     """Backtest a strategy on a CSV file or on bars stored in the database."""
@@ -247,13 +250,15 @@ def backtest(
             write_html_report(result, report)
     except QtsError as exc:
         raise _fail(exc.message) from None
-    out = result.to_dict() | ({"model": models.describe()} if models is not None else {})
     if as_json:
+        out = result.to_dict(equity_curve=equity_curve)
+        if models is not None:
+            out["model"] = models.describe()
         sys.stdout.write(json.dumps(out) + "\n")
     else:
         _print_summary(result)
         if models is not None:
-            typer.echo(f"model: {out['model']['mode']}")
+            typer.echo(f"model: {models.describe()['mode']}")
         if report is not None:
             typer.echo(f"report written to {report}")
     for warning in result.warnings:

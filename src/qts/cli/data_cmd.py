@@ -52,13 +52,23 @@ def import_cmd(
     timeframe: str = typer.Option("1d", "--timeframe", "-t"),
     exchange: str | None = typer.Option(None, "--exchange", "-e", help="e.g. XKRX, XNYS, binance"),
     repair: bool = typer.Option(False, "--repair", help="drop or fix bad rows and report them"),
+    drop_off_calendar: bool = typer.Option(
+        False,
+        "--drop-off-calendar",
+        help="leave out bars on days that are not sessions of the exchange (holiday rows)",
+    ),
     as_json: bool = typer.Option(False, "--json", help="print the full report as JSON"),
 ) -> None:
-    """Validate a bar file and store it; a bad file is rejected whole with a row-level report."""
+    """Validate a bar file and store it; a bad file is rejected whole with a row-level report.
+
+    Bars on days the exchange's calendar has no session (a holiday row that repeats the
+    previous session) are flagged as warnings; --drop-off-calendar leaves them out."""
     from qts.services.data.market_data import import_file
 
     try:
-        result = import_file(_database(), file, symbol, timeframe, exchange, repair)
+        result = import_file(
+            _database(), file, symbol, timeframe, exchange, repair, drop_off_calendar
+        )
     except QtsError as exc:
         _fail(exc)
         return
@@ -72,8 +82,9 @@ def import_cmd(
         f"{result['unchanged']} unchanged)"
     )
     for repair_row in report["repairs"]:
+        where = f"line {repair_row['line']} " if repair_row["line"] is not None else ""
         console.print(
-            f"  repaired line {repair_row['line']} ({repair_row['ts']}): "
+            f"  repaired {where}({repair_row['ts']}): "
             f"{repair_row['action']}: {repair_row['message']}"
         )
     if report["warnings"]:

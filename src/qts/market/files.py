@@ -64,22 +64,34 @@ _DIGITS = re.compile(r"^\s*-?\d+(\.0+)?\s*$")
 
 
 def load_bars_file(
-    path: str | Path, *, repair: bool = False, exchange: str | None = None
+    path: str | Path,
+    *,
+    repair: bool = False,
+    exchange: str | None = None,
+    drop_off_calendar: bool = False,
 ) -> pd.DataFrame:
     """Read, validate (and, if asked, repair) one bar file.
 
     Returns the canonical bars frame (UTC DatetimeIndex ``ts``; float ``open, high, low, close,
     volume``) with the report dict in ``df.attrs["report"]``. A file that breaks any rule raises
     `ValidationError` whose ``details`` is the row-level report, unless ``repair`` is true.
-    With ``exchange`` (``XKRX``, ``XNYS``, ``binance``…) missing sessions become report warnings.
+    With ``exchange`` (``XKRX``, ``XNYS``, ``binance``…) missing sessions and bars on days that
+    are not sessions (e.g. a holiday row repeating the previous session) become report warnings;
+    ``drop_off_calendar`` leaves the latter out (each one listed as a repair).
     """
-    bars, report = load_bars_with_report(path, repair=repair, exchange=exchange)
+    bars, report = load_bars_with_report(
+        path, repair=repair, exchange=exchange, drop_off_calendar=drop_off_calendar
+    )
     bars.attrs["report"] = report.to_dict()
     return bars
 
 
 def load_bars_with_report(
-    path: str | Path, *, repair: bool = False, exchange: str | None = None
+    path: str | Path,
+    *,
+    repair: bool = False,
+    exchange: str | None = None,
+    drop_off_calendar: bool = False,
 ) -> tuple[pd.DataFrame, BarsReport]:
     path = Path(path)
     report = BarsReport(source=str(path))
@@ -102,12 +114,44 @@ def load_bars_with_report(
     bars = normalize_bars(bars)
     report.rows_valid = len(bars)
     if exchange and len(bars):
-        from qts.market.calendars import missing_session_warnings
-
-        report.warnings = missing_session_warnings(
-            bars.index, exchange, infer_timeframe(bars.index)
-        )
+        bars = _check_calendar(bars, report, exchange, drop_off_calendar)
     return bars, report
+
+
+def _check_calendar(
+    bars: pd.DataFrame, report: BarsReport, exchange: str, drop: bool
+) -> pd.DataFrame:
+    """Warn about missing sessions and bars off the exchange calendar; drop those if asked."""
+    from qts.market.calendars import missing_session_warnings
+
+    report.warnings = missing_session_warnings(bars.index, exchange, infer_timeframe(bars.index))
+    off = [w for w in report.warnings if w["rule"] == "not_a_session"]
+    if not off:
+        return bars
+    days = bars.index.tz_convert(None).normalize()
+    values = bars[list(BAR_COLUMNS)].to_numpy()
+    for warning in off:
+        rows = np.flatnonzero(days == pd.Timestamp(warning["ts"]))
+        first = int(rows[0])
+        # A provider's holiday placeholder repeats the previous session's bar exactly.
+        if first > 0 and np.array_equal(values[first], values[first - 1]):
+            previous = f"{bars.index[first - 1]:%Y-%m-%d}"
+            warning["repeats"] = previous
+            warning["message"] += f" (it repeats {previous}: a holiday placeholder)"
+    if not drop:
+        report.notes.append(
+            f"{len(off)} bar day(s) fall outside the {exchange} calendar; "
+            "import with drop_off_calendar (--drop-off-calendar) to leave them out"
+        )
+        return bars
+    bad = days.isin(pd.DatetimeIndex([pd.Timestamp(w["ts"]) for w in off]))
+    report.repairs += [
+        RowIssue("not_a_session", None, None, ts.isoformat(), "bar outside the calendar", "dropped")
+        for ts in bars.index[bad]
+    ]
+    report.warnings = [w for w in report.warnings if w["rule"] != "not_a_session"]
+    report.rows_valid = int((~bad).sum())
+    return bars[~bad]
 
 
 def _read_table(path: Path) -> tuple[pd.DataFrame, bool]:

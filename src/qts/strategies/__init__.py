@@ -17,11 +17,13 @@ See `base` for the full contract.
 
 from qts.core.types import OrderIntent
 from qts.strategies.base import (
+    BarArrays,
     OrderStrategy,
     Strategy,
     StrategyContext,
     TargetStrategy,
     as_universe,
+    history_arrays,
     validate_bars,
 )
 from qts.strategies.params import Param, ParamSet, parse_param_pairs, resolve_params
@@ -33,6 +35,7 @@ from qts.strategies.registry import (
 )
 
 __all__ = [
+    "BarArrays",
     "OrderIntent",
     "OrderStrategy",
     "Param",
@@ -43,6 +46,7 @@ __all__ = [
     "as_universe",
     "create_strategy",
     "get_strategy_class",
+    "history_arrays",
     "list_strategies",
     "parse_param_pairs",
     "register",

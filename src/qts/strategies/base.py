@@ -5,14 +5,16 @@ Two kinds of strategy exist; both declare typed parameters (`params`, see `qts.s
 * `TargetStrategy` (rule-based, vectorized). Implement `symbol_targets(bars) -> Series` giving a
   signed target in [-1, 1] per bar for one symbol; `target_positions(data)` combines symbols into
   a DataFrame (index = bar open times, columns = symbols, values = signed fraction of equity;
-  each symbol gets `1 / n_symbols` of equity). The value at bar t may use bars up to and including
+  each symbol gets `1 / n_symbols` of equity; at a time where a symbol has no bar its last
+  target carries on, and engines read a symbol's target at its own bars only). The value at bar t may use bars up to and including
   t only, so `targets_at(history_up_to_t)` (the last row of the same computation on the truncated
   history) equals `target_positions(full_history).loc[t]`. Paper/live runners call `targets_at`
   on the history so far at each new bar; the backtester calls `target_positions` once.
   Pass the history from the same first bar: TA-Lib's recursive indicators (RSI, EMA) depend on
   where the series starts; SMA-only strategies need just `warmup_bars` of history.
 * `OrderStrategy` (event-driven). Implement `on_bar(ctx)`; it sees the bars up to now through a
-  `StrategyContext` and submits market/limit/stop orders, optionally with stop-loss and
+  `StrategyContext` (`ctx.history`, a DataFrame; `history_arrays(ctx, ...)`, numpy views without
+  a copy where the context can give them, for strategies that run every bar) and submits market/limit/stop orders, optionally with stop-loss and
   take-profit, through `ctx.submit(OrderIntent(...))`. The backtester's event engine supplies the
   context; paper and live sessions supply `qts.execution.strategy_context.RunnerContext`, whose
   orders go through the order service (risk checks, stored, resumable after a restart).
@@ -144,12 +146,23 @@ class TargetStrategy(Strategy):
         weight = 1.0 / len(universe)
         columns = {}
         for symbol, bars in universe.items():
-            raw = self.symbol_targets(bars)
-            target = raw.astype(float).fillna(0.0).clip(-1.0, 1.0)
-            columns[symbol] = target * weight
-        frame = pd.DataFrame(columns)
+            raw = np.asarray(self.symbol_targets(bars), dtype=np.float64)
+            target = np.nan_to_num(raw, nan=0.0)  # a copy: NaN (warm-up) means flat
+            np.clip(target, -1.0, 1.0, out=target)
+            target *= weight
+            columns[symbol] = target
+        first = next(iter(universe.values())).index
+        if all(bars.index.equals(first) for bars in universe.values()):  # one time axis
+            values = (
+                np.column_stack(list(columns.values())) if len(columns) > 1 else target[:, None]
+            )
+            frame = pd.DataFrame(values, index=first.rename("ts"), columns=list(columns))
+            return frame
+        frame = pd.DataFrame({s: pd.Series(v, index=universe[s].index) for s, v in columns.items()})
         frame.index.name = "ts"
-        return frame.fillna(0.0)
+        # Where a symbol has no bar (another symbol's bar time) its last target stays in force:
+        # a missing bar is no information, not a signal to sell.
+        return frame.ffill().fillna(0.0)
 
     def target_stepper(self) -> TargetStepper | None:
         """A fresh incremental form of `symbol_targets` for one symbol, or None (the default).
@@ -210,6 +223,72 @@ class StrategyContext(Protocol):
     def features(self, model: str, symbols: list[str] | None = None) -> dict[str, dict[str, Any]]:
         """Each symbol's input features of `model` at this bar."""
         ...
+
+
+class BarArrays:
+    """One symbol's bars as numpy arrays (`ts` as datetime64 in UTC): a window over arrays built once,
+    each column a view (no copy) taken when read."""
+
+    __slots__ = ("_columns", "_end", "_start")
+
+    def __init__(self, columns: tuple[np.ndarray, ...], start: int = 0, end: int | None = None):
+        self._columns = columns
+        self._start = start
+        self._end = len(columns[0]) if end is None else end
+
+    @classmethod
+    def of(cls, bars: pd.DataFrame) -> BarArrays:
+        volume = bars["volume"] if "volume" in bars.columns else pd.Series(0.0, index=bars.index)
+        prices = tuple(bars[c].to_numpy(np.float64) for c in ("open", "high", "low", "close"))
+        index = pd.DatetimeIndex(bars.index)
+        if index.tz is not None:  # datetime64 in UTC, not an array of Timestamp objects
+            index = index.tz_convert("UTC").tz_localize(None)
+        return cls((index.to_numpy(), *prices, volume.to_numpy(np.float64)))
+
+    @property
+    def columns(self) -> tuple[np.ndarray, ...]:
+        """The full arrays this window reads (ts, open, high, low, close, volume)."""
+        return self._columns
+
+    def window(self, start: int, end: int) -> BarArrays:
+        """Rows start..end-1 of the full arrays (positions in the arrays this was built from)."""
+        return BarArrays(self._columns, start, end)
+
+    @property
+    def ts(self) -> np.ndarray:
+        return self._columns[0][self._start : self._end]
+
+    @property
+    def open(self) -> np.ndarray:
+        return self._columns[1][self._start : self._end]
+
+    @property
+    def high(self) -> np.ndarray:
+        return self._columns[2][self._start : self._end]
+
+    @property
+    def low(self) -> np.ndarray:
+        return self._columns[3][self._start : self._end]
+
+    @property
+    def close(self) -> np.ndarray:
+        return self._columns[4][self._start : self._end]
+
+    @property
+    def volume(self) -> np.ndarray:
+        return self._columns[5][self._start : self._end]
+
+    def __len__(self) -> int:
+        return self._end - self._start
+
+
+def history_arrays(ctx: StrategyContext, symbol: str, lookback: int | None = None) -> BarArrays:
+    """`ctx.history` as numpy arrays: views from contexts that offer `arrays` (the backtester),
+    converted from the DataFrame elsewhere (paper and live runners)."""
+    fast = getattr(ctx, "arrays", None)
+    if fast is not None:
+        return fast(symbol, lookback)  # type: ignore[no-any-return]
+    return BarArrays.of(ctx.history(symbol, lookback))
 
 
 class OrderStrategy(Strategy):

@@ -50,12 +50,17 @@ def import_file(
     timeframe: str,
     exchange: str | None = None,
     repair: bool = False,
+    drop_off_calendar: bool = False,
 ) -> dict[str, Any]:
     """Validate a bar file and store it (all or nothing). Raises ValidationError with the
-    row-level report on a bad file unless `repair`. Returns the report plus stored counts."""
+    row-level report on a bad file unless `repair`. Bars on days that are not sessions of the
+    exchange are reported (and left out with `drop_off_calendar`). Returns the report plus
+    stored counts."""
     timeframe_ms(timeframe)
     exchange = exchange or guess_exchange(symbol)
-    bars, report = load_bars_with_report(path, repair=repair, exchange=exchange)
+    bars, report = load_bars_with_report(
+        path, repair=repair, exchange=exchange, drop_off_calendar=drop_off_calendar
+    )
     seen = infer_timeframe(bars.index)
     if seen and timeframe_ms(seen) < timeframe_ms(timeframe):
         raise ValidationError(
