@@ -40,7 +40,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
 SAMPLE = REPO / "src" / "qts" / "sample_data" / "kr_daily"
 SYMBOLS = ["005930", "000660", "005380"]
-TRAIN_END = "2025-01-31"
+NEXT = "2025-06-18"  # the first session after the shipped samples
 MODEL = "scale-lgbm"
 SECRET = "scale-out-test-secret-0123456789abcdef"
 # A Redis database of its own (flushed first): online features and locks of other tests stay out.
@@ -114,17 +114,29 @@ def topology(tmp_path: Path) -> Iterator[Topology]:
         admin.dispose()
 
 
-def _split_samples(tmp: Path) -> tuple[list[Path], list[Path]]:
-    """Bars up to the training end first; the rest arrive after the model is promoted."""
-    early, late = [], []
-    for symbol in SYMBOLS:
+def _continuation(tmp: Path, sessions: int = 40) -> list[Path]:
+    """Bars after the shipped samples (a seeded random walk on the next XKRX sessions): the
+    servers load the samples at first start, the model trains on them, and the paper session
+    trades only bars after its training window."""
+    import exchange_calendars as xcals
+    import numpy as np
+
+    calendar = xcals.get_calendar("XKRX")
+    paths = []
+    for n, symbol in enumerate(SYMBOLS):
         frame = pd.read_csv(SAMPLE / f"{symbol}.csv")
-        stamp = pd.to_datetime(frame.iloc[:, 0])
-        for part, keep in ((early, stamp <= TRAIN_END), (late, stamp > TRAIN_END)):
-            path = tmp / f"{symbol}-{len(part)}-{'early' if part is early else 'late'}.csv"
-            frame[keep].to_csv(path, index=False)
-            part.append(path)
-    return early, late
+        last = pd.Timestamp(frame.iloc[-1, 0]).tz_localize(None)
+        days = calendar.sessions_window(calendar.date_to_session(last, "next"), sessions + 1)[1:]
+        rng = np.random.default_rng(n)
+        close = float(frame["close"].iloc[-1]) * np.exp(np.cumsum(rng.normal(0, 0.015, sessions)))
+        opens = np.r_[float(frame["close"].iloc[-1]), close[:-1]]
+        out = pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "open": opens.round(),
+                            "high": np.maximum(opens, close).round() + 100,
+                            "low": np.minimum(opens, close).round() - 100,
+                            "close": close.round(), "volume": 1_000_000})  # fmt: skip
+        paths.append(tmp / f"{symbol}-next.csv")
+        out.to_csv(paths[-1], index=False)
+    return paths
 
 
 def _login(base: str, user: str) -> dict[str, str]:
@@ -212,9 +224,7 @@ def test_scale_out_topology_end_to_end(topology: Topology) -> None:
         topo.run_cli(
             "user", "create", user, "--role", role, "--password-stdin", stdin=f"{user}-pw-123\n"
         )
-    early, late = _split_samples(topo.tmp)
-    for path, symbol in zip(early, SYMBOLS, strict=True):
-        topo.run_cli("data", "import", str(path), "--symbol", symbol, "--timeframe", "1d")
+    late = _continuation(topo.tmp)  # the samples themselves were loaded by the servers
     admin, trader = _login(a, "ada"), _login(b, "tom")
 
     task_ids = [_features_job(topo, a, b, trader)]
@@ -266,7 +276,7 @@ def test_scale_out_topology_end_to_end(topology: Topology) -> None:
                      for base in (a, b)]  # fmt: skip
         await asyncio.sleep(1.0)  # both subscribed before the first bar
         r = await asyncio.to_thread(httpx.post, f"{a}/api/v1/strategies/{sid}/start",
-                                    headers=trader, json={"kind": "replay", "start": "2025-02-03"})  # fmt: skip
+                                    headers=trader, json={"kind": "replay", "start": NEXT})  # fmt: skip
         assert r.status_code == 200, r.text
         await asyncio.wait_for(asyncio.gather(*listeners), 180)
 
