@@ -5,13 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from fastapi.staticfiles import StaticFiles
 
 import qts
 from qts.adapters.login_throttle import LoginThrottle
@@ -20,6 +18,7 @@ from qts.api.body_limit import BodyLimitMiddleware
 from qts.api.errors import error_response, install_error_handlers
 from qts.api.metrics_middleware import mount_metrics
 from qts.api.routers import auth, market, ml, orders, research, strategies, system, trading, users
+from qts.api.web_assets import PACKAGE_STATIC_DIR, mount_dashboard, mount_offline_docs
 from qts.api.ws import router as ws_router
 from qts.config import Settings, get_settings
 from qts.services.auth.security import TokenService
@@ -29,7 +28,6 @@ from qts.services.ops.health import readiness
 from qts.services.trading.sessions import TradingService
 
 log = logging.getLogger(__name__)
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
 def create_app(settings: Settings | None = None, ctx: AppContext | None = None) -> FastAPI:
@@ -62,6 +60,8 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         version=qts.__version__,
         description="Quant trading system API. Authenticate at /api/v1/auth/login.",
         lifespan=lifespan,
+        docs_url=None,  # served from local files by mount_offline_docs
+        redoc_url=None,
     )
     app.state.ctx = ctx
     app.state.startup_hooks = []
@@ -107,16 +107,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(ws_router)
-    _mount_dashboard(app)
+    mount_offline_docs(app)
+    mount_dashboard(app, settings.static_dir or PACKAGE_STATIC_DIR)
     return app
 
-
-def _mount_dashboard(app: FastAPI) -> None:
-    index = STATIC_DIR / "index.html"
-    if index.is_file():
-        app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
-        return
-
-    @app.get("/", include_in_schema=False)
-    def root() -> dict[str, Any]:
-        return {"name": "qts", "version": qts.__version__, "docs": "/docs", "health": "/health"}
