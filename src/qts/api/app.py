@@ -17,6 +17,7 @@ from qts.api.access_log import install_redaction
 from qts.api.body_limit import BodyLimitMiddleware
 from qts.api.errors import error_response, install_error_handlers
 from qts.api.metrics_middleware import mount_metrics
+from qts.api.responses.system import HealthOut, ReadyOut
 from qts.api.routers import auth, market, ml, orders, research, strategies, system, trading, users
 from qts.api.web_assets import PACKAGE_STATIC_DIR, mount_dashboard, mount_offline_docs
 from qts.api.ws import router as ws_router
@@ -90,11 +91,16 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
             allow_headers=["*"],
         )
 
-    @app.get("/health", tags=["health"])
+    @app.get("/health", tags=["health"], response_model=HealthOut)
     def health() -> dict[str, Any]:
         return {"status": "ok", "version": qts.__version__}
 
-    @app.get("/ready", tags=["health"])
+    @app.get(
+        "/ready",
+        tags=["health"],
+        response_model=ReadyOut,
+        responses={503: {"description": "a component is unavailable"}},
+    )
     def ready() -> JSONResponse:
         checks = readiness(ctx)
         ok = all(c["ok"] for c in checks.values())
@@ -110,4 +116,3 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     mount_offline_docs(app)
     mount_dashboard(app, settings.static_dir or PACKAGE_STATIC_DIR)
     return app
-

@@ -10,6 +10,13 @@ from fastapi import APIRouter, Query, status
 from pydantic import Field
 
 from qts.api.deps import Admin, Ctx, CurrentUser, Trader
+from qts.api.responses.ml import (
+    ImportanceOut,
+    ModelOut,
+    PredictionOut,
+    PromotionOut,
+    TrainingRunOut,
+)
 from qts.api.schemas import MAX_DB_INT, TIMEFRAME_PATTERN, StrictModel
 from qts.services.ml import model_service as ml
 
@@ -36,13 +43,13 @@ class PromoteBody(StrictModel):
     gate: bool = False
 
 
-@router.get("/models")
+@router.get("/models", response_model=list[ModelOut])
 def models(ctx: Ctx, _user: CurrentUser) -> list[dict[str, Any]]:
     """Registered models: versions, aliases and their metrics (mirrored from MLflow)."""
     return ml.list_models(ctx)
 
 
-@router.post("/train", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/train", status_code=status.HTTP_202_ACCEPTED, response_model=TrainingRunOut)
 def train(ctx: Ctx, user: Trader, body: TrainBody) -> dict[str, Any]:
     """Start a training run in the background; follow it on `GET /ml/runs/{id}` or the
     WebSocket topic `training:<id>`."""
@@ -63,20 +70,20 @@ def _train_quietly(ctx: Any, run_id: str) -> None:
         ml.run_training(ctx, run_id)
 
 
-@router.get("/runs/{run_id}")
+@router.get("/runs/{run_id}", response_model=TrainingRunOut)
 def run(ctx: Ctx, _user: CurrentUser, run_id: str) -> dict[str, Any]:
     """Status, metrics and the per-epoch history of a training run."""
     return ml.get_run(ctx, run_id)
 
 
-@router.post("/models/{name}/promote")
+@router.post("/models/{name}/promote", response_model=PromotionOut)
 def promote(ctx: Ctx, user: Admin, name: str, body: PromoteBody) -> dict[str, Any]:
     """Point an alias at a version; with `gate`, only if it beats the current one out of
     sample (Sharpe and IC). Recorded in the audit log."""
     return ml.promote(ctx, name, str(body.version), body.alias, user.username, body.gate)
 
 
-@router.get("/models/{name}/importance")
+@router.get("/models/{name}/importance", response_model=ImportanceOut)
 def importance(
     ctx: Ctx,
     _user: CurrentUser,
@@ -87,7 +94,7 @@ def importance(
     return ml.importance(ctx, name, alias, top)
 
 
-@router.get("/predictions")
+@router.get("/predictions", response_model=list[PredictionOut])
 def predictions(
     ctx: Ctx,
     _user: CurrentUser,
