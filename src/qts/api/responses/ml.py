@@ -8,7 +8,6 @@ from pydantic import BaseModel, Field
 
 from qts.api.responses.common import MetricValue, OpenModel
 
-
 OosValue = float | bool | None  # a figure, or a flag such as `cross_sectional`
 
 
