@@ -18,6 +18,7 @@ FREE_FORM = {
     "FeatureDefinitionOut.params",
     "FeatureUseOut.params",
     "JobRunOut.result",
+    "OptimizationRequest.params",
     "OrderEventRecord.details",
     "OrderRecord.meta",
     "OrderDetail.meta",

@@ -18,7 +18,19 @@ from qts.api.body_limit import BodyLimitMiddleware
 from qts.api.errors import error_response, install_error_handlers
 from qts.api.metrics_middleware import mount_metrics
 from qts.api.responses.system import HealthOut, ReadyOut
-from qts.api.routers import auth, market, ml, orders, research, strategies, system, trading, users
+from qts.api.routers import (
+    auth,
+    dashboard,
+    dashboard_ml,
+    market,
+    ml,
+    orders,
+    research,
+    strategies,
+    system,
+    trading,
+    users,
+)
 from qts.api.web_assets import PACKAGE_STATIC_DIR, mount_dashboard, mount_offline_docs
 from qts.api.ws import router as ws_router
 from qts.config import Settings, get_settings
@@ -91,6 +103,22 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
             allow_headers=["*"],
         )
 
+    _add_health_routes(app, ctx)
+
+    api = APIRouter(prefix="/api/v1")
+    routers = (auth, users, strategies, orders, trading, market, research, dashboard_ml, ml)
+    for module in (*routers, dashboard, system):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(ws_router)
+    mount_offline_docs(app)
+    mount_dashboard(app, settings.static_dir or PACKAGE_STATIC_DIR)
+    return app
+
+
+def _add_health_routes(app: FastAPI, ctx: AppContext) -> None:
+    """/health (the process answers) and /ready (its dependencies answer)."""
+
     @app.get("/health", tags=["health"], response_model=HealthOut)
     def health() -> dict[str, Any]:
         return {"status": "ok", "version": qts.__version__}
@@ -107,12 +135,3 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         if not ok:
             return error_response(503, "not_ready", "a component is unavailable", checks)
         return JSONResponse({"status": "ready", "checks": checks})
-
-    api = APIRouter(prefix="/api/v1")
-    for module in (auth, users, strategies, orders, trading, market, research, ml, system):
-        api.include_router(module.router)
-    app.include_router(api)
-    app.include_router(ws_router)
-    mount_offline_docs(app)
-    mount_dashboard(app, settings.static_dir or PACKAGE_STATIC_DIR)
-    return app

@@ -24,8 +24,8 @@ from qts.services.auth.schemas import UserRecord
 router = APIRouter()
 
 TOPIC_RE = re.compile(
-    r"^(orders|positions|system|jobs|backtests|signals|bars:[^\s]{1,64}|bars:\*|training:[\w*-]{1,64}"
-    r"|predictions:[\w.*-]{1,128})$"
+    r"^(orders|fills|positions|accounts|system|jobs|backtests|optimizations|signals"
+    r"|bars:[^\s]{1,64}|bars:\*|training:[\w*-]{1,64}|predictions:[\w.*-]{1,128})$"
 )
 AUTH_TIMEOUT_S = 10
 POLICY_VIOLATION = 1008

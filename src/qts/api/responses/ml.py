@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -126,3 +126,39 @@ class PredictionOut(BaseModel):
     ts: str
     horizon: int
     value: float
+
+
+class TrainingRunPage(BaseModel):
+    items: list[TrainingRunSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class IcPoint(BaseModel):
+    """One out-of-sample IC figure: a walk-forward fold of a version (its test window) or a
+    run of the evaluation job (the production version on bars after its training window)."""
+
+    source: Literal["walk_forward", "evaluation"]
+    version: int | None  # None for evaluations (the production version of the time)
+    fold: int | None
+    start: str | None
+    end: str | None
+    kind: Literal["cross_sectional", "time_series", "evaluation"]
+    ic: float | None  # daily cross-sectional IC, or the time-series correlation of one symbol
+    rank_ic: float | None
+    samples: float | None
+
+
+class IcVersion(BaseModel):
+    version: int
+    aliases: list[str]
+    folds: int
+    mean_ic: float | None
+
+
+class IcHistoryOut(BaseModel):
+    model: str
+    versions: list[IcVersion]
+    points: list[IcPoint]  # walk-forward folds, by test window
+    evaluations: list[IcPoint]  # evaluation job runs, oldest first

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, status
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from qts.api.deps import Admin, Ctx, CurrentUser, Trader
 from qts.api.responses.ml import (
@@ -33,8 +34,17 @@ class TrainBody(StrictModel):
     horizon: int = Field(default=1, ge=1, le=250)
     epochs: int | None = Field(default=None, ge=1, le=1000)
     name: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[\w.-]+$")
-    # Feature groups and names of the feature registry, comma-separated.
-    features: str = Field(default="technical", min_length=1, max_length=500, pattern=r"^[\w., -]+$")
+    # Feature groups and names of the feature registry: comma-separated, or a list.
+    features: str | list[str] = Field(default="technical", min_length=1, max_length=500)
+    seed: int = Field(default=0, ge=0, le=MAX_DB_INT)  # model init and walk-forward folds
+
+    @field_validator("features")
+    @classmethod
+    def _feature_spec(cls, value: str | list[str]) -> str:
+        spec = value if isinstance(value, str) else ",".join(value)
+        if not re.fullmatch(r"[\w., -]{1,500}", spec):
+            raise ValueError("features are names of feature groups or definitions")
+        return spec
 
 
 class PromoteBody(StrictModel):
