@@ -49,6 +49,7 @@ def submit(
         raise ValidationError(f"grid names unknown parameters: {', '.join(unknown)}")
     if strategy.uses_models:
         raise ValidationError("model strategies are not optimised here: train the model instead")
+    _check_stored(db, request.symbols, request.timeframe)
     exchanges, currencies = stored_markets(db, request.symbols, request.timeframe)
     request.to_config().resolve(request.symbols, exchanges, currencies, strategy.p)
     run_id = str(uuid.uuid4())
@@ -65,6 +66,15 @@ def submit(
         )
     _pool.submit(_run, db, bus, run_id, request)
     return get(db, run_id)
+
+
+def _check_stored(db: Database, symbols: list[str], timeframe: str) -> None:
+    from qts.services.data.market_data import list_datasets
+
+    stored = {(d["symbol"], d["timeframe"]) for d in list_datasets(db)}
+    missing = [s for s in symbols if (s, timeframe) not in stored]
+    if missing:
+        raise NotFoundError(f"no stored {timeframe} bars for {', '.join(missing)}")
 
 
 def _run(db: Database, bus: EventBus, run_id: str, request: OptimizationRequest) -> None:
