@@ -3,7 +3,7 @@ the stored run with its progress and result."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
