@@ -4,7 +4,9 @@ Authenticate with a first message `{"action": "auth", "token": "<access token>"}
 the token out of URLs. `?token=` still works for older clients; the server's logs redact it
 (qts.api.access_log), but proxies in between may log it. Then send
 `{"action": "subscribe" | "unsubscribe", "topics": [...]}` or `{"action": "ping"}`.
-Events arrive as `{"type": "event", "topic", "data", "ts"}`.
+Events arrive as `{"type": "event", "topic", "data", "ts"}`. Topics: orders, fills, positions,
+accounts, system, jobs, backtests, optimizations, signals, bars:<symbol> (or bars:*),
+training:<run id>, predictions:<model>.
 """
 
 from __future__ import annotations
