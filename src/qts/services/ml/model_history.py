@@ -71,7 +71,12 @@ def _result_folds(ctx: AppContext, mlflow_run_id: str) -> list[dict[str, Any]]:
     except Exception as exc:  # an artefact store out of reach: the page shows what it has
         log.warning("no folds for run %s: %s", mlflow_run_id, exc)
         return []
-    return [f for f in folds if isinstance(f, dict)]
+    # NaN (a fold too short for a figure) is not JSON that PostgreSQL keeps: store None.
+    return [
+        {k: _number(v) if isinstance(v, float) else v for k, v in f.items()}
+        for f in folds
+        if isinstance(f, dict)
+    ]
 
 
 def _version_folds(ctx: AppContext, name: str) -> list[tuple[int, list[str], list[dict[str, Any]]]]:
