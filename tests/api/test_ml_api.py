@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import login
+from tests.api.ml_dashboard_checks import check_ml_history, check_training_request
 
 SAMPLE = Path(__file__).resolve().parents[2] / "src" / "qts" / "sample_data"
 SYMBOLS = ["005930", "000660", "005380"]
@@ -46,7 +47,9 @@ def test_train_promote_importance_and_jobs(client: TestClient, auth_headers, tmp
     )
 
     token = login(client, "viewer")["access_token"]
-    body = {"model": "lstm", "symbols": SYMBOLS, "epochs": 2, "name": "krx-lstm"}
+    body = {"model": "lstm", "symbols": SYMBOLS, "epochs": 2, "name": "krx-lstm", "seed": 7,
+            "features": ["technical"]}  # fmt: skip
+    check_training_request(client, h, body)
     with client.websocket_connect(f"/ws?token={token}") as ws:
         ws.receive_json()
         r = client.post("/api/v1/ml/train", headers=h, json=body)
@@ -101,6 +104,7 @@ def test_train_promote_importance_and_jobs(client: TestClient, auth_headers, tmp
     assert all(p["ts"].startswith("2025-06-17") for p in preds)
     report = ml_jobs.evaluate_production_models(ctx, window=60, min_ic=-1.0)
     assert report["krx-lstm"]["samples"] == 60 and report["krx-lstm"]["drift"] is False
+    check_ml_history(client, h, "krx-lstm", run_id, seed=7)
     # An IC at or below the floor is drift: it triggers retraining into `staging`.
     report = ml_jobs.evaluate_production_models(ctx, window=60, min_ic=1.0)
     assert report["krx-lstm"]["drift"] is True

@@ -5,13 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from fastapi.staticfiles import StaticFiles
 
 import qts
 from qts.adapters.login_throttle import LoginThrottle
@@ -19,7 +17,21 @@ from qts.api.access_log import install_redaction
 from qts.api.body_limit import BodyLimitMiddleware
 from qts.api.errors import error_response, install_error_handlers
 from qts.api.metrics_middleware import mount_metrics
-from qts.api.routers import auth, market, ml, orders, research, strategies, system, trading, users
+from qts.api.responses.system import HealthOut, ReadyOut
+from qts.api.routers import (
+    auth,
+    dashboard,
+    dashboard_ml,
+    market,
+    ml,
+    orders,
+    research,
+    strategies,
+    system,
+    trading,
+    users,
+)
+from qts.api.web_assets import PACKAGE_STATIC_DIR, mount_dashboard, mount_offline_docs
 from qts.api.ws import router as ws_router
 from qts.config import Settings, get_settings
 from qts.services.auth.security import TokenService
@@ -29,7 +41,6 @@ from qts.services.ops.health import readiness
 from qts.services.trading.sessions import TradingService
 
 log = logging.getLogger(__name__)
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
 def create_app(settings: Settings | None = None, ctx: AppContext | None = None) -> FastAPI:
@@ -65,6 +76,8 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         version=qts.__version__,
         description="Quant trading system API. Authenticate at /api/v1/auth/login.",
         lifespan=lifespan,
+        docs_url=None,  # served from local files by mount_offline_docs
+        redoc_url=None,
     )
     app.state.ctx = ctx
     app.state.startup_hooks = []
@@ -93,33 +106,35 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
             allow_headers=["*"],
         )
 
-    @app.get("/health", tags=["health"])
+    _add_health_routes(app, ctx)
+
+    api = APIRouter(prefix="/api/v1")
+    routers = (auth, users, strategies, orders, trading, market, research, dashboard_ml, ml)
+    for module in (*routers, dashboard, system):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(ws_router)
+    mount_offline_docs(app)
+    mount_dashboard(app, settings.static_dir or PACKAGE_STATIC_DIR)
+    return app
+
+
+def _add_health_routes(app: FastAPI, ctx: AppContext) -> None:
+    """/health (the process answers) and /ready (its dependencies answer)."""
+
+    @app.get("/health", tags=["health"], response_model=HealthOut)
     def health() -> dict[str, Any]:
         return {"status": "ok", "version": qts.__version__}
 
-    @app.get("/ready", tags=["health"])
+    @app.get(
+        "/ready",
+        tags=["health"],
+        response_model=ReadyOut,
+        responses={503: {"description": "a component is unavailable"}},
+    )
     def ready() -> JSONResponse:
         checks = readiness(ctx)
         ok = all(c["ok"] for c in checks.values())
         if not ok:
             return error_response(503, "not_ready", "a component is unavailable", checks)
         return JSONResponse({"status": "ready", "checks": checks})
-
-    api = APIRouter(prefix="/api/v1")
-    for module in (auth, users, strategies, orders, trading, market, research, ml, system):
-        api.include_router(module.router)
-    app.include_router(api)
-    app.include_router(ws_router)
-    _mount_dashboard(app)
-    return app
-
-
-def _mount_dashboard(app: FastAPI) -> None:
-    index = STATIC_DIR / "index.html"
-    if index.is_file():
-        app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
-        return
-
-    @app.get("/", include_in_schema=False)
-    def root() -> dict[str, Any]:
-        return {"name": "qts", "version": qts.__version__, "docs": "/docs", "health": "/health"}

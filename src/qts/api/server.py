@@ -79,8 +79,18 @@ def serve(
             f"[bold green]qts[/] {summary['mode']} mode, database {summary['database']}, "
             f"data in {settings.data_dir.resolve()}"
         )
-        console.print(f"API on http://{host}:{port}  (docs: /docs; no dashboard yet)")
+        console.print(banner(settings, host, port))
     uvicorn.run(app, **uvicorn_options(settings, host, port))
+
+
+def banner(settings: Any, host: str, port: int) -> str:
+    """Where to point a browser: the dashboard only when a built bundle is there to serve."""
+    from qts.api.web_assets import PACKAGE_STATIC_DIR, has_bundle
+
+    url = f"http://{host}:{port}"
+    if has_bundle(settings.static_dir or PACKAGE_STATIC_DIR):
+        return f"dashboard on {url}/  (API: {url}/api/v1, docs: {url}/docs)"
+    return f"API on {url}/api/v1  (docs: {url}/docs; no dashboard bundle installed)"
 
 
 def uvicorn_options(settings: Any, host: str, port: int) -> dict[str, Any]:

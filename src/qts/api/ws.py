@@ -4,7 +4,9 @@ Authenticate with a first message `{"action": "auth", "token": "<access token>"}
 the token out of URLs. `?token=` still works for older clients; the server's logs redact it
 (qts.api.access_log), but proxies in between may log it. Then send
 `{"action": "subscribe" | "unsubscribe", "topics": [...]}` or `{"action": "ping"}`.
-Events arrive as `{"type": "event", "topic", "data", "ts"}`.
+Events arrive as `{"type": "event", "topic", "data", "ts"}`. Topics: orders, fills, positions,
+accounts, system, jobs, backtests, optimizations, signals, bars:<symbol> (or bars:*),
+training:<run id>, predictions:<model>.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from qts.services.auth.schemas import UserRecord
 router = APIRouter()
 
 TOPIC_RE = re.compile(
-    r"^(orders|positions|system|jobs|backtests|signals|bars:[^\s]{1,64}|bars:\*|training:[\w*-]{1,64}"
-    r"|predictions:[\w.*-]{1,128})$"
+    r"^(orders|fills|positions|accounts|system|jobs|backtests|optimizations|signals"
+    r"|bars:[^\s]{1,64}|bars:\*|training:[\w*-]{1,64}|predictions:[\w.*-]{1,128})$"
 )
 AUTH_TIMEOUT_S = 10
 POLICY_VIOLATION = 1008

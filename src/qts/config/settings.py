@@ -123,6 +123,8 @@ class Settings(ProfileSettings):
     strategy_packages: list[str] = Field(default_factory=list)
 
     cors_origins: list[str] = Field(default_factory=list)
+    # The built dashboard served at / (index.html + assets/); unset: the package's static/.
+    static_dir: Path | None = None
     run_scheduler: bool = True  # `qts up` runs scheduled jobs in process (embedded mode)
     load_sample_data: bool = True  # `qts up` stores the packaged sample prices on first start
     resume_strategies: bool = True  # restart strategies stored as running when the API starts

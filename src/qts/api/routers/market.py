@@ -7,25 +7,27 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from qts.api.deps import Ctx, CurrentUser
+from qts.api.responses.market import BarPage, DatasetOut, SymbolOut
 from qts.api.schemas import TIMEFRAME_PATTERN, ApiTime, Offset
 from qts.services.data import market_data
 
 router = APIRouter(prefix="/market", tags=["market"])
 
 
-@router.get("/symbols")
+@router.get("/symbols", response_model=list[SymbolOut])
 def symbols(ctx: Ctx, _user: CurrentUser) -> list[dict[str, Any]]:
     """Known symbols with exchange, asset class, currency, lot size, tick size and quantity step."""
     return market_data.list_symbols(ctx.db)
 
 
-@router.get("/datasets")
+@router.get("/datasets", response_model=list[DatasetOut])
 def datasets(ctx: Ctx, _user: CurrentUser) -> list[dict[str, Any]]:
     """Stored (exchange, symbol, timeframe) series with their bar counts and time ranges."""
     return market_data.list_datasets(ctx.db)
 
 
-@router.get("/bars")
+# The hot path answers its dict as is (no per-bar validation); the schema documents it.
+@router.get("/bars", response_model=None, responses={200: {"model": BarPage}})
 def bars(
     ctx: Ctx,
     _user: CurrentUser,

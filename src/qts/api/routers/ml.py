@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, status
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from qts.api.deps import Admin, Ctx, CurrentUser, Trader
+from qts.api.responses.ml import (
+    ImportanceOut,
+    ModelOut,
+    PredictionOut,
+    PromotionOut,
+    TrainingRunOut,
+)
 from qts.api.schemas import MAX_DB_INT, TIMEFRAME_PATTERN, StrictModel
 from qts.services.ml import model_service as ml
 
@@ -26,8 +34,17 @@ class TrainBody(StrictModel):
     horizon: int = Field(default=1, ge=1, le=250)
     epochs: int | None = Field(default=None, ge=1, le=1000)
     name: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[\w.-]+$")
-    # Feature groups and names of the feature registry, comma-separated.
-    features: str = Field(default="technical", min_length=1, max_length=500, pattern=r"^[\w., -]+$")
+    # Feature groups and names of the feature registry: comma-separated, or a list.
+    features: str | list[str] = Field(default="technical", min_length=1, max_length=500)
+    seed: int = Field(default=0, ge=0, le=MAX_DB_INT)  # model init and walk-forward folds
+
+    @field_validator("features")
+    @classmethod
+    def _feature_spec(cls, value: str | list[str]) -> str:
+        spec = value if isinstance(value, str) else ",".join(value)
+        if not re.fullmatch(r"[\w., -]{1,500}", spec):
+            raise ValueError("features are names of feature groups or definitions")
+        return spec
 
 
 class PromoteBody(StrictModel):
@@ -36,13 +53,13 @@ class PromoteBody(StrictModel):
     gate: bool = False
 
 
-@router.get("/models")
+@router.get("/models", response_model=list[ModelOut])
 def models(ctx: Ctx, _user: CurrentUser) -> list[dict[str, Any]]:
     """Registered models: versions, aliases and their metrics (mirrored from MLflow)."""
     return ml.list_models(ctx)
 
 
-@router.post("/train", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/train", status_code=status.HTTP_202_ACCEPTED, response_model=TrainingRunOut)
 def train(ctx: Ctx, user: Trader, body: TrainBody) -> dict[str, Any]:
     """Start a training run in the background; follow it on `GET /ml/runs/{id}` or the
     WebSocket topic `training:<id>`."""
@@ -63,20 +80,20 @@ def _train_quietly(ctx: Any, run_id: str) -> None:
         ml.run_training(ctx, run_id)
 
 
-@router.get("/runs/{run_id}")
+@router.get("/runs/{run_id}", response_model=TrainingRunOut)
 def run(ctx: Ctx, _user: CurrentUser, run_id: str) -> dict[str, Any]:
     """Status, metrics and the per-epoch history of a training run."""
     return ml.get_run(ctx, run_id)
 
 
-@router.post("/models/{name}/promote")
+@router.post("/models/{name}/promote", response_model=PromotionOut)
 def promote(ctx: Ctx, user: Admin, name: str, body: PromoteBody) -> dict[str, Any]:
     """Point an alias at a version; with `gate`, only if it beats the current one out of
     sample (Sharpe and IC). Recorded in the audit log."""
     return ml.promote(ctx, name, str(body.version), body.alias, user.username, body.gate)
 
 
-@router.get("/models/{name}/importance")
+@router.get("/models/{name}/importance", response_model=ImportanceOut)
 def importance(
     ctx: Ctx,
     _user: CurrentUser,
@@ -87,7 +104,7 @@ def importance(
     return ml.importance(ctx, name, alias, top)
 
 
-@router.get("/predictions")
+@router.get("/predictions", response_model=list[PredictionOut])
 def predictions(
     ctx: Ctx,
     _user: CurrentUser,

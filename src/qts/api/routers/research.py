@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import Field, field_validator
 
 from qts.api.deps import Ctx, CurrentUser, Trader
+from qts.api.responses.market import FeatureDefinitionOut, FeatureVectorOut, StrategyInfo
 from qts.api.schemas import STRATEGY_PATTERN, TIMEFRAME_PATTERN, Offset, no_strategy_file
 from qts.services.research.backtest_types import BacktestRequest, BacktestRunOut, BacktestRunPage
 
@@ -23,7 +24,7 @@ class BacktestBody(BacktestRequest):
     strategy: str = Field(min_length=1, max_length=255, pattern=STRATEGY_PATTERN)
 
 
-@router.get("/strategies-catalog")
+@router.get("/strategies-catalog", response_model=list[StrategyInfo])
 def strategy_catalog(_user: CurrentUser) -> list[dict[str, Any]]:
     """Built-in and registered strategy classes with their declared parameters."""
     from qts.strategies.registry import list_strategies
@@ -61,7 +62,7 @@ def get_backtest(ctx: Ctx, _user: CurrentUser, run_id: str) -> BacktestRunOut:
     return backtests.get(ctx.db, run_id)
 
 
-@router.get("/features")
+@router.get("/features", response_model=list[FeatureDefinitionOut])
 def feature_definitions(ctx: Ctx, _user: CurrentUser) -> list[dict[str, Any]]:
     """Registered feature definitions: name, version, group, parameters, columns."""
     from qts.services.ml.features import list_definitions
@@ -69,7 +70,10 @@ def feature_definitions(ctx: Ctx, _user: CurrentUser) -> list[dict[str, Any]]:
     return list_definitions(db=ctx.db)
 
 
-@router.get("/features/{symbol:path}")
+# The hot path answers its dict as is; the schema documents it.
+@router.get(
+    "/features/{symbol:path}", response_model=None, responses={200: {"model": FeatureVectorOut}}
+)
 def feature_vector(
     ctx: Ctx,
     _user: CurrentUser,

@@ -6,19 +6,26 @@ from fastapi import APIRouter, Query
 
 import qts
 from qts.api.deps import Ctx, CurrentUser, Trader
+from qts.api.responses.system import (
+    JobsOut,
+    JobTriggered,
+    MonitorReport,
+    SystemStatusOut,
+    VersionOut,
+)
 from qts.api.schemas import OptionalDbId
 from qts.services.ops.health import component_status
 
 router = APIRouter(prefix="/system", tags=["system"])
 
 
-@router.get("/version")
+@router.get("/version", response_model=VersionOut)
 def version(_user: CurrentUser) -> dict[str, Any]:
     return {"version": qts.__version__}
 
 
-@router.get("")
-@router.get("/status")
+@router.get("", response_model=SystemStatusOut)
+@router.get("/status", response_model=SystemStatusOut)
 def status(ctx: Ctx, _user: CurrentUser) -> dict[str, Any]:
     """Version, mode and the state of each component. Never returns a secret."""
     return {
@@ -28,7 +35,7 @@ def status(ctx: Ctx, _user: CurrentUser) -> dict[str, Any]:
     }
 
 
-@router.get("/monitor")
+@router.get("/monitor", response_model=MonitorReport)
 def monitor(ctx: Ctx, _user: CurrentUser) -> dict[str, Any]:
     """The system monitor's last report: database, Redis, workers' heartbeats, disk, queues."""
     from qts.services.ops.system_monitor import read_system_status
@@ -36,7 +43,7 @@ def monitor(ctx: Ctx, _user: CurrentUser) -> dict[str, Any]:
     return read_system_status(ctx)
 
 
-@router.get("/jobs")
+@router.get("/jobs", response_model=JobsOut)
 def jobs(
     ctx: Ctx,
     _user: CurrentUser,
@@ -77,7 +84,7 @@ def jobs(
     }
 
 
-@router.post("/jobs/{name}/run")
+@router.post("/jobs/{name}/run", response_model=JobTriggered, response_model_exclude_unset=True)
 def run_job_now(ctx: Ctx, _user: Trader, name: str) -> dict[str, Any]:
     """Run a scheduled job now (embedded: in process; scale-out: sent to its Celery queue)."""
     from qts.workers.dispatch import trigger_job

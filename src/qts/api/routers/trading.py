@@ -8,6 +8,8 @@ from fastapi import APIRouter, Body, Request, status
 from pydantic import Field
 
 from qts.api.deps import Ctx, CurrentUser, Trader
+from qts.api.responses.system import KillSwitchChange, KillSwitchState
+from qts.api.responses.trading import StrategyStarted, StrategyStopped
 from qts.api.schemas import DbId, StrictModel
 from qts.core.types import (
     MAX_PRICE,
@@ -19,6 +21,7 @@ from qts.core.types import (
     Side,
     TimeInForce,
 )
+from qts.services.trading.schemas import OrderRecord
 from qts.services.trading.sessions import FeedSpec, TradingService
 
 router = APIRouter(tags=["trading"])
@@ -56,7 +59,7 @@ class FeedBody(StrictModel):
     end: str | None = None
 
 
-@router.post("/orders", status_code=status.HTTP_201_CREATED)
+@router.post("/orders", status_code=status.HTTP_201_CREATED, response_model=OrderRecord)
 def place_order(request: Request, user: Trader, body: OrderBody) -> dict[str, Any]:
     """Place a manual order through the same path as strategies: risk checks, then the executor.
     A retry with the same `client_order_id` returns the existing order."""
@@ -64,7 +67,7 @@ def place_order(request: Request, user: Trader, body: OrderBody) -> dict[str, An
     return trading(request).orders.place(ticket, actor=user.username)
 
 
-@router.post("/orders/{order_id}/cancel")
+@router.post("/orders/{order_id}/cancel", response_model=OrderRecord)
 def cancel_order(request: Request, ctx: Ctx, user: Trader, order_id: DbId) -> dict[str, Any]:
     from qts.services.trading.orders import get_order
 
@@ -72,18 +75,18 @@ def cancel_order(request: Request, ctx: Ctx, user: Trader, order_id: DbId) -> di
     return trading(request).orders.cancel(order.client_order_id, user.username)
 
 
-@router.get("/system/kill-switch")
+@router.get("/system/kill-switch", response_model=KillSwitchState)
 def kill_switch_state(request: Request, _user: CurrentUser) -> dict[str, Any]:
     return {"on": trading(request).orders.kill_switch_on()}
 
 
-@router.post("/system/kill-switch")
+@router.post("/system/kill-switch", response_model=KillSwitchChange)
 def kill_switch(request: Request, user: Trader, body: KillSwitchBody) -> dict[str, Any]:
     """On: cancel every open order and refuse new ones until switched off."""
     return trading(request).orders.set_kill_switch(body.on, user.username)
 
 
-@router.post("/strategies/{strategy_id}/start")
+@router.post("/strategies/{strategy_id}/start", response_model=StrategyStarted)
 def start_strategy(
     request: Request,
     user: Trader,
@@ -94,6 +97,6 @@ def start_strategy(
     return trading(request).start(strategy_id, user.username, spec)
 
 
-@router.post("/strategies/{strategy_id}/stop")
+@router.post("/strategies/{strategy_id}/stop", response_model=StrategyStopped)
 def stop_strategy(request: Request, user: Trader, strategy_id: DbId) -> dict[str, Any]:
     return trading(request).stop(strategy_id, user.username)

@@ -2,6 +2,7 @@
 
 from qts.db.models.audit import AuditLog
 from qts.db.models.backtests import BacktestRun
+from qts.db.models.dashboard import AccountSnapshot, OptimizationRun
 from qts.db.models.features import FeatureValue
 from qts.db.models.jobs import JobRun, SystemStatus
 from qts.db.models.market import Bar, Fundamental, NewsItem, Symbol
@@ -10,6 +11,7 @@ from qts.db.models.trading import Fill, Order, OrderEvent, Position, Strategy
 from qts.db.models.users import RefreshTokenFamily, User
 
 __all__ = [
+    "AccountSnapshot",
     "AuditLog",
     "BacktestRun",
     "Bar",
@@ -20,6 +22,7 @@ __all__ = [
     "JobRun",
     "MLModel",
     "NewsItem",
+    "OptimizationRun",
     "Order",
     "OrderEvent",
     "Position",

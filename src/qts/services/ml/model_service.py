@@ -112,6 +112,7 @@ def run_training(ctx: AppContext, run_id: str) -> dict[str, Any]:
             callbacks=[progress],
             feature_set=request.get("features") or "technical",
             feature_source=feature_source(ctx),
+            seed=int(request.get("seed") or 0),
         )
     except Exception as e:
         log.exception("training run %s failed", run_id)
@@ -297,8 +298,10 @@ class TrainedAs:
     train_end: str = ""
 
 
-def trained_as(reg: Any, name: str, alias: str = "production") -> TrainedAs:
-    version = reg.version_for_alias(name, alias)
+def trained_as(
+    reg: Any, name: str, alias: str = "production", version: str | None = None
+) -> TrainedAs:
+    version = version or reg.version_for_alias(name, alias)
     if version is None:
         raise NotFoundError(f"model {name} has no {alias} version")
     params = reg.training_params(name, version)
@@ -319,11 +322,13 @@ def trained_as(reg: Any, name: str, alias: str = "production") -> TrainedAs:
     )
 
 
-def load_for_serving(ctx: AppContext, name: str, alias: str = "production") -> tuple[Any, Any]:
+def load_for_serving(
+    ctx: AppContext, name: str, alias: str = "production", version: str | None = None
+) -> tuple[Any, Any]:
     """The version an alias points at and its recipe; refuses versions without one (registered
     before recipes: nothing says which features they take) or whose features changed."""
     reg = registry(ctx)
-    version = reg.version_for_alias(name, alias)
+    version = version or reg.version_for_alias(name, alias)
     if version is None:
         raise NotFoundError(f"model {name} has no {alias} version")
     model, recipe = reg.load_with_recipe(name, version=version)
@@ -336,14 +341,14 @@ def load_for_serving(ctx: AppContext, name: str, alias: str = "production") -> t
 
 
 def model_and_samples(
-    ctx: AppContext, name: str, alias: str = "production"
+    ctx: AppContext, name: str, alias: str = "production", version: str | None = None
 ) -> tuple[Any, Any, TrainedAs]:
     """A registered version, and samples built from the feature store the way it was trained
     (its recipe's features, universe, timeframe, horizon and lookback)."""
     from qts.ml.samples import build_store_samples
 
-    model, recipe = load_for_serving(ctx, name, alias)
-    spec = trained_as(registry(ctx), name, alias)
+    model, recipe = load_for_serving(ctx, name, alias, version)
+    spec = trained_as(registry(ctx), name, alias, version)
     bars = stored_bars(ctx, list(recipe.universe), recipe.timeframe)
     samples, _ = build_store_samples(
         bars, recipe.horizon, recipe.lookback, recipe.timeframe, recipe.definitions(),
@@ -355,13 +360,13 @@ def model_and_samples(
 
 
 def importance(
-    ctx: AppContext, name: str, alias: str = "production", top: int = 30
+    ctx: AppContext, name: str, alias: str = "production", top: int = 30, version: str | None = None
 ) -> dict[str, Any]:
     """LightGBM gain for tree models; permutation importance (drop in IC when a feature is
     shuffled) on the latest fifth of the stored data for any other model."""
     from qts.ml.evaluation.importance import lightgbm_gain, permutation_importance
 
-    model, samples, spec = model_and_samples(ctx, name, alias)
+    model, samples, spec = model_and_samples(ctx, name, alias, version)
     try:
         scores = lightgbm_gain(model, samples.feature_names)
         method = "lightgbm_gain"

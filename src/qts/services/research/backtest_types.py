@@ -94,6 +94,52 @@ class BacktestRequest(RunOptions):
         return value
 
 
+Number = float | None  # a figure as stored: None where it was undefined
+
+
+class EquityPoint(BaseModel):
+    ts: str
+    equity: Number
+    drawdown: Number
+    benchmark: Number
+
+
+class TradeOut(BaseModel):
+    """One round trip; an open trade has no exit yet."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="allow")
+
+    symbol: str
+    side: str
+    size: Number
+    entry_time: str | None
+    entry_price: Number
+    exit_time: str | None = None
+    exit_price: Number = None
+    pnl: Number = None
+    fees: Number = None
+    return_: Number = Field(default=None, alias="return")
+    bars: Number = None
+    status: str | None = None
+
+
+class BacktestResultOut(BaseModel):
+    """A finished run's result: the run spec used, metrics, equity curve and trades."""
+
+    model_config = ConfigDict(extra="allow")
+
+    strategy: str
+    params: dict[str, Any]
+    symbols: list[str]
+    config: dict[str, Any]  # the run spec's values (the options of BacktestRequest)
+    start: str | None
+    end: str | None
+    metrics: dict[str, Number]
+    equity_curve: list[EquityPoint]
+    trades: list[TradeOut]
+    warnings: list[str] = []
+
+
 class BacktestRunOut(BaseModel):
     """A stored run: its request, status and, when done, metrics (and the full result)."""
 
@@ -102,12 +148,12 @@ class BacktestRunOut(BaseModel):
     strategy: str
     params: dict[str, Any]
     request: dict[str, Any]
-    metrics: dict[str, Any] | None = None
+    metrics: dict[str, Number] | None = None
     error: str | None = None
     created_by: str
     created_at: str
     finished_at: str | None = None
-    result: dict[str, Any] | None = None
+    result: BacktestResultOut | None = None
 
 
 class BacktestRunPage(BaseModel):

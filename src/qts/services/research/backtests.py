@@ -15,7 +15,12 @@ from qts.core.errors import NotFoundError, ValidationError
 from qts.db import Database
 from qts.db.models import BacktestRun
 from qts.events import EventBus
-from qts.services.research.backtest_types import BacktestRequest, BacktestRunOut, BacktestRunPage
+from qts.services.research.backtest_types import (
+    BacktestRequest,
+    BacktestResultOut,
+    BacktestRunOut,
+    BacktestRunPage,
+)
 
 if TYPE_CHECKING:
     from qts.backtest.config import BacktestConfig
@@ -46,7 +51,7 @@ def _summary(run: BacktestRun, full: bool = False) -> BacktestRunOut:
         created_by=run.created_by,
         created_at=run.created_at.isoformat(),
         finished_at=run.finished_at.isoformat() if run.finished_at else None,
-        result=run.result if full else None,
+        result=BacktestResultOut.model_validate(run.result) if full and run.result else None,
     )
 
 

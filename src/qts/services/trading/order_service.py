@@ -47,6 +47,7 @@ from qts.services.trading.orders import (
     position_to_dict,
     working_order,
 )
+from qts.services.trading.schemas import FillRecord
 
 log = logging.getLogger(__name__)
 __all__ = ["KILL_SWITCH_KEY", "OrderService", "new_client_order_id"]
@@ -235,19 +236,18 @@ class OrderService:
                         fill.quantity,
                         fill.price,
                     )
-                    s.add(
-                        FillRow(
-                            order_id=o.id,
-                            fill_id=fill.fill_id or f"{fill.client_order_id}-{o.filled_quantity}",
-                            symbol=o.symbol,
-                            side=fill.side.value,
-                            quantity=fill.quantity,
-                            price=fill.price,
-                            fee=fill.fee,
-                            realized_pnl=change.realized_pnl,
-                            ts=fill.ts,
-                        )
+                    fill_row = FillRow(
+                        order_id=o.id,
+                        fill_id=fill.fill_id or f"{fill.client_order_id}-{o.filled_quantity}",
+                        symbol=o.symbol,
+                        side=fill.side.value,
+                        quantity=fill.quantity,
+                        price=fill.price,
+                        fee=fill.fee,
+                        realized_pnl=change.realized_pnl,
+                        ts=fill.ts,
                     )
+                    s.add(fill_row)
                     s.flush()  # raises IntegrityError on a duplicate fill id
                     pos.quantity, pos.average_price = change.quantity, change.average_price
                     pos.realized_pnl = (pos.realized_pnl or 0.0) + change.realized_pnl
@@ -272,8 +272,17 @@ class OrderService:
                         {"fill_qty": fill.quantity, "price": fill.price, "fee": fill.fee},
                     )
                     order_out, pos_out = order_to_dict(o), position_to_dict(pos)
+                    fill_out = {
+                        **FillRecord.from_row(fill_row).model_dump(),
+                        "order_id": o.id,
+                        "client_order_id": o.client_order_id,
+                        "account": o.account,
+                        "strategy_id": o.strategy_id,
+                        "realized_pnl": change.realized_pnl,
+                    }
             except IntegrityError:
                 return False
+        self._publish("fills", fill_out)
         self._publish("orders", order_out)
         self._publish("positions", pos_out)
         self._notify(

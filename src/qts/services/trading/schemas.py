@@ -41,7 +41,7 @@ class StrategyRecord(Record):
     strategy_class: str
     description: str
     parameters: dict[str, Any]
-    symbols: list[Any]
+    symbols: list[str]
     timeframe: str
     mode: str
     state: str
