@@ -15,6 +15,7 @@ from qts.cli import (
     features_cmd,
     ml_cmd,
     optimize_cmd,
+    monitor_cmd,
     predict_cmd,
     trading_cmd,
     worker_cmd,
@@ -40,6 +41,7 @@ app.add_typer(features_cmd.app, name="features", help="Features: build, list, ma
 app.command("train")(ml_cmd.train)
 app.command("tune")(ml_cmd.tune)
 app.command("predict")(predict_cmd.predict)
+app.command("monitor")(monitor_cmd.monitor)
 app.add_typer(ml_cmd.models_app, name="models", help="Registered models: list, promote.")
 app.command("paper")(trading_cmd.paper)
 app.command("worker")(worker_cmd.worker)

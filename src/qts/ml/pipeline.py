@@ -330,7 +330,12 @@ def _log_and_register(
 
         plt.close(fig)
         recipe = recipe.with_normalizer(model.normalizer)
-        uri = registry.log_model(run.run_id, model, samples.X[:5], recipe=recipe)
+        from qts.ml.monitoring import build_reference
+
+        reference = build_reference(samples, model, result["train_end"]).to_dict()
+        uri = registry.log_model(
+            run.run_id, model, samples.X[:5], recipe=recipe, reference=reference
+        )
         result["run_id"] = run.run_id
     if register:
         result["model_name"] = name
