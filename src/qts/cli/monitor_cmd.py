@@ -37,7 +37,9 @@ def monitor(
         if stored:
             records = monitoring.list_checks(ctx, model, limit)
         else:
-            records = [monitoring.check_model(ctx, model, alias, window, None if retrain else False)]
+            records = [
+                monitoring.check_model(ctx, model, alias, window, None if retrain else False)
+            ]
     except QtsError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(2) from None

@@ -8,7 +8,8 @@ realised IC of those bars.
 A reference holds, per feature column (the newest row of a sequence model's window) and for the
 model's scores on its training samples, decile bin edges with each bin's share (for PSI) and a
 seeded sample of at most `sample` values (for KS). PSI = sum((a - e) * ln(a / e)) over the
-reference bins (shares floored at 1e-4); KS is scipy's two-sample test. Features computed over
+reference bins (the window's counts smoothed by half a count per bin, reference shares floored
+at 1e-4); KS is scipy's two-sample test. Features computed over
 rolling windows are autocorrelated, so a short window gives noisy PSI: monitor enough bars.
 
 Realised IC: with several symbols, each timestamp's cross-sectional correlation of scores with
@@ -64,7 +65,9 @@ class Distribution:
         counts = np.bincount(
             np.searchsorted(np.asarray(self.edges), x, side="right"), minlength=len(self.shares)
         )
-        actual = np.maximum(counts / len(x), _FLOOR)
+        # Half a count added to every bin: one empty bin of a short window must not read as
+        # a breach by itself (with a bare floor it adds about 0.7 to PSI).
+        actual = (counts + 0.5) / (len(x) + 0.5 * len(counts))
         expected = np.maximum(np.asarray(self.shares), _FLOOR)
         return float(np.sum((actual - expected) * np.log(actual / expected)))
 
@@ -206,7 +209,9 @@ def drift_report(
         return report
     if reference is not None:
         if list(recent.feature_names) != reference.columns:
-            raise ValidationError("the recent samples have other feature columns than the reference")
+            raise ValidationError(
+                "the recent samples have other feature columns than the reference"
+            )
         rows = feature_rows(recent.X)
         for j, c in enumerate(reference.columns):
             report["features"][c] = _column(_stats(reference.features[c], rows[:, j]), thresholds)

@@ -104,14 +104,16 @@ def _store_predictions(
 
 
 def evaluate_production_models(
-    ctx: AppContext, window: int | None = None, min_ic: float | None = None
-) -> dict[str, Any]:
+    ctx: AppContext, window: int | None = None, min_ic: float | None = None,
+    retrain: bool | None = None, **thresholds: Any,
+) -> dict[str, Any]:  # fmt: skip
     """The `evaluation` job: a drift check of each production model
     (`qts.services.ml.monitoring.check_model`) on the last `window` bars after its training
     window only (a model is never scored on bars it was trained on): PSI and KS of its features
     and scores against its training reference, and its realised IC (significantly under
     `min_ic` is a breach). Each check is stored in `model_monitoring`; a breach notifies and
-    starts a retraining run. Thresholds default to the settings (`QTS_MONITOR_*`)."""
+    starts a retraining run (`retrain`). Thresholds (`psi`, `ks`, ... of `DriftThresholds`)
+    default to the settings (`QTS_MONITOR_*`)."""
     if not ml_installed():
         return dict(NOT_INSTALLED)
     from qts.core.errors import QtsError
@@ -121,7 +123,8 @@ def evaluate_production_models(
     retrained: dict[str, Any] = {}
     for name in _production_models(ctx):
         try:
-            record = check_model(ctx, name, window=window, min_ic=min_ic)
+            record = check_model(ctx, name, "production", window, retrain, min_ic=min_ic,
+                                 **thresholds)  # fmt: skip
         except QtsError as exc:
             report[name] = {"error": exc.message, "drift": False}
             continue

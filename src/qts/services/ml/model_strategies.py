@@ -19,6 +19,8 @@ from qts.db.models import Prediction as PredictionRow
 from qts.services.context import AppContext
 from qts.services.ml.model_service import NOT_INSTALLED, feature_source, ml_installed, registry
 
+ALIAS_TTL_S = 5.0  # a shared engine looks an alias up again at most this often
+
 
 def inference_engine(ctx: AppContext) -> Any:
     if not ml_installed():
@@ -26,6 +28,17 @@ def inference_engine(ctx: AppContext) -> Any:
     from qts.ml.inference import InferenceEngine
 
     return InferenceEngine(registry(ctx), feature_source(ctx))
+
+
+def shared_engine(ctx: AppContext) -> Any:
+    """The process's engine (kept in `ctx.extras`): loaded versions stay warm between calls;
+    an alias is looked up again after `ALIAS_TTL_S` seconds, so a promotion is followed."""
+    engine = ctx.extras.get("inference_engine")
+    if engine is None:
+        engine = inference_engine(ctx)
+        engine.alias_ttl_s = ALIAS_TTL_S
+        ctx.extras["inference_engine"] = engine
+    return engine
 
 
 def bind_for_backtest(ctx: AppContext, strategy: Any, trade_start: Any = None) -> Any:
@@ -109,10 +122,10 @@ def predict_now(
     the online store; `record`: stored in `ml_predictions` and published like a session's."""
     from qts.services.ml.model_service import stored_bars
 
-    engine = inference_engine(ctx)
+    engine = shared_engine(ctx)
     loaded = engine.load(model)
     wanted = symbols or list(loaded.recipe.universe)
-    predictions = engine.score_latest(model, stored_bars(ctx, wanted, loaded.recipe.timeframe))
+    predictions = engine.score_latest(loaded, stored_bars(ctx, wanted, loaded.recipe.timeframe))
     if record:
         record_predictions(ctx, predictions)
     scored = {p.symbol for p in predictions}

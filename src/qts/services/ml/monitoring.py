@@ -39,7 +39,7 @@ def thresholds_from(ctx: AppContext, **overrides: Any) -> Any:
     from qts.ml.monitoring import DriftThresholds
 
     s = ctx.settings
-    values = {"psi": s.monitor_psi, "ks": s.monitor_ks, "ks_pvalue": s.monitor_ks_pvalue,
+    values: dict[str, Any] = {"psi": s.monitor_psi, "ks": s.monitor_ks, "ks_pvalue": s.monitor_ks_pvalue,
               "min_ic": s.monitor_min_ic, "ic_t": s.monitor_ic_t,
               "min_rows": s.monitor_min_rows}  # fmt: skip
     values.update({k: v for k, v in overrides.items() if v is not None})
