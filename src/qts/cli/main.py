@@ -17,6 +17,7 @@ from qts.cli import (
     monitor_cmd,
     optimize_cmd,
     predict_cmd,
+    serve_cmd,
     trading_cmd,
     worker_cmd,
 )
@@ -42,6 +43,7 @@ app.command("train")(ml_cmd.train)
 app.command("tune")(ml_cmd.tune)
 app.command("predict")(predict_cmd.predict)
 app.command("monitor")(monitor_cmd.monitor)
+app.command("serve-models")(serve_cmd.serve_models)
 app.add_typer(ml_cmd.models_app, name="models", help="Registered models: list, promote.")
 app.command("paper")(trading_cmd.paper)
 app.command("worker")(worker_cmd.worker)

@@ -140,6 +140,7 @@ class Settings(ProfileSettings):
     monitor_retrain: bool = True  # a breach starts a retraining run (new version -> staging)
     monitor_auto_promote: bool = False  # then try production through the promotion gate
     inference_url: str | None = None  # a `qts serve-models` address for strategy workers
+    inference_token: SecretStr | None = None  # if set, the model server requires it (Bearer)
     live_trading_enabled: bool = False
     live_broker: str | None = None  # kis | kiwoom | binance: the broker of live accounts
     broker_sandbox: bool = True  # brokers' mock/testnet domains unless explicitly turned off

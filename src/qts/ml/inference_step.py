@@ -51,8 +51,15 @@ class BarStep:
         """Each symbol's newest bar scored (none inside the training window, while the features
         warm up, or with fewer bars than the lookback)."""
         started = time.perf_counter()
-        recipe = self.loaded.recipe
-        lookback = max(recipe.lookback, 1)
+        X, symbols, times = self.rows(bars)
+        scores = self.engine._score(self.loaded, X) if len(X) else np.empty(0)
+        return self.predictions(symbols, times, scores, started)
+
+    def rows(
+        self, bars: Mapping[str, pd.DataFrame]
+    ) -> tuple[np.ndarray, list[str], list[pd.Timestamp]]:
+        """The model inputs of each scorable symbol's newest bar, its symbol and bar time."""
+        lookback = max(self.loaded.recipe.lookback, 1)
         rows, symbols, times = [], [], []
         for symbol, frame in bars.items():
             if len(frame) < lookback or _utc(frame.index[-1]) <= self.loaded.window_end:
@@ -63,10 +70,14 @@ class BarStep:
             rows.append(window if lookback > 1 else window[-1])
             symbols.append(symbol)
             times.append(pd.Timestamp(frame.index[-1]))
-        scores = self.engine._score(self.loaded, np.asarray(rows)) if rows else np.empty(0)
+        return np.asarray(rows), symbols, times
+
+    def predictions(
+        self, symbols: list[str], times: list[pd.Timestamp], scores: np.ndarray, started: float
+    ) -> list[Prediction]:
         latency = (time.perf_counter() - started) * 1000.0
         signals = to_signals(scores, self.loaded.model.is_classifier)
-        name, version, horizon = self.loaded.name, self.loaded.version, recipe.horizon
+        name, version, horizon = self.loaded.name, self.loaded.version, self.loaded.recipe.horizon
         return [
             Prediction(name, version, s, t, float(v), horizon, latency, sig)
             for s, t, v, sig in zip(symbols, times, scores, signals, strict=True)

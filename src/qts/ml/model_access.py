@@ -184,8 +184,9 @@ class LiveModelAccess(BacktestModelAccess):
 
         key = (loaded.name, loaded.version)
         if key not in self._steps:
-            self._steps[key] = BarStep(self.engine, loaded)
-        return self._steps[key].predict(data)
+            remote = getattr(self.engine, "bar_step", None)  # a model server's client
+            self._steps[key] = remote(loaded) if remote else BarStep(self.engine, loaded)
+        return list(self._steps[key].predict(data))
 
 
 def _union_index(data: Bars) -> pd.DatetimeIndex:

@@ -41,6 +41,17 @@ def shared_engine(ctx: AppContext) -> Any:
     return engine
 
 
+def session_engine(ctx: AppContext) -> Any:
+    """A session's engine: the model server at `QTS_INFERENCE_URL` when set, else in process."""
+    url = ctx.settings.inference_url
+    if url:
+        from qts.ml.inference_client import RemoteEngine
+
+        token = ctx.settings.inference_token
+        return RemoteEngine(url, token=token.get_secret_value() if token else None)
+    return inference_engine(ctx)
+
+
 def bind_for_backtest(ctx: AppContext, strategy: Any, trade_start: Any = None) -> Any:
     """Bind the backtest access; returns it (its `describe()` labels the result)."""
     from qts.ml.model_access import BacktestModelAccess, WalkForwardModelAccess
@@ -57,15 +68,16 @@ def bind_for_backtest(ctx: AppContext, strategy: Any, trade_start: Any = None) -
 
 
 def bind_for_session(ctx: AppContext, strategy: Any) -> Any:
-    """Bind the paper/live access: the newest bar scored through the online store, each
-    prediction stored and published. Walk-forward refits are a backtest research mode."""
+    """Bind the paper/live access: each newest bar scored in the session's step (in process,
+    or by the model server at `QTS_INFERENCE_URL`), each prediction stored and published.
+    Walk-forward refits are a backtest research mode."""
     from qts.ml.model_access import LiveModelAccess
 
     if strategy.p.get("refit", "none") != "none":
         raise ValidationError("refit=walk_forward is a backtest research mode: paper and live "
                               "trade a registered version (refit=none)")  # fmt: skip
     access = LiveModelAccess(
-        inference_engine(ctx), lambda predictions: record_predictions(ctx, predictions)
+        session_engine(ctx), lambda predictions: record_predictions(ctx, predictions)
     )
     strategy.bind_models(access)
     return access
