@@ -147,3 +147,28 @@ def test_micro_batcher_scores_concurrent_requests_in_one_call(tiny_model) -> Non
     assert batcher.calls == 1 and batcher.requests == 4
     for X, scores in zip(inputs, got, strict=True):
         np.testing.assert_array_equal(scores, engine._score(loaded, X))
+
+
+def test_fine_tune_continues_from_the_registered_version(registered: Path, krx5) -> None:  # type: ignore[no-untyped-def]
+    """`init_from`: LightGBM keeps boosting the version's trees on the new bars, in its input
+    scale; a version with other features is refused. (Runs last: it adds version 2.)"""
+    from qts.core.errors import ValidationError
+    from qts.ml import pipeline
+    from qts.ml.registry import ModelRegistry
+
+    reg = ModelRegistry(registered)
+    init = reg.load(NAME, "1")
+    result = pipeline.train("lightgbm", krx5, epochs=10, n_splits=2, feature_set="basic",
+                            data_dir=registered, model_name=NAME, init_from=f"{NAME}@production",
+                            overrides={"num_threads": 1})  # fmt: skip
+    tuned = reg.load(NAME, str(result["version"]))
+    assert result["version"] == "2" and result["init_from"] == f"{NAME}@production"
+    n_init = init.booster.num_trees()
+    assert n_init < tuned.booster.num_trees() <= n_init + 10  # early stopping may end it sooner
+    trees = tuned.booster.dump_model()["tree_info"][:n_init]
+    assert trees == init.booster.dump_model()["tree_info"]  # the version's own trees, then more
+    assert tuned.normalizer == init.normalizer
+    assert reg.training_params(NAME, "2")["init_from"] == f"{NAME}@production"
+    with pytest.raises(ValidationError, match="other feature columns"):
+        pipeline.train("lightgbm", krx5, epochs=5, n_splits=2, feature_set="technical",
+                       data_dir=registered, model_name=NAME, init_from=f"{NAME}/1")  # fmt: skip

@@ -139,6 +139,7 @@ class Settings(ProfileSettings):
     monitor_min_rows: int = Field(default=30, ge=1)
     monitor_retrain: bool = True  # a breach starts a retraining run (new version -> staging)
     monitor_auto_promote: bool = False  # then try production through the promotion gate
+    monitor_retrain_warm_start: bool = False  # retrain by fine-tuning the served version
     inference_url: str | None = None  # a `qts serve-models` address for strategy workers
     inference_token: SecretStr | None = None  # if set, the model server requires it (Bearer)
     live_trading_enabled: bool = False

@@ -19,6 +19,7 @@ import pandas as pd
 
 from qts.core.errors import ValidationError
 from qts.ml.datasets import training_window
+from qts.ml.datasets.normalize import Normalizer
 from qts.ml.evaluation.backtest import compare_with_baselines
 from qts.ml.evaluation.metrics import regression_metrics
 from qts.ml.evaluation.portfolio import topk_portfolio
@@ -66,9 +67,13 @@ def _model_factory(
 def fit_final(
     model: BaseModel, samples: SampleSet, callbacks: Sequence[ProgressCallback] = ()
 ) -> BaseModel:
-    """Fit on every sample with a normaliser fitted on them; the normaliser travels with it.
-    Early stopping (if the model does it) validates on the last dates, purged."""
-    norm = fit_fold(model, samples, np.arange(len(samples.X)), callbacks=callbacks)[0]
+    """Fit on every sample with a normaliser fitted on them (a warm-started model keeps its
+    init's); the normaliser travels with it. Early stopping (if the model does it) validates
+    on the last dates, purged."""
+    init = model.warm_start.normalizer if model.warm_start is not None else None
+    norm = Normalizer.from_state(init) if init is not None else None
+    norm = fit_fold(model, samples, np.arange(len(samples.X)), callbacks=callbacks,
+                    normalizer=norm)[0]  # fmt: skip
     model.normalizer = norm.state()
     return model
 
@@ -121,6 +126,7 @@ def train(
     backtest_config: BacktestConfig | None = None,
     top_k: int | None = None,
     on_fold: Callable[[int, dict[str, Any]], None] | None = None,
+    init_from: str | None = None,
 ) -> dict[str, Any]:
     """Train and evaluate one model type; returns OOS metrics, backtest figures and the MLflow
     run id and registered version (`data_dir`/`tracking_uri` None: nothing is logged).
@@ -131,7 +137,9 @@ def train(
     per seed (per-seed metrics and mean ± sd in `seed_summary`); the first seed's run is the
     one backtested and registered. `start`/`end`: the training window. `label`: "next_open"
     (default) or "close". `backtest_config`: costs of the top-k portfolio view (default: the
-    universe's market presets). `on_fold(k, fold)` after each fold of each seed (progress)."""
+    universe's market presets). `on_fold(k, fold)` after each fold of each seed (progress).
+    `init_from`: `NAME@alias` or `NAME/version` whose weights the final fit starts from
+    (`qts.ml.fine_tune`)."""
     started = time.perf_counter()
     model_class(model_type)  # unknown types fail before any work
     bars_by_symbol = _universe(bars_by_symbol, symbols, timeframe, bars_dir, start, end)
@@ -160,6 +168,12 @@ def train(
         lookback, backtest_config, top_k,
     )  # fmt: skip
     model = _model_factory(model_type, params, config_dir)()
+    if init_from:
+        from qts.ml.fine_tune import load_init
+
+        model.warm_start = load_init(init_from, model_type, samples.feature_names, lookback,
+                                     data_dir, tracking_uri)  # fmt: skip
+    result["init_from"] = init_from
     if data_dir is None and tracking_uri is None:
         fit_final(model, samples, callbacks)
         recipe = recipe.with_normalizer(model.normalizer)
@@ -303,7 +317,7 @@ def _log_and_register(
     with registry.start_run(
         "qts-training", run_name=name, tags={"model_type": result["model_type"], **window}
     ) as run:
-        run.log_params({**window, "label": result["label"],
+        run.log_params({**window, "label": result["label"], "init_from": result["init_from"],
                         "seeds": ",".join(map(str, result["seeds"]))})  # fmt: skip
         run.log_params({
             "model_type": result["model_type"], "symbols": ",".join(result["symbols"]),

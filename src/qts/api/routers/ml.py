@@ -37,6 +37,8 @@ class TrainBody(StrictModel):
     name: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[\w.-]+$")
     # Feature groups and names of the feature registry, comma-separated.
     features: str = Field(default="technical", min_length=1, max_length=500, pattern=r"^[\w., -]+$")
+    # Fine-tuning: the final fit starts from this registered version (NAME@alias, NAME/version).
+    init_from: str | None = Field(default=None, max_length=160, pattern=r"^[\w.-]+(@[\w.-]+|/\d+)$")
 
 
 class PromoteBody(StrictModel):

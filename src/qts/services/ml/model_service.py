@@ -101,6 +101,7 @@ def run_training(ctx: AppContext, run_id: str) -> dict[str, Any]:
             callbacks=[progress],
             feature_set=request.get("features") or "technical",
             feature_source=feature_source(ctx),
+            init_from=request.get("init_from"),
         )
     except Exception as e:
         log.exception("training run %s failed", run_id)

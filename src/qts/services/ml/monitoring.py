@@ -183,6 +183,8 @@ def retrain(
     request = {"model": spec.model_type, "symbols": spec.symbols, "timeframe": spec.timeframe,
                "horizon": spec.horizon, "epochs": spec.epochs, "name": name,
                "features": spec.features or "technical", "trigger": trigger}  # fmt: skip
+    if ctx.settings.monitor_retrain_warm_start:  # fine-tune the served version on new bars
+        request["init_from"] = f"{name}@{alias}"
     run = create_training_run(ctx, request, "system:retraining")
     try:
         result = run_training(ctx, run["id"])
