@@ -11,7 +11,6 @@ out-of-sample figures are those of the recipe, and the promotion gate judges it 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from qts.core.errors import ValidationError
 from qts.ml.models.base import BaseModel
