@@ -39,13 +39,10 @@ class BarStep:
     engine: InferenceEngine
     loaded: LoadedModel
     tails: dict[tuple[str, str], int | None] = field(default_factory=dict)
-    _definitions: list[FeatureDefinition] | None = None
 
     @property
     def definitions(self) -> list[FeatureDefinition]:
-        if self._definitions is None:
-            self._definitions = self.loaded.recipe.definitions(self.engine.features)
-        return self._definitions
+        return list(self.loaded.definitions(self.engine.features))
 
     def predict(self, bars: Mapping[str, pd.DataFrame]) -> list[Prediction]:
         """Each symbol's newest bar scored (none inside the training window, while the features
