@@ -27,6 +27,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,44 @@ def _deploy(
     return ctx, {"bars": bars, "names": names}
 
 
+@dataclass
+class Targets:
+    """What one row of the table times, for one model and one set of symbols."""
+
+    engine: Any
+    loaded: Any
+    step: Any
+    pyfunc: Any
+    bars: dict[str, pd.DataFrame]
+    http: Any
+    api: str
+    served: str
+    auth: dict[str, str]
+
+    def fetch(self) -> np.ndarray:
+        """The online-store vectors the pyfunc baseline scores (the engine reads the same)."""
+        from qts.ml.feature_path import inference_rows
+
+        r = self.loaded.recipe
+        return inference_rows(self.engine.source, self.step.definitions, r.features, self.bars,
+                              r.timeframe, r.lookback).X  # fmt: skip
+
+    def post(self, url: str, headers: dict[str, str] | None = None) -> None:
+        body = {"model": self.loaded.name, "symbols": list(self.bars)}
+        self.http.post(url, headers=headers, json=body).raise_for_status()
+
+    def paths(self) -> dict[str, Callable[[], Any]]:
+        return {
+            "in-process": lambda: self.engine.score_latest(self.loaded, self.bars),
+            "in-process bar step": lambda: self.step.predict(self.bars),
+            "mlflow pyfunc (baseline)": lambda: self.pyfunc.predict(self.fetch()),
+            "POST /api/v1/ml/predict": lambda: self.post(
+                f"{self.api}/api/v1/ml/predict", self.auth
+            ),
+            "serve-models /v1/predict": lambda: self.post(f"{self.served}/v1/predict"),
+        }
+
+
 def run(
     symbols: int, bars: int, repeats: int, warmup: int, lstm_epochs: int, models: list[str]
 ) -> list[dict]:
@@ -119,7 +158,6 @@ def run(
 
     from qts.api.app import create_app
     from qts.api.model_server import create_model_server
-    from qts.ml.feature_path import inference_rows
     from qts.ml.inference_step import BarStep
     from qts.services.ml.model_strategies import shared_engine
 
@@ -137,29 +175,10 @@ def run(
             loaded = engine.load(f"{name}@production")
             step = BarStep(engine, loaded)
             pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/1")
-            recipe = loaded.recipe
             for n in (1, symbols):
                 subset = {s: deployed["bars"][s] for s in list(deployed["bars"])[:n]}
-                wanted = list(subset)
-
-                def fetch() -> np.ndarray:
-                    return inference_rows(engine.source, step.definitions, recipe.features,
-                                          subset, recipe.timeframe, recipe.lookback).X  # fmt: skip
-
-                paths = {
-                    "in-process": lambda: engine.score_latest(loaded, subset),
-                    "in-process bar step": lambda: step.predict(subset),
-                    "mlflow pyfunc (baseline)": lambda: pyfunc.predict(fetch()),
-                    "POST /api/v1/ml/predict": lambda: http.post(
-                        f"{api}/api/v1/ml/predict",
-                        headers=auth,
-                        json={"model": name, "symbols": wanted},
-                    ).raise_for_status(),  # fmt: skip
-                    "serve-models /v1/predict": lambda: http.post(
-                        f"{served}/v1/predict", json={"model": name, "symbols": wanted}
-                    ).raise_for_status(),  # fmt: skip
-                }
-                for path, fn in paths.items():
+                targets = Targets(engine, loaded, step, pyfunc, subset, http, api, served, auth)
+                for path, fn in targets.paths().items():
                     ms = _timed(fn, repeats, warmup)
                     rows.append({"model": model, "symbols": n, "path": path, "repeats": repeats,
                                  "p50_ms": float(np.percentile(ms, 50)),
