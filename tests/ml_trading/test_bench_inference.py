@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ def test_bench_inference_runs_every_path(monkeypatch: pytest.MonkeyPatch) -> Non
     spec = importlib.util.spec_from_file_location("bench_inference", BENCH)
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_inference", bench)  # its dataclass looks itself up
     spec.loader.exec_module(bench)
     try:
         rows = bench.main(["--symbols", "2", "--bars", "90", "--repeats", "2", "--warmup", "1",
