@@ -128,6 +128,11 @@ def test_health_token_and_errors(server: str) -> None:
         "X": {"ts": [2, 1], "open": [1, 1], "high": [1, 1], "low": [1, 1], "close": [1, 1],
               "volume": [1, 1]}}})  # fmt: skip
     assert bad.status_code == 422 and "times must increase" in bad.text
+    both = httpx.post(f"{server}/v1/predict", headers=auth, json={"model": NAME})
+    assert both.status_code == 422 and "either bars or symbols" in both.text
+    unknown = httpx.post(f"{server}/v1/predict", headers=auth,
+                         json={"model": NAME, "symbols": ["NOPE"]})  # fmt: skip
+    assert unknown.status_code == 404
 
 
 def test_micro_batcher_scores_concurrent_requests_in_one_call(tiny_model) -> None:  # type: ignore[no-untyped-def]

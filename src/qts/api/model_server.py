@@ -22,6 +22,7 @@ import time
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from fastapi import Depends, FastAPI, Header
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -137,8 +138,7 @@ def create_model_server(ctx: AppContext, max_wait_ms: float = 2.0, max_rows: int
     async def predict(body: ServePredict) -> dict[str, Any]:
         began = time.perf_counter()
         step = await run_in_threadpool(step_for, body.model)
-        bars = await run_in_threadpool(_bars_of, ctx, step, body, decode_bars)
-        X, symbols, times = await run_in_threadpool(step.rows, bars)
+        bars, X, symbols, times = await run_in_threadpool(_rows, ctx, step, body, decode_bars)
         scores = await batcher.score(step.loaded, X)
         predictions = step.predictions(symbols, times, scores, began)
         scored = {p.symbol for p in predictions}
@@ -156,14 +156,23 @@ def create_model_server(ctx: AppContext, max_wait_ms: float = 2.0, max_rows: int
     return app
 
 
-def _bars_of(ctx: AppContext, step: Any, body: ServePredict, decode: Any) -> dict[str, Any]:
+def _rows(ctx: AppContext, step: Any, body: ServePredict, decode: Any) -> tuple[Any, ...]:
+    """(bars, X, symbols, times): features of sent bars computed as a session's step does;
+    of stored symbols read from the online store (computed on demand), as the API does."""
     if (body.bars is None) == (body.symbols is None):
         raise ValidationError("give either bars or symbols")
     if body.bars is not None:
-        return dict(decode(body.bars))
-    from qts.services.ml.model_service import stored_bars
+        bars = dict(decode(body.bars))
+        return (bars, *step.rows(bars))
+    from qts.ml.feature_path import inference_rows
+    from qts.services.ml.model_strategies import bars_for_scoring
 
-    return stored_bars(ctx, list(body.symbols or []), step.loaded.recipe.timeframe)
+    loaded, engine = step.loaded, step.engine
+    bars = bars_for_scoring(ctx, engine, loaded, list(body.symbols or []))
+    r = loaded.recipe
+    rows = inference_rows(engine.source, loaded.definitions(engine.features), r.features, bars,
+                          r.timeframe, r.lookback)  # fmt: skip
+    return bars, rows.X, rows.symbols, [pd.Timestamp(t) for t in rows.times]
 
 
 def serve_models(host: str, port: int, max_wait_ms: float = 2.0, max_rows: int = 4096) -> None:

@@ -127,17 +127,40 @@ def _finite(value: float) -> float | None:
     return value if value == value else None  # NaN is not JSON
 
 
+FAR_FUTURE = pd.Timestamp("2200-01-01", tz="UTC")
+
+
+def bars_for_scoring(
+    ctx: AppContext, engine: Any, loaded: Any, symbols: list[str]
+) -> dict[str, pd.DataFrame]:
+    """What scoring each symbol's newest stored bar needs: its last `lookback` bars when the
+    online store holds the features of the newest one (the common case: the features job or
+    a session wrote them), else its whole stored history (the features are computed from it,
+    on demand)."""
+    from qts.services.data.market_data import read_bars, read_bars_with_history
+
+    recipe = loaded.recipe
+    keys = [u.key for u in recipe.features]
+    out = {}
+    for symbol in symbols:
+        tail, _ = read_bars_with_history(symbol, recipe.timeframe, FAR_FUTURE, None,
+                                         max(recipe.lookback, 1), db=ctx.db)  # fmt: skip
+        vector = engine.source.online.get(recipe.timeframe, symbol, keys) if len(tail) else None
+        newest = int(tail.index[-1].value // 1_000_000) if len(tail) else None
+        fresh = vector is not None and all(vector.as_of.get(k.id) == newest for k in keys)
+        out[symbol] = tail if fresh else read_bars(symbol, recipe.timeframe, db=ctx.db)
+    return out
+
+
 def predict_now(
     ctx: AppContext, model: str, symbols: list[str] | None = None, record: bool = False
 ) -> dict[str, Any]:
     """The newest stored bar of each symbol (default: the version's universe) scored through
     the online store; `record`: stored in `ml_predictions` and published like a session's."""
-    from qts.services.ml.model_service import stored_bars
-
     engine = shared_engine(ctx)
     loaded = engine.load(model)
     wanted = symbols or list(loaded.recipe.universe)
-    predictions = engine.score_latest(loaded, stored_bars(ctx, wanted, loaded.recipe.timeframe))
+    predictions = engine.score_latest(loaded, bars_for_scoring(ctx, engine, loaded, wanted))
     if record:
         record_predictions(ctx, predictions)
     scored = {p.symbol for p in predictions}
