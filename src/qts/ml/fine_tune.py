@@ -23,15 +23,12 @@ def load_init(
 ) -> BaseModel:  # fmt: skip
     """The registered version to start from; refused unless it is of the same type and takes
     the same feature columns and lookback."""
-    from qts.ml.inference import ModelRef
     from qts.ml.registry import ModelRegistry
 
     if data_dir is None and tracking_uri is None:
         raise ValidationError("--init-from needs a model registry (a data dir or MLflow URI)")
-    parsed = ModelRef.parse(ref)
-    model, recipe = ModelRegistry(data_dir, tracking_uri).load_with_recipe(
-        parsed.name, parsed.version, parsed.alias
-    )
+    name, version, alias = _parse(ref)
+    model, recipe = ModelRegistry(data_dir, tracking_uri).load_with_recipe(name, version, alias)
     check_compatible(ref, recipe, model_type, columns, lookback)
     from qts.ml.models.deep import DeepModel
     from qts.ml.models.lightgbm_model import LightGBMModel
@@ -40,6 +37,19 @@ def load_init(
         raise ValidationError(f"{model_type} models cannot be warm-started (LightGBM and the "
                               "deep models can)")  # fmt: skip
     return model
+
+
+def _parse(ref: str) -> tuple[str, str | None, str | None]:
+    """(name, version, alias) of `NAME@alias`, `NAME/version` or `NAME` (= `@production`)."""
+    if "@" in ref:
+        name, _, alias = ref.partition("@")
+        return name, None, alias
+    if "/" in ref:
+        name, _, version = ref.rpartition("/")
+        if not version.isdigit():
+            raise ValidationError(f"{ref!r}: the version must be a number")
+        return name, version, None
+    return ref, None, "production"
 
 
 def check_compatible(

@@ -138,8 +138,7 @@ def train(
     one backtested and registered. `start`/`end`: the training window. `label`: "next_open"
     (default) or "close". `backtest_config`: costs of the top-k portfolio view (default: the
     universe's market presets). `on_fold(k, fold)` after each fold of each seed (progress).
-    `init_from`: `NAME@alias` or `NAME/version` whose weights the final fit starts from
-    (`qts.ml.fine_tune`)."""
+    `init_from`: a registered version the final fit starts from (`qts.ml.fine_tune`)."""
     started = time.perf_counter()
     model_class(model_type)  # unknown types fail before any work
     bars_by_symbol = _universe(bars_by_symbol, symbols, timeframe, bars_dir, start, end)
@@ -163,17 +162,10 @@ def train(
         )
         for s in seed_list
     ]  # fmt: skip
-    result = _evaluation_result(
-        model_type, bars_by_symbol, samples, runs, seed_list, label, mode, timeframe, horizon,
-        lookback, backtest_config, top_k,
-    )  # fmt: skip
+    result = _evaluation_result(model_type, bars_by_symbol, samples, runs, seed_list, label,
+                                mode, timeframe, horizon, lookback, backtest_config, top_k)  # fmt: skip
     model = _model_factory(model_type, params, config_dir)()
-    if init_from:
-        from qts.ml.fine_tune import load_init
-
-        model.warm_start = load_init(init_from, model_type, samples.feature_names, lookback,
-                                     data_dir, tracking_uri)  # fmt: skip
-    result["init_from"] = init_from
+    result["init_from"] = _warm_start(model, init_from, recipe, data_dir, tracking_uri)
     if data_dir is None and tracking_uri is None:
         fit_final(model, samples, callbacks)
         recipe = recipe.with_normalizer(model.normalizer)
@@ -183,6 +175,19 @@ def train(
     result["recipe"] = recipe.to_dict() | {"normalizer": None}  # the arrays stay in MLflow
     result["seconds"] = round(time.perf_counter() - started, 2)
     return result
+
+
+def _warm_start(
+    model: BaseModel, init_from: str | None, recipe: ModelRecipe, data_dir: str | Path | None,
+    tracking_uri: str | None,
+) -> str | None:  # fmt: skip
+    """Fine-tuning: the final fit starts from the registered version `init_from`."""
+    if init_from:
+        from qts.ml.fine_tune import load_init
+
+        model.warm_start = load_init(init_from, recipe.model_type, recipe.columns,
+                                     recipe.lookback, data_dir, tracking_uri)  # fmt: skip
+    return init_from
 
 
 def _samples_and_recipe(
