@@ -25,8 +25,8 @@ def test_lstm_warm_start_begins_from_the_init_weights() -> None:
     assert (tuned.y_mean, tuned.y_std) == (init.y_mean, init.y_std)
     fresh = create_model("lstm", epochs=1, hidden_size=8, lookback=5, patience=0, lr=1e-12, seed=1)
     fresh.fit(X, y)
-    gaps = [float((a - b).abs().max()) for a, b in zip(init.net.state_dict().values(),
-                                                       fresh.net.state_dict().values())]  # fmt: skip
+    pairs = zip(init.net.state_dict().values(), fresh.net.state_dict().values(), strict=True)
+    gaps = [float((a - b).abs().max()) for a, b in pairs]
     assert max(gaps) > 1e-3  # without the warm start the weights are another network's
 
 
