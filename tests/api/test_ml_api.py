@@ -102,13 +102,29 @@ def test_train_promote_importance_and_jobs(client: TestClient, auth_headers, tmp
     preds = client.get("/api/v1/ml/predictions?model=krx-lstm", headers=h).json()
     assert {p["symbol"] for p in preds} == set(SYMBOLS)
     assert all(p["ts"].startswith("2025-06-17") for p in preds)
-    report = ml_jobs.evaluate_production_models(ctx, window=60, min_ic=-1.0)
-    assert report["krx-lstm"]["samples"] == 60 and report["krx-lstm"]["drift"] is False
+    scored = client.post("/api/v1/ml/predict", headers=h, json={"model": "krx-lstm"}).json()
+    assert scored["model_version"] == "1" and scored["unscored"] == []
+    assert [p["value"] for p in scored["predictions"]] == pytest.approx(
+        [p["value"] for p in sorted(preds, key=lambda p: SYMBOLS.index(p["symbol"]))]
+    )  # the batch job's scores, from the same online vectors
+    assert {p["signal"]["label"] for p in scored["predictions"]} <= {"buy", "sell", "hold"}
+    bad = client.post("/api/v1/ml/predict", headers=h, json={"model": "krx-lstm@nope"})
+    assert bad.status_code == 404
+    # The 40 bars after the training window only (3 symbols x 38 labelled bars); the realised
+    # IC over the -1 floor and feature drift thresholds out of reach: no breach.
+    report = ml_jobs.evaluate_production_models(ctx, window=60, min_ic=-1.0, psi=100.0, ks=1.0)
+    assert report["krx-lstm"]["samples"] == 3 * 38 and report["krx-lstm"]["drift"] is False
     check_ml_history(client, h, "krx-lstm", run_id, seed=7)
-    # An IC at or below the floor is drift: it triggers retraining into `staging`.
-    report = ml_jobs.evaluate_production_models(ctx, window=60, min_ic=1.0)
+    # An IC significantly under the floor is drift: it triggers retraining into `staging`.
+    report = ml_jobs.evaluate_production_models(ctx, window=60, min_ic=1.0, psi=100.0, ks=1.0)
     assert report["krx-lstm"]["drift"] is True
     assert report["retrained"]["krx-lstm"]["version"] == 2
+    checks = client.get("/api/v1/ml/models/krx-lstm/monitoring", headers=h).json()
+    assert [c["breach"] for c in checks] == [True, False]  # newest first
+    assert checks[0]["retraining_run_id"] == report["retrained"]["krx-lstm"]["run_id"]
+    assert checks[0]["report"]["breaches"][0]["metric"] == "ic"
+    retraining = client.get(f"/api/v1/ml/runs/{checks[0]['retraining_run_id']}", headers=h).json()
+    assert retraining["status"] == "done" and retraining["created_by"] == "system:retraining"
     [lstm] = [
         m for m in client.get("/api/v1/ml/models", headers=h).json() if m["name"] == "krx-lstm"
     ]

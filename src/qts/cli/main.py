@@ -14,8 +14,10 @@ from qts.cli import (
     doctor_cmd,
     features_cmd,
     ml_cmd,
+    monitor_cmd,
     optimize_cmd,
     predict_cmd,
+    serve_cmd,
     stream_cmd,
     trading_cmd,
     worker_cmd,
@@ -41,6 +43,8 @@ app.add_typer(features_cmd.app, name="features", help="Features: build, list, ma
 app.command("train")(ml_cmd.train)
 app.command("tune")(ml_cmd.tune)
 app.command("predict")(predict_cmd.predict)
+app.command("monitor")(monitor_cmd.monitor)
+app.command("serve-models")(serve_cmd.serve_models)
 app.add_typer(ml_cmd.models_app, name="models", help="Registered models: list, promote.")
 app.command("paper")(trading_cmd.paper)
 app.command("worker")(worker_cmd.worker)

@@ -104,6 +104,10 @@ def train(
     top_k: Annotated[
         int | None, typer.Option(help="Symbols held by the portfolio view (default: top 20%)")
     ] = None,
+    init_from: Annotated[
+        str | None,
+        typer.Option(help="Fine-tune: start the final fit from NAME@alias or NAME/version"),
+    ] = None,
 ) -> None:
     """Train MODEL with purged walk-forward evaluation, log it to MLflow and register it.
     Bars come from the qts database when the symbols are stored there, else from --bars-dir
@@ -127,7 +131,7 @@ def train(
                 model, stored, symbols=_symbols(symbols), timeframe=timeframe, horizon=horizon,
                 epochs=epochs, n_splits=folds, feature_set=features, bars_dir=bars_dir,
                 data_dir=None if uri else ctx.settings.data_dir, tracking_uri=uri,
-                model_name=name, feature_source=feature_source(ctx),
+                model_name=name, feature_source=feature_source(ctx), init_from=init_from,
                 on_fold=lambda k, _fold: update(next(done), None, f"fold {k}/{folds}"),
                 **_evaluation_options(seed, seeds, start, end, label, top_k),
             )  # fmt: skip

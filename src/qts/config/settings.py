@@ -130,6 +130,20 @@ class Settings(ProfileSettings):
     resume_strategies: bool = True  # restart strategies stored as running when the API starts
 
     mlflow_tracking_uri: str | None = None  # default: sqlite:///<data_dir>/mlflow.db
+    # Model monitoring (qts.services.ml.monitoring): the window of bars after a version's
+    # training window, breach thresholds, and what a breach does.
+    monitor_window_bars: int = Field(default=120, ge=5)
+    monitor_psi: float = Field(default=0.25, gt=0)
+    monitor_ks: float = Field(default=0.2, gt=0, le=1)
+    monitor_ks_pvalue: float = Field(default=0.01, gt=0, le=1)
+    monitor_min_ic: float = 0.0  # realised IC significantly below this (t <= -monitor_ic_t)
+    monitor_ic_t: float = Field(default=2.0, ge=0)
+    monitor_min_rows: int = Field(default=30, ge=1)
+    monitor_retrain: bool = True  # a breach starts a retraining run (new version -> staging)
+    monitor_auto_promote: bool = False  # then try production through the promotion gate
+    monitor_retrain_warm_start: bool = False  # retrain by fine-tuning the served version
+    inference_url: str | None = None  # a `qts serve-models` address for strategy workers
+    inference_token: SecretStr | None = None  # if set, the model server requires it (Bearer)
     live_trading_enabled: bool = False
     live_broker: str | None = None  # kis | kiwoom | binance: the broker of live accounts
     broker_sandbox: bool = True  # brokers' mock/testnet domains unless explicitly turned off

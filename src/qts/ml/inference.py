@@ -71,9 +71,18 @@ class LoadedModel:
     model: BaseModel
     recipe: ModelRecipe
 
+    _definitions: list[Any] | None = field(default=None, repr=False)
+
     @property
     def window_end(self) -> pd.Timestamp:
         return _utc(self.recipe.train_end)
+
+    def definitions(self, features: FeatureRegistry | None = None) -> list[Any]:
+        """The recipe's feature definitions, checked once at first use (hashing a definition's
+        source is not free; a loaded version is refused at load when they changed)."""
+        if self._definitions is None:
+            self._definitions = self.recipe.definitions(features)
+        return self._definitions
 
     def identity(self) -> dict[str, str]:
         return {"model": self.name, "model_version": self.version}
@@ -190,7 +199,7 @@ class InferenceEngine:
         """Per symbol, the recipe's features at each bar, known at the bar's close (offline
         store, point in time; rows it lacks are computed from the bars and written first)."""
         recipe = loaded.recipe
-        ensure_offline(self.source, recipe.definitions(self.features), bars, recipe.timeframe)
+        ensure_offline(self.source, loaded.definitions(self.features), bars, recipe.timeframe)
         return training_frames(self.source, recipe.features, bars, recipe.timeframe)
 
     # -- scoring -------------------------------------------------------------------------------
@@ -246,7 +255,7 @@ class InferenceEngine:
         loaded = ref if isinstance(ref, LoadedModel) else self.load(ref)
         recipe = loaded.recipe
         rows = inference_rows(
-            self.source, recipe.definitions(self.features), recipe.features, bars,
+            self.source, loaded.definitions(self.features), recipe.features, bars,
             recipe.timeframe, recipe.lookback,
         )  # fmt: skip
         keep = [i for i, t in enumerate(rows.times) if _utc(t) > loaded.window_end]

@@ -6,13 +6,14 @@
 * `WalkForwardModelAccess`: research mode: the version's recipe (features, label, horizon,
   model settings) refitted on expanding windows, each fit scoring the next block of bars.
 * `LiveModelAccess`: paper and live: the history's scores point in time as in a backtest (so a
-  strategy's state is the backtest's), the newest bar scored from the online store, and each
-  new prediction handed to `on_predictions` (the service layer stores and publishes it).
+  strategy's state is the backtest's), the newest bar's features computed from a short tail of
+  the history and scored in the same step (`qts.ml.inference_step.BarStep`; the vector goes
+  to the online store), and each new prediction handed to `on_predictions` (the service layer
+  stores and publishes it).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -131,8 +132,8 @@ class WalkForwardModelAccess(BacktestModelAccess):
 
 class LiveModelAccess(BacktestModelAccess):
     """Scores of past bars are kept (point in time: they never change), so each new bar costs
-    one online scoring per symbol; the whole history is scored once at start (or restart, or
-    when an alias moves to another version)."""
+    one tail feature computation and one model call for all symbols; the whole history is
+    scored once at start (or restart, or when an alias moves to another version)."""
 
     def __init__(
         self,
@@ -143,6 +144,7 @@ class LiveModelAccess(BacktestModelAccess):
         self.on_predictions = on_predictions
         self._seen: set[tuple[str, str, str, int]] = set()
         self._scores: dict[tuple[str, str], pd.DataFrame] = {}
+        self._steps: dict[tuple[str, str], Any] = {}
 
     def _loaded(self, model: str) -> LoadedModel:
         self.used[model] = self.engine.load(model)  # an alias may have moved
@@ -161,7 +163,7 @@ class LiveModelAccess(BacktestModelAccess):
             out = self.engine.score_history(loaded, data)
         else:
             out = known.reindex(index)
-        newest = self._newest(loaded, data, out)
+        newest = self._newest(loaded, data)
         for p in newest:
             out.loc[p.ts, p.symbol] = p.score
         self._scores[key] = out
@@ -175,22 +177,16 @@ class LiveModelAccess(BacktestModelAccess):
             self.on_predictions(fresh)
         return out.copy()
 
-    def _newest(self, loaded: LoadedModel, data: Bars, out: pd.DataFrame) -> list[Prediction]:
-        """Each symbol's newest bar scored through the online store; where the online store
-        cannot give that bar (it holds a newer vector: a replay of the past), point in time
-        from the offline store, so a replay's predictions are the backtest's too."""
-        started = time.perf_counter()
-        online = {p.symbol: p for p in self.engine.score_latest(loaded, data)}
-        missing = [s for s in data if s not in online and len(data[s])]
-        if missing:
-            offline = self.engine.score_history(loaded, {s: data[s] for s in missing})
-            for s in missing:
-                ts = data[s].index[-1]
-                score = float(offline.loc[ts, s]) if ts in offline.index else float("nan")
-                if np.isfinite(score):
-                    latency = (time.perf_counter() - started) * 1000.0
-                    online[s] = self.engine.prediction(loaded, s, ts, score, latency)
-        return [online[s] for s in data if s in online]
+    def _newest(self, loaded: LoadedModel, data: Bars) -> list[Prediction]:
+        """Each symbol's newest bar: its features from a short tail of the history (the
+        version's `BarStep`, kept for the session), scored in the same step."""
+        from qts.ml.inference_step import BarStep
+
+        key = (loaded.name, loaded.version)
+        if key not in self._steps:
+            remote = getattr(self.engine, "bar_step", None)  # a model server's client
+            self._steps[key] = remote(loaded) if remote else BarStep(self.engine, loaded)
+        return list(self._steps[key].predict(data))
 
 
 def _union_index(data: Bars) -> pd.DatetimeIndex:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from qts.core.errors import ValidationError
 from qts.ml.datasets import training_window
+from qts.ml.datasets.normalize import Normalizer
 from qts.ml.evaluation.backtest import compare_with_baselines
 from qts.ml.evaluation.metrics import regression_metrics
 from qts.ml.evaluation.portfolio import topk_portfolio
@@ -66,9 +67,13 @@ def _model_factory(
 def fit_final(
     model: BaseModel, samples: SampleSet, callbacks: Sequence[ProgressCallback] = ()
 ) -> BaseModel:
-    """Fit on every sample with a normaliser fitted on them; the normaliser travels with it.
-    Early stopping (if the model does it) validates on the last dates, purged."""
-    norm = fit_fold(model, samples, np.arange(len(samples.X)), callbacks=callbacks)[0]
+    """Fit on every sample with a normaliser fitted on them (a warm-started model keeps its
+    init's); the normaliser travels with it. Early stopping (if the model does it) validates
+    on the last dates, purged."""
+    init = model.warm_start.normalizer if model.warm_start is not None else None
+    norm = Normalizer.from_state(init) if init is not None else None
+    norm = fit_fold(model, samples, np.arange(len(samples.X)), callbacks=callbacks,
+                    normalizer=norm)[0]  # fmt: skip
     model.normalizer = norm.state()
     return model
 
@@ -121,6 +126,7 @@ def train(
     backtest_config: BacktestConfig | None = None,
     top_k: int | None = None,
     on_fold: Callable[[int, dict[str, Any]], None] | None = None,
+    init_from: str | None = None,
 ) -> dict[str, Any]:
     """Train and evaluate one model type; returns OOS metrics, backtest figures and the MLflow
     run id and registered version (`data_dir`/`tracking_uri` None: nothing is logged).
@@ -131,7 +137,8 @@ def train(
     per seed (per-seed metrics and mean ± sd in `seed_summary`); the first seed's run is the
     one backtested and registered. `start`/`end`: the training window. `label`: "next_open"
     (default) or "close". `backtest_config`: costs of the top-k portfolio view (default: the
-    universe's market presets). `on_fold(k, fold)` after each fold of each seed (progress)."""
+    universe's market presets). `on_fold(k, fold)` after each fold of each seed (progress).
+    `init_from`: a registered version the final fit starts from (`qts.ml.fine_tune`)."""
     started = time.perf_counter()
     if model_class(model_type).input_kind == "policy":  # unknown types fail before any work
         return _train_policy(dict(locals()))  # RL: learns on an environment (qts.ml.rl)
@@ -156,11 +163,10 @@ def train(
         )
         for s in seed_list
     ]  # fmt: skip
-    result = _evaluation_result(
-        model_type, bars_by_symbol, samples, runs, seed_list, label, mode, timeframe, horizon,
-        lookback, backtest_config, top_k,
-    )  # fmt: skip
+    result = _evaluation_result(model_type, bars_by_symbol, samples, runs, seed_list, label,
+                                mode, timeframe, horizon, lookback, backtest_config, top_k)  # fmt: skip
     model = _model_factory(model_type, params, config_dir)()
+    result["init_from"] = _warm_start(model, init_from, recipe, data_dir, tracking_uri)
     if data_dir is None and tracking_uri is None:
         fit_final(model, samples, callbacks)
         recipe = recipe.with_normalizer(model.normalizer)
@@ -176,7 +182,22 @@ def _train_policy(options: dict[str, Any]) -> dict[str, Any]:
     """`train` of a policy type (dqn, ppo, a2c): `qts.ml.rl.registration.train_policy`."""
     from qts.ml.rl.registration import train_policy
 
+    if options.get("init_from"):
+        raise ValidationError("init_from warm-starts supervised models; a policy learns anew")
     return train_policy(options.pop("model_type"), options.pop("bars_by_symbol"), **options)
+
+
+def _warm_start(
+    model: BaseModel, init_from: str | None, recipe: ModelRecipe, data_dir: str | Path | None,
+    tracking_uri: str | None,
+) -> str | None:  # fmt: skip
+    """Fine-tuning: the final fit starts from the registered version `init_from`."""
+    if init_from:
+        from qts.ml.fine_tune import load_init
+
+        model.warm_start = load_init(init_from, recipe.model_type, recipe.columns,
+                                     recipe.lookback, data_dir, tracking_uri)  # fmt: skip
+    return init_from
 
 
 def _samples_and_recipe(
@@ -311,7 +332,7 @@ def _log_and_register(
     with registry.start_run(
         "qts-training", run_name=name, tags={"model_type": result["model_type"], **window}
     ) as run:
-        run.log_params({**window, "label": result["label"],
+        run.log_params({**window, "label": result["label"], "init_from": result["init_from"],
                         "seeds": ",".join(map(str, result["seeds"]))})  # fmt: skip
         run.log_params({
             "model_type": result["model_type"], "symbols": ",".join(result["symbols"]),
@@ -338,7 +359,12 @@ def _log_and_register(
 
         plt.close(fig)
         recipe = recipe.with_normalizer(model.normalizer)
-        uri = registry.log_model(run.run_id, model, samples.X[:5], recipe=recipe)
+        from qts.ml.monitoring import build_reference
+
+        reference = build_reference(samples, model, result["train_end"]).to_dict()
+        uri = registry.log_model(
+            run.run_id, model, samples.X[:5], recipe=recipe, reference=reference
+        )
         result["run_id"] = run.run_id
     if register:
         result["model_name"] = name

@@ -33,6 +33,8 @@ from qts.ml.features.registry import FeatureRegistry
 from qts.ml.models.base import BaseModel
 from qts.ml.recipe import RECIPE_FILE, ModelRecipe, universe_hash
 
+REFERENCE_FILE = "reference.json"  # qts.ml.monitoring's drift reference
+
 ALIASES = ("staging", "production")
 GATE_METRICS = ("oos_sharpe", "oos_ic")
 # Policies have no IC: net Sharpe and max drawdown (less deep is higher), after beating
@@ -167,9 +169,10 @@ class ModelRegistry:
         X_example: np.ndarray,
         name: str = "model",
         recipe: ModelRecipe | None = None,
+        reference: dict[str, Any] | None = None,
     ) -> str:
-        """Log `model` (pyfunc, with a signature from `X_example`) and its recipe into the run;
-        returns its URI."""
+        """Log `model` (pyfunc, with a signature from `X_example`), its recipe and its drift
+        reference (`qts.ml.monitoring`) into the run; returns its URI."""
         import mlflow
         from mlflow.models import infer_signature
 
@@ -182,6 +185,9 @@ class ModelRegistry:
             if recipe is not None:
                 (folder / RECIPE_FILE).write_text(json.dumps(recipe.to_dict(), default=float))
                 self.client.log_dict(run_id, recipe.to_dict(), RECIPE_FILE)
+            if reference is not None:
+                (folder / REFERENCE_FILE).write_text(json.dumps(reference))
+                self.client.log_dict(run_id, reference, REFERENCE_FILE)
             # Advice about type hints and input examples (the signature is given): MLflow
             # resets the filters to "once", so record its warnings instead of showing them.
             with mlflow.start_run(run_id=run_id), warnings.catch_warnings(record=True):
@@ -297,6 +303,16 @@ class ModelRegistry:
             except Exception as exc:
                 raise NotFoundError(f"model {name} v{version}: no readable recipe ({exc})") from exc
         return ModelRecipe.from_dict(data)
+
+    def reference(self, name: str, version: str) -> dict[str, Any] | None:
+        """A version's drift reference from its run (None for versions trained before them)."""
+        mv = self._version(name, version)
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                path = self.client.download_artifacts(mv.run_id, REFERENCE_FILE, tmp)
+            except Exception:
+                return None
+            return dict(json.loads(Path(path).read_text()))
 
     def check_universe(self, name: str, symbols: list[str]) -> None:
         """Refuse (ConflictError) to register `symbols`' model under a name whose versions were

@@ -1,4 +1,5 @@
-"""ML: models and versions, training runs, promotion, feature importance, predictions."""
+"""ML: models and versions, training runs, promotion, feature importance, predictions (stored,
+and scored now), model monitoring."""
 
 from __future__ import annotations
 
@@ -20,6 +21,14 @@ from qts.api.responses.ml import (
 )
 from qts.api.schemas import MAX_DB_INT, TIMEFRAME_PATTERN, StrictModel
 from qts.services.ml import model_service as ml
+from qts.services.ml import monitoring
+from qts.services.ml.model_strategies import predict_now
+from qts.services.ml.schemas import (
+    MonitoringRecord,
+    MonitoringRequest,
+    PredictRequest,
+    PredictResponse,
+)
 
 router = APIRouter(prefix="/ml", tags=["ml"])
 ModelType = Literal[
@@ -45,6 +54,9 @@ class TrainBody(StrictModel):
         if not re.fullmatch(r"[\w., -]{1,500}", spec):
             raise ValueError("features are names of feature groups or definitions")
         return spec
+
+    # Fine-tuning: the final fit starts from this registered version (NAME@alias, NAME/version).
+    init_from: str | None = Field(default=None, max_length=160, pattern=r"^[\w.-]+(@[\w.-]+|/\d+)$")
 
 
 class PromoteBody(StrictModel):
@@ -113,3 +125,26 @@ def predictions(
     limit: Annotated[int, Query(ge=1, le=5000)] = 100,
 ) -> list[dict[str, Any]]:
     return ml.list_predictions(ctx, model, symbol, limit)
+
+
+@router.post("/predict")
+def predict(ctx: Ctx, _user: CurrentUser, body: PredictRequest) -> PredictResponse:
+    """Score the newest stored bar of each symbol with a registered version: features from
+    the online store (computed on demand), scores and signals; the model stays loaded."""
+    return PredictResponse.model_validate(predict_now(ctx, body.model, body.symbols))
+
+
+@router.get("/models/{name}/monitoring")
+def monitoring_checks(
+    ctx: Ctx, _user: CurrentUser, name: str, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> list[MonitoringRecord]:
+    """Stored drift checks of the model, newest first: PSI and KS per feature and of the
+    scores against the training reference, and the realised IC after the training window."""
+    return [MonitoringRecord.model_validate(r) for r in monitoring.list_checks(ctx, name, limit)]
+
+
+@router.post("/models/{name}/monitoring")
+def run_monitoring(ctx: Ctx, _user: Trader, name: str, body: MonitoringRequest) -> MonitoringRecord:
+    """Run a drift check now (stored; a breach notifies, and with `retrain` starts retraining)."""
+    record = monitoring.check_model(ctx, name, body.alias, body.window, body.retrain)
+    return MonitoringRecord.model_validate(record)

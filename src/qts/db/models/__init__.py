@@ -6,7 +6,14 @@ from qts.db.models.dashboard import AccountSnapshot, OptimizationRun
 from qts.db.models.features import FeatureValue
 from qts.db.models.jobs import JobRun, SystemStatus
 from qts.db.models.market import Bar, Fundamental, NewsItem, Symbol
-from qts.db.models.ml import FeatureDefinition, MLModel, Prediction, TrainingLog, TrainingRun
+from qts.db.models.ml import (
+    FeatureDefinition,
+    MLModel,
+    ModelMonitoring,
+    Prediction,
+    TrainingLog,
+    TrainingRun,
+)
 from qts.db.models.trading import Fill, Order, OrderEvent, Position, Strategy
 from qts.db.models.users import RefreshTokenFamily, User
 
@@ -21,6 +28,7 @@ __all__ = [
     "Fundamental",
     "JobRun",
     "MLModel",
+    "ModelMonitoring",
     "NewsItem",
     "OptimizationRun",
     "Order",

@@ -87,3 +87,28 @@ class TrainingLog(Base):
     level: Mapped[str] = mapped_column(String(8), default="info")
     message: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ModelMonitoring(Base):
+    """One drift check of a model version (`qts.services.ml.monitoring`): PSI/KS of its features
+    and scores and its realised IC on bars after its training window; the full report in
+    `report`, the retraining run a breach started in `retraining_run_id`."""
+
+    __tablename__ = "model_monitoring"
+    __table_args__ = (Index("ix_model_monitoring_lookup", "model_name", "checked_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(128))
+    model_version: Mapped[int] = mapped_column()
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    window_start: Mapped[int | None] = mapped_column(BigInteger, default=None)  # epoch ms
+    window_end: Mapped[int | None] = mapped_column(BigInteger, default=None)  # epoch ms
+    rows: Mapped[int] = mapped_column(default=0)
+    breach: Mapped[bool] = mapped_column(default=False)
+    max_feature_psi: Mapped[float | None] = mapped_column(Float, default=None)
+    prediction_psi: Mapped[float | None] = mapped_column(Float, default=None)
+    prediction_ks: Mapped[float | None] = mapped_column(Float, default=None)
+    ic: Mapped[float | None] = mapped_column(Float, default=None)
+    ic_kind: Mapped[str] = mapped_column(String(8), default="")
+    report: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    retraining_run_id: Mapped[str | None] = mapped_column(String(36), default=None)

@@ -78,11 +78,12 @@ def fit_fold(
     shuffle_labels: bool = False,
     seed: int = 0,
     callbacks: Sequence[Any] = (),
+    normalizer: Normalizer | None = None,
 ) -> tuple[Normalizer, tuple[float, float] | None]:
-    """Fit `model` on rows `train` with a train-only normaliser, early-stopping on a purged
-    date-cut validation slice of those rows; returns the normaliser and the class cut points
-    (classifiers)."""
-    norm = Normalizer().fit(samples.X[train])
+    """Fit `model` on rows `train` with a train-only normaliser (or the one given: a
+    fine-tuned model keeps its own), early-stopping on a purged date-cut validation slice of
+    those rows; returns the normaliser and the class cut points (classifiers)."""
+    norm = normalizer or Normalizer().fit(samples.X[train])
     X = norm.transform(samples.X[train])
     y = samples.returns[train]
     cuts = None

@@ -60,6 +60,8 @@ class BaseModel(ABC):
         # Input scaling fitted on the training rows (a `Normalizer.state()`), kept with the
         # model so inference on raw features scales the same way; see `prepare`.
         self.normalizer: dict[str, Any] | None = None
+        # A fitted model of the same type to continue from (`qts.ml.fine_tune`), or None.
+        self.warm_start: BaseModel | None = None
 
     # -- construction ---------------------------------------------------------------------
     @classmethod

@@ -182,6 +182,9 @@ class DeepModel(BaseModel):
             self.y_std = float(np.std(y)) or 1.0
         set_seed(self.config.seed)
         self.net = self._make_net()
+        if isinstance(self.warm_start, DeepModel):  # fine-tuning: its weights and scaling
+            self.net.load_state_dict(self.warm_start.net.state_dict())
+            self.y_mean, self.y_std = self.warm_start.y_mean, self.warm_start.y_std
         trainer = self._trainer(callbacks)
         yv = None if y_val is None else self._targets(y_val)
         history = trainer.fit(self.net, X, self._targets(y), X_val, yv)

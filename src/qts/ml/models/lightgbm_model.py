@@ -96,9 +96,10 @@ class LightGBMModel(BaseModel):
         record: dict[str, Any] = {}
         cbs.append(lgb.record_evaluation(record))
         cbs += [_epoch_hook(cb) for cb in callbacks]
+        init = getattr(self.warm_start, "booster", None)  # fine-tuning: keep boosting it
         self.booster = lgb.train(
             self._params(), train, num_boost_round=self.config.epochs,
-            valid_sets=valid_sets, valid_names=["val"], callbacks=cbs,
+            valid_sets=valid_sets, valid_names=["val"], callbacks=cbs, init_model=init,
         )  # fmt: skip
         self.history = {"best_iteration": int(self.booster.best_iteration or self.config.epochs)}
         self.fitted = True

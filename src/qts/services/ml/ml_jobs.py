@@ -1,12 +1,12 @@
-"""The scheduled ML jobs: batch inference every 5 minutes, evaluation weekly (drift triggers
-retraining), and retraining daily after the market closes."""
+"""The scheduled ML jobs: batch inference every 5 minutes, evaluation weekly (a drift check
+per production model, `qts.services.ml.monitoring`; a breach triggers retraining), and
+retraining daily after the market closes."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
@@ -17,11 +17,9 @@ from qts.services.ml.model_service import (
     feature_source,
     load_for_serving,
     ml_installed,
-    model_and_samples,
     registry,
     stored_bars,
     sync_models,
-    trained_as,
 )
 
 log = logging.getLogger(__name__)
@@ -108,71 +106,56 @@ def _store_predictions(
 
 
 def evaluate_production_models(
-    ctx: AppContext, window: int = 60, min_ic: float = 0.0
-) -> dict[str, Any]:
-    """The `evaluation` job: IC of each production model on its latest `window` labelled
-    samples after its training window (a model never scores bars it was trained on), built
-    with its recipe. An IC at or below `min_ic` is drift: it is reported and triggers
-    retraining. Too few samples (under 10) after the training window: no verdict yet."""
+    ctx: AppContext, window: int | None = None, min_ic: float | None = None,
+    retrain: bool | None = None, **thresholds: Any,
+) -> dict[str, Any]:  # fmt: skip
+    """The `evaluation` job: a drift check of each production model
+    (`qts.services.ml.monitoring.check_model`) on the last `window` bars after its training
+    window only (a model is never scored on bars it was trained on): PSI and KS of its features
+    and scores against its training reference, and its realised IC (significantly under
+    `min_ic` is a breach). Each check is stored in `model_monitoring`; a breach notifies and
+    starts a retraining run (`retrain`). Thresholds (`psi`, `ks`, ... of `DriftThresholds`)
+    default to the settings (`QTS_MONITOR_*`)."""
     if not ml_installed():
         return dict(NOT_INSTALLED)
     from qts.core.errors import QtsError
-    from qts.ml.evaluation.metrics import information_coefficient
-    from qts.services.notifications import notify_drift
+    from qts.services.ml.monitoring import check_model
 
     report: dict[str, Any] = {}
+    retrained: dict[str, Any] = {}
     for name in _production_models(ctx):
         try:
-            model, samples, spec = model_and_samples(ctx, name)
+            if load_for_serving(ctx, name)[0].input_kind == "policy":
+                report[name] = {"ic": None, "policy": True, "drift": False}
+                continue  # no IC or feature drift: a policy is judged by its Sharpe gate
+            record = check_model(ctx, name, "production", window, retrain, min_ic=min_ic,
+                                 **thresholds)  # fmt: skip
         except QtsError as exc:
             report[name] = {"error": exc.message, "drift": False}
             continue
-        if model.input_kind == "policy":  # no IC: judged by its out-of-sample Sharpe gate
-            report[name] = {"ic": None, "policy": True, "drift": False}
-            continue
-        after = np.nonzero(samples.times > pd.Timestamp(spec.train_end))[0][-window:]
-        if len(after) < 10:
-            report[name] = {"ic": None, "samples": len(after), "drift": False}
-            continue
-        ic = information_coefficient(
-            model.score_signal(model.prepare(samples.X[after])), samples.returns[after]
-        )
-        drift = bool(ic <= min_ic)
-        report[name] = {"ic": ic, "samples": len(after), "drift": drift}
-        if drift:
-            notify_drift(name, "ic", ic, min_ic)
-            ctx.bus.publish("system", {"type": "drift", "model": name, "ic": ic})
-    drifted = [n for n, r in report.items() if r["drift"]]
-    if drifted:
-        report["retrained"] = retrain_production_models(ctx, only=drifted)
+        report[name] = {"ic": record["ic"], "ic_kind": record["ic_kind"],
+                        "samples": record["rows"], "drift": record["breach"],
+                        "breaches": record["report"]["breaches"],
+                        "monitoring_id": record["id"]}  # fmt: skip
+        if "retraining" in record["report"]:
+            retrained[name] = {**record["report"]["retraining"],
+                               "run_id": record["retraining_run_id"]}  # fmt: skip
+    if retrained:
+        report["retrained"] = retrained
     return report
 
 
 def retrain_production_models(ctx: AppContext, only: list[str] | None = None) -> dict[str, Any]:
     """The `retraining` job: train each production model again on all stored bars with its
-    training settings, register the new version and point `staging` at it (promotion to
-    production stays a person's decision, or the gate's)."""
+    recipe's settings, each as a recorded training run; the new version goes to `staging`
+    (production stays a person's decision, or the gate's: `QTS_MONITOR_AUTO_PROMOTE`)."""
     if not ml_installed():
         return dict(NOT_INSTALLED)
-    from qts.ml import pipeline
+    from qts.services.ml.monitoring import retrain
 
-    reg = registry(ctx)
     out: dict[str, Any] = {}
     for name in only or _production_models(ctx):
-        spec = trained_as(reg, name)
-        result = pipeline.train(
-            spec.model_type,
-            stored_bars(ctx, spec.symbols, spec.timeframe),
-            timeframe=spec.timeframe,
-            horizon=spec.horizon,
-            epochs=spec.epochs,
-            data_dir=None if ctx.settings.mlflow_tracking_uri else ctx.settings.ensure_data_dir(),
-            tracking_uri=ctx.settings.mlflow_tracking_uri,
-            model_name=name,
-            feature_set=spec.features or "technical",
-            feature_source=feature_source(ctx),
-        )
-        reg.promote(name, str(result["version"]), "staging", who="system:retraining")
-        out[name] = {"version": int(result["version"]), "oos_ic": result["oos"].get("ic")}
+        run_id, outcome = retrain(ctx, name, {"reason": "schedule"})
+        out[name] = {**outcome, "run_id": run_id}
     sync_models(ctx)
     return out

@@ -113,6 +113,7 @@ def run_training(ctx: AppContext, run_id: str) -> dict[str, Any]:
             feature_set=request.get("features") or "technical",
             feature_source=feature_source(ctx),
             seed=int(request.get("seed") or 0),
+            init_from=request.get("init_from"),
         )
     except Exception as e:
         log.exception("training run %s failed", run_id)

@@ -19,6 +19,8 @@ from qts.db.models import Prediction as PredictionRow
 from qts.services.context import AppContext
 from qts.services.ml.model_service import NOT_INSTALLED, feature_source, ml_installed, registry
 
+ALIAS_TTL_S = 5.0  # a shared engine looks an alias up again at most this often
+
 
 def inference_engine(ctx: AppContext) -> Any:
     if not ml_installed():
@@ -26,6 +28,28 @@ def inference_engine(ctx: AppContext) -> Any:
     from qts.ml.inference import InferenceEngine
 
     return InferenceEngine(registry(ctx), feature_source(ctx))
+
+
+def shared_engine(ctx: AppContext) -> Any:
+    """The process's engine (kept in `ctx.extras`): loaded versions stay warm between calls;
+    an alias is looked up again after `ALIAS_TTL_S` seconds, so a promotion is followed."""
+    engine = ctx.extras.get("inference_engine")
+    if engine is None:
+        engine = inference_engine(ctx)
+        engine.alias_ttl_s = ALIAS_TTL_S
+        ctx.extras["inference_engine"] = engine
+    return engine
+
+
+def session_engine(ctx: AppContext) -> Any:
+    """A session's engine: the model server at `QTS_INFERENCE_URL` when set, else in process."""
+    url = ctx.settings.inference_url
+    if url:
+        from qts.ml.inference_client import RemoteEngine
+
+        token = ctx.settings.inference_token
+        return RemoteEngine(url, token=token.get_secret_value() if token else None)
+    return inference_engine(ctx)
 
 
 def bind_for_backtest(ctx: AppContext, strategy: Any, trade_start: Any = None) -> Any:
@@ -48,20 +72,22 @@ def bind_for_backtest(ctx: AppContext, strategy: Any, trade_start: Any = None) -
 
 
 def bind_for_session(ctx: AppContext, strategy: Any) -> Any:
-    """Bind the paper/live access: the newest bar scored through the online store, each
-    prediction stored and published. Walk-forward refits are a backtest research mode."""
+    """Bind the paper/live access: each newest bar scored in the session's step (in process,
+    or by the model server at `QTS_INFERENCE_URL`), each prediction stored and published.
+    Walk-forward refits are a backtest research mode."""
     from qts.ml.model_access import LiveModelAccess
 
     if strategy.p.get("refit", "none") != "none":
         raise ValidationError("refit=walk_forward is a backtest research mode: paper and live "
                               "trade a registered version (refit=none)")  # fmt: skip
     access_class: Any = LiveModelAccess
-    if getattr(strategy, "uses_policy", False):
+    engine = session_engine(ctx)
+    if getattr(strategy, "uses_policy", False):  # a policy plays in process (not served)
         from qts.ml.rl.access import PolicyLiveAccess
 
-        access_class = PolicyLiveAccess
+        access_class, engine = PolicyLiveAccess, inference_engine(ctx)
     access = access_class(
-        inference_engine(ctx), lambda predictions: record_predictions(ctx, predictions)
+        engine, lambda predictions: record_predictions(ctx, predictions)
     )
     strategy.bind_models(access)
     return access
@@ -111,17 +137,40 @@ def _finite(value: float) -> float | None:
     return value if value == value else None  # NaN is not JSON
 
 
+FAR_FUTURE = pd.Timestamp("2200-01-01", tz="UTC")
+
+
+def bars_for_scoring(
+    ctx: AppContext, engine: Any, loaded: Any, symbols: list[str]
+) -> dict[str, pd.DataFrame]:
+    """What scoring each symbol's newest stored bar needs: its last `lookback` bars when the
+    online store holds the features of the newest one (the common case: the features job or
+    a session wrote them), else its whole stored history (the features are computed from it,
+    on demand)."""
+    from qts.services.data.market_data import read_bars, read_bars_with_history
+
+    recipe = loaded.recipe
+    keys = [u.key for u in recipe.features]
+    out = {}
+    for symbol in symbols:
+        tail, _ = read_bars_with_history(symbol, recipe.timeframe, FAR_FUTURE, None,
+                                         max(recipe.lookback, 1), db=ctx.db)  # fmt: skip
+        vector = engine.source.online.get(recipe.timeframe, symbol, keys) if len(tail) else None
+        newest = int(tail.index[-1].value // 1_000_000) if len(tail) else None
+        fresh = vector is not None and all(vector.as_of.get(k.id) == newest for k in keys)
+        out[symbol] = tail if fresh else read_bars(symbol, recipe.timeframe, db=ctx.db)
+    return out
+
+
 def predict_now(
     ctx: AppContext, model: str, symbols: list[str] | None = None, record: bool = False
 ) -> dict[str, Any]:
     """The newest stored bar of each symbol (default: the version's universe) scored through
     the online store; `record`: stored in `ml_predictions` and published like a session's."""
-    from qts.services.ml.model_service import stored_bars
-
-    engine = inference_engine(ctx)
+    engine = shared_engine(ctx)
     loaded = engine.load(model)
     wanted = symbols or list(loaded.recipe.universe)
-    predictions = engine.score_latest(model, stored_bars(ctx, wanted, loaded.recipe.timeframe))
+    predictions = engine.score_latest(loaded, bars_for_scoring(ctx, engine, loaded, wanted))
     if record:
         record_predictions(ctx, predictions)
     scored = {p.symbol for p in predictions}
