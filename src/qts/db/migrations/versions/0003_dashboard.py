@@ -1,6 +1,6 @@
 """dashboard: account snapshots and optimisation runs
 
-Revision ID: 0003_h18api
+Revision ID: 0003_dashboard
 Revises: 0002_tokens
 Create Date: 2026-11-29 14:50:40.546459
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import qts.db.base
 
-revision: str = "0003_h18api"
+revision: str = "0003_dashboard"
 down_revision: str | None = "0002_tokens"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,7 +1,7 @@
 """model_monitoring: drift checks of model versions
 
-Revision ID: 0003_h16
-Revises: 0002_tokens
+Revision ID: 0004_model_monitoring
+Revises: 0003_dashboard
 Create Date: 2026-11-29 14:50:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import qts.db.base
 
-revision: str = "0003_h16"
-down_revision: str | None = "0002_tokens"
+revision: str = "0004_model_monitoring"
+down_revision: str | None = "0003_dashboard"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
