@@ -262,7 +262,7 @@ def tune(
 ) -> None:
     """Optuna study over MODEL's search space; the best trial is trained and registered."""
     from qts.core.errors import QtsError
-    from qts.services.ml.model_service import run_tuning
+    from qts.services.ml.tuning_runs import run_tuning
 
     ctx = _context(data_dir)
     try:

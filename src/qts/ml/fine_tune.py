@@ -17,6 +17,17 @@ from qts.ml.models.base import BaseModel
 from qts.ml.recipe import ModelRecipe
 
 
+def warm_start(
+    model: BaseModel, init_from: str | None, recipe: ModelRecipe, data_dir: str | Path | None,
+    tracking_uri: str | None,
+) -> str | None:  # fmt: skip
+    """Fine-tuning: `model`'s final fit starts from the registered version `init_from`."""
+    if init_from:
+        model.warm_start = load_init(init_from, recipe.model_type, recipe.columns,
+                                     recipe.lookback, data_dir, tracking_uri)  # fmt: skip
+    return init_from
+
+
 def load_init(
     ref: str, model_type: str, columns: list[str], lookback: int,
     data_dir: str | Path | None, tracking_uri: str | None,

@@ -33,6 +33,7 @@ from qts.ml.evaluation.walk_forward import (
 )
 from qts.ml.feature_path import FeatureSource
 from qts.ml.features.registry import FeatureRegistry
+from qts.ml.fine_tune import warm_start
 from qts.ml.models import BaseModel, create_model, model_class
 from qts.ml.recipe import ModelRecipe, universe_tag
 from qts.ml.samples import Features, build_store_samples, feature_definitions, label_spec, load_bars
@@ -166,7 +167,7 @@ def train(
     result = _evaluation_result(model_type, bars_by_symbol, samples, runs, seed_list, label,
                                 mode, timeframe, horizon, lookback, backtest_config, top_k)  # fmt: skip
     model = _model_factory(model_type, params, config_dir)()
-    result["init_from"] = _warm_start(model, init_from, recipe, data_dir, tracking_uri)
+    result["init_from"] = warm_start(model, init_from, recipe, data_dir, tracking_uri)
     if data_dir is None and tracking_uri is None:
         fit_final(model, samples, callbacks)
         recipe = recipe.with_normalizer(model.normalizer)
@@ -185,19 +186,6 @@ def _train_policy(options: dict[str, Any]) -> dict[str, Any]:
     if options.get("init_from"):
         raise ValidationError("init_from warm-starts supervised models; a policy learns anew")
     return train_policy(options.pop("model_type"), options.pop("bars_by_symbol"), **options)
-
-
-def _warm_start(
-    model: BaseModel, init_from: str | None, recipe: ModelRecipe, data_dir: str | Path | None,
-    tracking_uri: str | None,
-) -> str | None:  # fmt: skip
-    """Fine-tuning: the final fit starts from the registered version `init_from`."""
-    if init_from:
-        from qts.ml.fine_tune import load_init
-
-        model.warm_start = load_init(init_from, recipe.model_type, recipe.columns,
-                                     recipe.lookback, data_dir, tracking_uri)  # fmt: skip
-    return init_from
 
 
 def _samples_and_recipe(

@@ -105,7 +105,7 @@ def tune_model(
 ) -> dict[str, Any]:
     """An Optuna study on the `ml` queue; the study lives in the qts database, so another
     worker (or a retry) continues it."""
-    from qts.services.ml.model_service import run_tuning
+    from qts.services.ml.tuning_runs import run_tuning
 
     result = run_tuning(worker_context(), model, symbols, timeframe, horizon, trials)
     return {k: result.get(k) for k in ("study", "trials", "best_value", "best_params", "version")}

@@ -86,9 +86,7 @@ def bind_for_session(ctx: AppContext, strategy: Any) -> Any:
         from qts.ml.rl.access import PolicyLiveAccess
 
         access_class, engine = PolicyLiveAccess, inference_engine(ctx)
-    access = access_class(
-        engine, lambda predictions: record_predictions(ctx, predictions)
-    )
+    access = access_class(engine, lambda predictions: record_predictions(ctx, predictions))
     strategy.bind_models(access)
     return access
 

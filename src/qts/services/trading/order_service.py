@@ -10,8 +10,7 @@ Order of operations, chosen so a crash at any point loses nothing and duplicates
    reconciliation settles orders whose submission outcome is unknown (`submitting` after a
    crash: asked of the broker by client order id, never sent again);
 4. fills are applied once each (unique per order and fill id) to the order and the position.
-Every change is published on the event bus (`orders`, `positions`).
-"""
+Every change is published on the event bus (`orders`, `fills`, `positions`)."""
 
 from __future__ import annotations
 
