@@ -75,7 +75,13 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         ctx.redis(),
         user_max_failures=settings.login_user_max_failures,
     )
-    app.state.auth = AuthService(ctx.db, tokens, throttle, settings.refresh_reuse_grace_seconds)
+    app.state.auth = AuthService(
+        ctx.db,
+        tokens,
+        throttle,
+        settings.refresh_reuse_grace_seconds,
+        user_cache_seconds=settings.user_cache_seconds,
+    )
     app.state.trading = TradingService(ctx)
 
     install_error_handlers(app)

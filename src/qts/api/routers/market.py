@@ -4,13 +4,34 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
 
 from qts.api.deps import Ctx, CurrentUser
+from qts.api.json_response import documented, json_response
 from qts.api.schemas import TIMEFRAME_PATTERN, ApiTime, Offset
 from qts.services.data import market_data
 
 router = APIRouter(prefix="/market", tags=["market"])
+
+
+class BarOut(BaseModel):
+    ts: str  # bar open time, ISO 8601 UTC
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+class BarsPage(BaseModel):
+    exchange: str
+    symbol: str
+    timeframe: str
+    items: list[BarOut]
+    limit: int
+    offset: int
+    next_after: str | None  # pass as `after` for the next page; null on the last page
 
 
 @router.get("/symbols")
@@ -25,7 +46,7 @@ def datasets(ctx: Ctx, _user: CurrentUser) -> list[dict[str, Any]]:
     return market_data.list_datasets(ctx.db)
 
 
-@router.get("/bars")
+@router.get("/bars", **documented(BarsPage))
 def bars(
     ctx: Ctx,
     _user: CurrentUser,
@@ -37,9 +58,9 @@ def bars(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: Offset = 0,
     after: ApiTime | None = None,
-) -> dict[str, Any]:
+) -> Response:
     """Bars in time order (`end` inclusive). Page with `offset`, or with `after=<next_after>`."""
-    return market_data.page_bars(
+    page = market_data.page_bars(
         symbol,
         timeframe,
         start,
@@ -50,3 +71,4 @@ def bars(
         after=after,
         db=ctx.db,
     )
+    return json_response(page)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import and_, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from qts.db.models import Bar, Symbol
@@ -24,6 +24,19 @@ _KEY = "exchange, symbol, timeframe, ts"
 _ALL = "exchange, symbol, timeframe, ts, open, high, low, close, volume"
 _SET = ", ".join(f"{c} = excluded.{c}" for c in BAR_FIELDS)
 SYMBOL_FIELDS = ("name", "asset_class", "currency", "lot_size", "tick_size", "quantity_step")
+# Distinct exchanges by a recursive skip scan of the primary key, then an index probe each.
+_EXCHANGE_WALK = """
+WITH RECURSIVE ex(name) AS (
+    SELECT MIN(exchange) FROM bars
+    UNION ALL
+    SELECT (SELECT MIN(b.exchange) FROM bars b WHERE b.exchange > ex.name) FROM ex
+    WHERE ex.name IS NOT NULL
+)
+SELECT name FROM ex WHERE name IS NOT NULL AND EXISTS (
+    SELECT 1 FROM bars p WHERE p.exchange = ex.name AND p.symbol = :symbol {}
+)"""
+_EXCHANGES_OF = text(_EXCHANGE_WALK.format(""))
+_EXCHANGES_OF_TIMEFRAME = text(_EXCHANGE_WALK.format("AND p.timeframe = :timeframe"))
 
 
 def to_epoch_ms(value: Any) -> int:
@@ -72,10 +85,12 @@ class MarketRepository:
         )
 
     def exchanges_of(self, symbol: str, timeframe: str | None = None) -> list[str]:
-        q = select(Bar.exchange).where(Bar.symbol == symbol).distinct()
-        if timeframe:
-            q = q.where(Bar.timeframe == timeframe)
-        return sorted(self.s.scalars(q))
+        """Exchanges holding bars of `symbol` (at `timeframe`). The primary key leads with the
+        exchange, so filtering on the symbol alone would scan every bar; this walks the few
+        distinct exchanges (one index seek each) and probes each one: one round trip."""
+        sql = _EXCHANGES_OF_TIMEFRAME if timeframe else _EXCHANGES_OF
+        params = {"symbol": symbol, "timeframe": timeframe} if timeframe else {"symbol": symbol}
+        return sorted(self.s.execute(sql, params).scalars())
 
     def list_datasets(self) -> list[dict[str, Any]]:
         """One dict per (exchange, symbol, timeframe) with its bar count and time range."""
@@ -296,20 +311,28 @@ class MarketRepository:
         if after is not None:
             conds.append(Bar.ts > to_epoch_ms(after))
         limit = max(1, min(int(limit), 10_000))
-        q = select(Bar).where(and_(*conds)).order_by(Bar.ts).offset(offset).limit(limit + 1)
-        rows = list(self.s.scalars(q))
+        # Core rows (plain tuples), not ORM objects: a page is read-only, and building an
+        # instance per bar cost more than the query.
+        q = (
+            select(Bar.ts, Bar.open, Bar.high, Bar.low, Bar.close, Bar.volume)
+            .where(and_(*conds))
+            .order_by(Bar.ts)
+            .offset(offset)
+            .limit(limit + 1)
+        )
+        rows = self.s.execute(q).all()
         more = len(rows) > limit
-        rows = rows[:limit]
+        to_dt = datetime.fromtimestamp
         items = [
             {
-                "ts": ms_to_datetime(r.ts).isoformat(),
-                "open": r.open,
-                "high": r.high,
-                "low": r.low,
-                "close": r.close,
-                "volume": r.volume,
+                "ts": to_dt(ts / 1000, tz=UTC).isoformat(),
+                "open": o,
+                "high": h,
+                "low": lo,
+                "close": c,
+                "volume": v,
             }
-            for r in rows
+            for ts, o, h, lo, c, v in rows[:limit]
         ]
         return {
             "exchange": exchange,

@@ -5,7 +5,8 @@ indicators are divided by the close so every column is comparable across symbols
 are causal: row t uses bars up to t only.
 
 Speed: TA-Lib outputs become columns as they are (no copy), derived ratios take one numpy pass
-each, and denominators are arranged so a zero gives 0/0 = NaN rather than inf, which spares a
+each and are written over an array computed here rather than into a new one (no allocation, no
+fresh pages to fault in on large inputs), and denominators are arranged so a zero gives 0/0 = NaN rather than inf, which spares a
 clean-up pass (volume, the one input that may be 0 alone, is replaced by NaN where it is 0).
 """
 
@@ -68,6 +69,15 @@ def _lagged_diff(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def _div(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """x / y written over x (a fresh array of ours): same values, no new allocation."""
+    return np.divide(x, y, out=x)
+
+
+def _mul(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return np.multiply(x, y, out=x)
+
+
 def technical_arrays(
     o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray, v: np.ndarray, p: dict[str, Any]
 ) -> list[np.ndarray]:
@@ -84,7 +94,8 @@ def technical_arrays(
     for w in p["sma_windows"]:
         put(c / smas[w])
     for w in p["ema_windows"]:
-        put(c / talib.EMA(c, timeperiod=w))
+        ema = talib.EMA(c, timeperiod=w)
+        put(np.divide(c, ema, out=ema))
     for w in p["rsi_windows"]:
         put(talib.RSI(c, timeperiod=w))
     logret = _lagged_diff(np.log(c))
@@ -94,13 +105,13 @@ def technical_arrays(
     put(smas[5] / smas[20])
     put(smas[20] / smas[60])
     macd, signal, hist = talib.MACD(c, fastperiod=12, slowperiod=26, signalperiod=9)
-    put(macd * inv_c)
-    put(signal * inv_c)
-    put(hist * inv_c)
+    put(_mul(macd, inv_c))
+    put(_mul(signal, inv_c))
+    put(_mul(hist, inv_c))
     upper, middle, lower = talib.BBANDS(c, timeperiod=20, nbdevup=2.0, nbdevdn=2.0)
-    band = upper - lower
-    put((c - lower) / band)
-    put(band / middle)
+    band = np.subtract(upper, lower, out=upper)
+    put(_div(np.subtract(c, lower, out=lower), band))
+    put(_div(band, middle))
     put(talib.NATR(h, lo, c, timeperiod=5))
     put(talib.NATR(h, lo, c, timeperiod=14))
     put(talib.ADX(h, lo, c, timeperiod=14))
@@ -115,8 +126,9 @@ def technical_arrays(
     put(talib.ULTOSC(h, lo, c))
     put(talib.MFI(h, lo, c, v, timeperiod=14))
     obv = talib.OBV(c, v)
-    put(talib.MOM(obv, timeperiod=10) / talib.SUM(v, timeperiod=10))
-    put((obv - talib.SMA(obv, timeperiod=20)) / talib.STDDEV(obv, timeperiod=20))
+    put(_div(talib.MOM(obv, timeperiod=10), talib.SUM(v, timeperiod=10)))
+    obv_dev = talib.SMA(obv, timeperiod=20)
+    put(_div(np.subtract(obv, obv_dev, out=obv_dev), talib.STDDEV(obv, timeperiod=20)))
     put(talib.ROC(c, timeperiod=12))
     put(talib.ROC(c, timeperiod=25))
     hl = h / lo
@@ -128,19 +140,18 @@ def technical_arrays(
     vsma5, vsma20 = talib.SMA(v, timeperiod=5), talib.SMA(v, timeperiod=20)
     put(v / vsma5)
     put(v / vsma20)
-    put(vsma5 / vsma20)
+    put(np.divide(vsma5, vsma20, out=vsma20))
 
     rng = h - lo
-    body = c - o
     top, bottom = np.maximum(o, c), np.minimum(o, c)
     put(c / o)
     put(hl)
-    put(body / rng)
+    put(_div(c - o, rng))
     put(h / top)
-    put((h - top) / rng)
+    put(_div(np.subtract(h, top, out=top), rng))
     put(bottom / lo)
-    put((bottom - lo) / rng)
-    put((c - lo) / rng)
+    put(_div(np.subtract(bottom, lo, out=bottom), rng))
+    put(_div(c - lo, rng))
 
     t = np.arange(n, dtype=np.float64)
     logv = np.log1p(v)
@@ -160,13 +171,13 @@ def technical_arrays(
     wv *= v
     inv_v = 1.0 / v_pos
     for w in p["alpha_windows"]:
-        put(talib.STDDEV(c, timeperiod=w) * inv_c)
-        put(talib.LINEARREG_SLOPE(c, timeperiod=w) * inv_c)
+        put(_mul(talib.STDDEV(c, timeperiod=w), inv_c))
+        put(_mul(talib.LINEARREG_SLOPE(c, timeperiod=w), inv_c))
         r = talib.CORREL(t, c, timeperiod=w)
         put(np.multiply(r, r, out=r))
-        put(talib.LINEARREG(c, timeperiod=w) * inv_c)
-        put(talib.MAX(h, timeperiod=w) * inv_c)
-        put(talib.MIN(lo, timeperiod=w) * inv_c)
+        put(_mul(talib.LINEARREG(c, timeperiod=w), inv_c))
+        put(_mul(talib.MAX(h, timeperiod=w), inv_c))
+        put(_mul(talib.MIN(lo, timeperiod=w), inv_c))
         put(talib.STOCHF(h, lo, c, fastk_period=w, fastd_period=1)[0])
         aroon_down, aroon_up = talib.AROON(h, lo, timeperiod=w)
         put(aroon_up)
@@ -176,11 +187,11 @@ def technical_arrays(
         put(talib.CORREL(cratio, dlogv, timeperiod=w))
         put(talib.SMA(up, timeperiod=w))
         put(talib.SMA(sign, timeperiod=w))
-        put(talib.SUM(gain, timeperiod=w) / talib.SUM(absdc, timeperiod=w))
-        put(talib.SMA(v, timeperiod=w) * inv_v)
-        put(talib.STDDEV(v, timeperiod=w) * inv_v)
-        put(talib.STDDEV(wv, timeperiod=w) / talib.SMA(wv, timeperiod=w))
-        put(talib.SUM(vgain, timeperiod=w) / talib.SUM(absdv, timeperiod=w))
+        put(_div(talib.SUM(gain, timeperiod=w), talib.SUM(absdc, timeperiod=w)))
+        put(_mul(talib.SMA(v, timeperiod=w), inv_v))
+        put(_mul(talib.STDDEV(v, timeperiod=w), inv_v))
+        put(_div(talib.STDDEV(wv, timeperiod=w), talib.SMA(wv, timeperiod=w)))
+        put(_div(talib.SUM(vgain, timeperiod=w), talib.SUM(absdv, timeperiod=w)))
     return cols
 
 
@@ -211,5 +222,5 @@ TECHNICAL = FeatureDefinition(
     columns=technical_columns(DEFAULT_PARAMS),
     description="TA-Lib indicators (returns, MA ratios, RSI, MACD, Bollinger, ATR, ADX, CCI, "
     "Stochastic, MFI, OBV, ROC, realized volatility, volume ratios) and Alpha158-style features",
-    helpers=(technical_columns, technical_arrays, _lagged_diff),
+    helpers=(technical_columns, technical_arrays, _lagged_diff, _div, _mul),
 )
