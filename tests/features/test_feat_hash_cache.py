@@ -124,3 +124,48 @@ def test_served_vector_follows_a_reregistered_feature(db: Database) -> None:
     assert list(first["as_of"]) != list(second["as_of"])  # the new version's id
     value = second["values"]["close_over_open"]
     assert value == pytest.approx((first["values"]["close_over_open"] - 1) * 100)
+
+
+def _zero_volume_bars() -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    n = 3000
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
+    open_ = np.concatenate(([100.0], close[:-1])) * np.exp(rng.normal(0, 0.002, n))
+    spread = np.abs(rng.normal(0, 0.006, n)) * close
+    high = np.maximum(open_, close) + spread
+    low = np.minimum(open_, close) - spread * rng.uniform(0.2, 1.0, n)
+    volume = rng.lognormal(10, 0.5, n)
+    index = pd.date_range("2015-01-01", periods=n, freq="D", tz="UTC", name="ts")
+    bars = pd.DataFrame(
+        {"open": open_, "high": high, "low": low, "close": close, "volume": volume}, index=index
+    )
+    bars.iloc[::17, 4] = 0.0
+    bars.iloc[5::23, 1] = bars.iloc[5::23, 2]
+    return bars
+
+
+def test_technical_values_equal_those_before_the_restructuring(kr_bars) -> None:  # type: ignore[no-untyped-def]
+    """Column summaries recorded from the implementation before the columns were written in
+    place (tests/features/data/technical_golden.json): the values did not move."""
+    import json
+    from pathlib import Path
+
+    from qts.ml.features import FeatureContext
+    from qts.ml.features.technical import technical_arrays
+
+    golden = json.loads((Path(__file__).parent / "data" / "technical_golden.json").read_text())
+    for case, bars in (("kr", kr_bars["005930"]), ("zero", _zero_volume_bars())):
+        out = TECHNICAL.compute(bars, FeatureContext())
+        for col, (nans, infs, total, total_abs) in golden[case].items():
+            values = out[col].to_numpy()
+            finite = values[np.isfinite(values)]
+            assert (int(np.isnan(values).sum()), int(np.isinf(values).sum())) == (nans, infs)
+            assert finite.sum() == pytest.approx(total, rel=1e-12, abs=1e-12), (case, col)
+            assert np.abs(finite).sum() == pytest.approx(total_abs, rel=1e-12, abs=1e-12)
+        # The block (small frames) and per-column (large frames) layouts hold the same bits.
+        arrays = technical_arrays(
+            *(np.ascontiguousarray(bars[k].to_numpy(dtype=np.float64)) for k in
+              ("open", "high", "low", "close", "volume")),
+            dict(TECHNICAL.params),
+        )  # fmt: skip
+        np.testing.assert_array_equal(np.stack(arrays, axis=1), out.to_numpy())
