@@ -319,7 +319,7 @@ class MarketRepository:
         as `after` (cheap at any depth); `offset` is there for simple clients."""
         limit = max(1, min(int(limit), 10_000))
         bounds = {"start": start, "end": end, "after": after}
-        params = {k: to_epoch_ms(v) for k, v in bounds.items() if v is not None}
+        params: dict[str, Any] = {k: to_epoch_ms(v) for k, v in bounds.items() if v is not None}
         q = _page_query(*(v is not None for v in bounds.values()))
         params.update(exchange=exchange, symbol=symbol, timeframe=timeframe)
         params.update(offset=offset, limit=limit + 1)
@@ -342,7 +342,9 @@ class MarketRepository:
 
 
 @lru_cache(maxsize=8)
-def _page_query(start: bool, end: bool, after: bool) -> Select[Any]:
+def _page_query(
+    start: bool, end: bool, after: bool
+) -> Select[int, float, float, float, float, float]:
     """The bars page statement with the given bounds, built once: Core rows (plain tuples), not
     ORM objects (a page is read-only, and an instance per bar cost more than the query)."""
     conds = [
