@@ -4,13 +4,25 @@ bodies are what the services return, and the schemas stay declared in OpenAPI.""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import login
 
 SAMPLE = Path(__file__).resolve().parents[2] / "src" / "qts" / "sample_data"
+
+
+@pytest.fixture(autouse=True)
+def fresh_online_store() -> Iterator[None]:
+    """The embedded online store is per process: leave none of these vectors to other tests."""
+    from qts.services.ml.features import reset_caches
+
+    reset_caches()
+    yield
+    reset_caches()
 
 
 def _viewer(client: TestClient) -> dict[str, str]:
