@@ -15,8 +15,6 @@ EXEMPT_DIRS = ("db/migrations/versions",)
 LONG_FUNCTIONS = {
     # numba kernel: one compiled loop; splitting it costs calls in the hot path.
     "backtest/kernel.py:rebalance_kernel": "numba kernel",
-    # One TA-Lib call per indicator in a table; owned by the ML features branch.
-    "ml/features/technical.py:technical_arrays": "not split yet (ML features branch edits it)",
     # The epoch loop with AMP, clipping, schedules, checkpoints and early stopping.
     "ml/training/trainer.py:fit": "not split yet (time ran out in the structure branch)",
 }

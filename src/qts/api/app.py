@@ -82,16 +82,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     app.state.ctx = ctx
     app.state.startup_hooks = []
     app.state.shutdown_hooks = []
-    tokens = TokenService(
-        settings.jwt_secret_value(), settings.access_token_minutes, settings.refresh_token_days
-    )
-    throttle = LoginThrottle(
-        settings.login_max_failures,
-        settings.login_lockout_seconds,
-        ctx.redis(),
-        user_max_failures=settings.login_user_max_failures,
-    )
-    app.state.auth = AuthService(ctx.db, tokens, throttle, settings.refresh_reuse_grace_seconds)
+    app.state.auth = _auth_service(settings, ctx)
     app.state.trading = TradingService(ctx)
 
     install_error_handlers(app)
@@ -138,3 +129,22 @@ def _add_health_routes(app: FastAPI, ctx: AppContext) -> None:
         if not ok:
             return error_response(503, "not_ready", "a component is unavailable", checks)
         return JSONResponse({"status": "ready", "checks": checks})
+
+
+def _auth_service(settings: Settings, ctx: AppContext) -> AuthService:
+    tokens = TokenService(
+        settings.jwt_secret_value(), settings.access_token_minutes, settings.refresh_token_days
+    )
+    throttle = LoginThrottle(
+        settings.login_max_failures,
+        settings.login_lockout_seconds,
+        ctx.redis(),
+        user_max_failures=settings.login_user_max_failures,
+    )
+    return AuthService(
+        ctx.db,
+        tokens,
+        throttle,
+        settings.refresh_reuse_grace_seconds,
+        user_cache_seconds=settings.user_cache_seconds,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 
@@ -80,6 +81,11 @@ def serve(
             f"data in {settings.data_dir.resolve()}"
         )
         console.print(banner(settings, host, port))
+    # What start-up built lives as long as the process: move it out of the collector's way, so
+    # a full collection (every few hundred requests that allocate, e.g. a page of bars) walks
+    # only what requests made, not every imported module (p99 of a bars page: 130-200 ms).
+    gc.collect()
+    gc.freeze()
     uvicorn.run(app, **uvicorn_options(settings, host, port))
 
 

@@ -116,6 +116,9 @@ class Settings(ProfileSettings):
     # Failures for one user from all addresses before logins for it slow down (progressive delay).
     login_user_max_failures: int = 20
     refresh_reuse_grace_seconds: int = 10  # a just-rotated refresh token still works this long
+    # How long a server may answer from its cached copy of a user; changes made through this
+    # server apply at once, changes from other processes within this time (0: no cache).
+    user_cache_seconds: float = Field(default=1.0, ge=0, le=60)
     # Proxies whose X-Forwarded-For is believed (IPs or CIDRs); none by default.
     trusted_proxies: list[str] = Field(default_factory=list)
     max_request_bytes: int = 1024 * 1024  # request bodies over this get 413 before being read

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 from pydantic import Field, field_validator
 
 from qts.api.deps import Ctx, CurrentUser, Trader
+from qts.api.json_response import documented, json_response
 from qts.api.responses.market import FeatureDefinitionOut, FeatureVectorOut, StrategyInfo
 from qts.api.schemas import STRATEGY_PATTERN, TIMEFRAME_PATTERN, Offset, no_strategy_file
 from qts.services.research.backtest_types import BacktestRequest, BacktestRunOut, BacktestRunPage
@@ -70,17 +71,14 @@ def feature_definitions(ctx: Ctx, _user: CurrentUser) -> list[dict[str, Any]]:
     return list_definitions(db=ctx.db)
 
 
-# The hot path answers its dict as is; the schema documents it.
-@router.get(
-    "/features/{symbol:path}", response_model=None, responses={200: {"model": FeatureVectorOut}}
-)
+@router.get("/features/{symbol:path}", **documented(FeatureVectorOut))
 def feature_vector(
     ctx: Ctx,
     _user: CurrentUser,
     symbol: str,
     timeframe: Annotated[str, Query(pattern=TIMEFRAME_PATTERN)] = "1d",
-) -> dict[str, Any]:
+) -> Response:
     """The latest online feature vector of a symbol."""
     from qts.services.ml.features import latest_vector
 
-    return latest_vector(symbol, timeframe, db=ctx.db)
+    return json_response(latest_vector(symbol, timeframe, db=ctx.db))

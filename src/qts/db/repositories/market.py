@@ -9,12 +9,14 @@ on SQLite. Every method runs inside the caller's Session, so an import is one tr
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from qts.db.models import Bar, Symbol
@@ -24,6 +26,19 @@ _KEY = "exchange, symbol, timeframe, ts"
 _ALL = "exchange, symbol, timeframe, ts, open, high, low, close, volume"
 _SET = ", ".join(f"{c} = excluded.{c}" for c in BAR_FIELDS)
 SYMBOL_FIELDS = ("name", "asset_class", "currency", "lot_size", "tick_size", "quantity_step")
+# Distinct exchanges by a recursive skip scan of the primary key, then an index probe each.
+_EXCHANGE_WALK = """
+WITH RECURSIVE ex(name) AS (
+    SELECT MIN(exchange) FROM bars
+    UNION ALL
+    SELECT (SELECT MIN(b.exchange) FROM bars b WHERE b.exchange > ex.name) FROM ex
+    WHERE ex.name IS NOT NULL
+)
+SELECT name FROM ex WHERE name IS NOT NULL AND EXISTS (
+    SELECT 1 FROM bars p WHERE p.exchange = ex.name AND p.symbol = :symbol {}
+)"""
+_EXCHANGES_OF = text(_EXCHANGE_WALK.format(""))
+_EXCHANGES_OF_TIMEFRAME = text(_EXCHANGE_WALK.format("AND p.timeframe = :timeframe"))
 
 
 def to_epoch_ms(value: Any) -> int:
@@ -38,6 +53,18 @@ def to_epoch_ms(value: Any) -> int:
 
 def ms_to_datetime(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def ms_to_iso(ms: Sequence[int]) -> list[str]:
+    """`ms_to_datetime(t).isoformat()` for many epoch-ms times at once (one numpy pass instead
+    of a datetime per row): seconds, plus microseconds only where the time has a fraction."""
+    arr = np.asarray(ms, dtype=np.int64)
+    stamps = arr.astype("datetime64[ms]")
+    whole = arr % 1000 == 0
+    text = np.datetime_as_string(stamps, unit="s")
+    if not whole.all():
+        text = np.where(whole, text, np.datetime_as_string(stamps, unit="us"))
+    return [t + "+00:00" for t in text.tolist()]
 
 
 class MarketRepository:
@@ -72,10 +99,12 @@ class MarketRepository:
         )
 
     def exchanges_of(self, symbol: str, timeframe: str | None = None) -> list[str]:
-        q = select(Bar.exchange).where(Bar.symbol == symbol).distinct()
-        if timeframe:
-            q = q.where(Bar.timeframe == timeframe)
-        return sorted(self.s.scalars(q))
+        """Exchanges holding bars of `symbol` (at `timeframe`). The primary key leads with the
+        exchange, so filtering on the symbol alone would scan every bar; this walks the few
+        distinct exchanges (one index seek each) and probes each one: one round trip."""
+        sql = _EXCHANGES_OF_TIMEFRAME if timeframe else _EXCHANGES_OF
+        params = {"symbol": symbol, "timeframe": timeframe} if timeframe else {"symbol": symbol}
+        return sorted(self.s.connection().execute(sql, params).scalars())
 
     def list_datasets(self) -> list[dict[str, Any]]:
         """One dict per (exchange, symbol, timeframe) with its bar count and time range."""
@@ -288,28 +317,18 @@ class MarketRepository:
     ) -> dict[str, Any]:
         """A page of bars as plain dicts. Keyset paging: pass the previous page's `next_after`
         as `after` (cheap at any depth); `offset` is there for simple clients."""
-        conds = [Bar.exchange == exchange, Bar.symbol == symbol, Bar.timeframe == timeframe]
-        if start is not None:
-            conds.append(Bar.ts >= to_epoch_ms(start))
-        if end is not None:
-            conds.append(Bar.ts <= to_epoch_ms(end))
-        if after is not None:
-            conds.append(Bar.ts > to_epoch_ms(after))
         limit = max(1, min(int(limit), 10_000))
-        q = select(Bar).where(and_(*conds)).order_by(Bar.ts).offset(offset).limit(limit + 1)
-        rows = list(self.s.scalars(q))
+        bounds = {"start": start, "end": end, "after": after}
+        params: dict[str, Any] = {k: to_epoch_ms(v) for k, v in bounds.items() if v is not None}
+        q = _page_query(*(v is not None for v in bounds.values()))
+        params.update(exchange=exchange, symbol=symbol, timeframe=timeframe)
+        params.update(offset=offset, limit=limit + 1)
+        rows = self.s.connection().execute(q, params).all()  # Core: no ORM result layer
         more = len(rows) > limit
         rows = rows[:limit]
         items = [
-            {
-                "ts": ms_to_datetime(r.ts).isoformat(),
-                "open": r.open,
-                "high": r.high,
-                "low": r.low,
-                "close": r.close,
-                "volume": r.volume,
-            }
-            for r in rows
+            {"ts": ts, "open": o, "high": h, "low": lo, "close": c, "volume": v}
+            for ts, (_, o, h, lo, c, v) in zip(ms_to_iso([r[0] for r in rows]), rows, strict=True)
         ]
         return {
             "exchange": exchange,
@@ -320,6 +339,32 @@ class MarketRepository:
             "offset": offset,
             "next_after": items[-1]["ts"] if more and items else None,
         }
+
+
+@lru_cache(maxsize=8)
+def _page_query(
+    start: bool, end: bool, after: bool
+) -> Select[int, float, float, float, float, float]:
+    """The bars page statement with the given bounds, built once: Core rows (plain tuples), not
+    ORM objects (a page is read-only, and an instance per bar cost more than the query)."""
+    conds = [
+        Bar.exchange == bindparam("exchange"),
+        Bar.symbol == bindparam("symbol"),
+        Bar.timeframe == bindparam("timeframe"),
+    ]
+    if start:
+        conds.append(Bar.ts >= bindparam("start"))
+    if end:
+        conds.append(Bar.ts <= bindparam("end"))
+    if after:
+        conds.append(Bar.ts > bindparam("after"))
+    return (
+        select(Bar.ts, Bar.open, Bar.high, Bar.low, Bar.close, Bar.volume)
+        .where(*conds)
+        .order_by(Bar.ts)
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
+    )
 
 
 def _frame_from_arrays(ts_ms: np.ndarray, values: np.ndarray) -> pd.DataFrame:

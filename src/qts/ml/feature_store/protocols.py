@@ -56,7 +56,8 @@ class OnlineVector:
             "as_of": {
                 k: pd.Timestamp(v, unit="ms", tz="UTC").isoformat() for k, v in self.as_of.items()
             },
-            "values": {k: (None if np.isnan(v) else float(v)) for k, v in self.values.items()},
+            # v != v only for NaN; float() turns numpy scalars into plain floats for JSON.
+            "values": {k: (None if v != v else float(v)) for k, v in self.values.items()},
         }
 
 

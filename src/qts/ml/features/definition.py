@@ -23,6 +23,7 @@ from .context import FeatureContext
 
 ComputeFn = Callable[..., pd.DataFrame]
 BAR_COLUMNS = ("open", "high", "low", "close", "volume")
+_HASH_CACHE = "_hash_cache"
 
 
 def _source_of(fn: Callable[..., Any]) -> str:
@@ -60,16 +61,33 @@ class FeatureDefinition:
 
     @property
     def code_hash(self) -> str:
-        return code_hash_of(self.fn, self.helpers)
+        return self._hashes()[0]
 
     @property
     def version(self) -> str:
+        return self._hashes()[1]
+
+    def _hashes(self) -> tuple[str, str]:
+        """(code hash, version), computed once per definition: reading source is ~1 ms a
+        function. A definition is immutable (a changed one is a new definition, registered
+        anew); the cache is still dropped if a function's code object is swapped in place."""
+        codes = tuple(getattr(f, "__code__", f) for f in (self.fn, *self.helpers))
+        cached = self.__dict__.get(_HASH_CACHE)
+        if cached is not None and all(a is b for a, b in zip(cached[0], codes, strict=True)):
+            return cached[1]  # type: ignore[no-any-return]
+        code = code_hash_of(self.fn, self.helpers)
         payload = json.dumps(
-            {"params": dict(self.params), "code": self.code_hash, "inputs": list(self.inputs)},
+            {"params": dict(self.params), "code": code, "inputs": list(self.inputs)},
             sort_keys=True,
             default=str,
         )
-        return hashlib.sha256(payload.encode()).hexdigest()[:12]
+        hashes = (code, hashlib.sha256(payload.encode()).hexdigest()[:12])
+        object.__setattr__(self, _HASH_CACHE, (codes, hashes))  # frozen: the cache is no field
+        return hashes
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Code objects do not pickle: the cache stays behind (recomputed on first use).
+        return {k: v for k, v in self.__dict__.items() if k != _HASH_CACHE}
 
     @property
     def key(self) -> str:

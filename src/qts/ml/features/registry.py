@@ -19,15 +19,19 @@ class FeatureRegistry:
 
     def __init__(self) -> None:
         self._defs: dict[str, FeatureDefinition] = {}
+        # Bumped by every (un)registration, so callers may cache what they derive from it.
+        self.generation = 0
 
     def register(self, definition: FeatureDefinition, *, replace: bool = True) -> FeatureDefinition:
         if not replace and definition.name in self._defs:
             raise ConflictError(f"feature {definition.name} is already registered")
         self._defs[definition.name] = definition
+        self.generation += 1
         return definition
 
     def unregister(self, name: str) -> None:
-        self._defs.pop(name, None)
+        if self._defs.pop(name, None) is not None:
+            self.generation += 1
 
     def get(self, name: str) -> FeatureDefinition:
         try:

@@ -22,6 +22,7 @@ from qts.services.auth.security import (
     new_token_id,
     verify_password,
 )
+from qts.services.auth.user_cache import UserCache, note_user_change, user_changes
 
 
 def create_user(db: Database, new: NewUser, actor: str = "cli") -> UserRecord:
@@ -55,7 +56,9 @@ def update_user(db: Database, user_id: int, changes: UserChanges, actor: str) ->
         if audited:  # every token issued before the change stops working
             user.token_version += 1
         AuditRepository(s).record(actor, "user.update", user.username, audited)
-        return UserRecord.from_row(user)
+        record = UserRecord.from_row(user)
+    note_user_change()  # after the commit: cached users are read again
+    return record
 
 
 def delete_user(db: Database, user_id: int, actor: str) -> None:
@@ -68,6 +71,7 @@ def delete_user(db: Database, user_id: int, actor: str) -> None:
             raise ConflictError("you cannot delete yourself")
         repo.delete(user)
         AuditRepository(s).record(actor, "user.delete", user.username)
+    note_user_change()
 
 
 class AuthService:
@@ -77,11 +81,13 @@ class AuthService:
         tokens: TokenService,
         throttle: LoginThrottle,
         refresh_grace_seconds: int = 10,
+        user_cache_seconds: float = 0.0,
     ) -> None:
         self.db = db
         self.tokens = tokens
         self.throttle = throttle
         self.refresh_grace = timedelta(seconds=refresh_grace_seconds)
+        self.user_cache = UserCache(user_cache_seconds)
 
     def login(self, username: str, password: str, client: str = "") -> TokenPair:
         # The attempt is counted before the slow hash, so concurrent guesses cannot overrun it.
@@ -136,8 +142,19 @@ class AuthService:
 
     def current_user(self, access_token: str) -> UserRecord:
         claims = self.tokens.decode(access_token, "access")
+        changes = user_changes()  # before the read: a change committed meanwhile wins
         with self.db.session() as s:
             user = UserRepository(s).by_username(claims.subject)
             if user is None or not user.is_active or claims.version != user.token_version:
                 raise AuthenticationError("token revoked")
-            return UserRecord.from_row(user)
+            record = UserRecord.from_row(user)
+        self.user_cache.put(access_token, claims, record, changes)
+        return record
+
+    def cached_user(self, access_token: str) -> UserRecord | None:
+        """The token's user without a database read when the cache still vouches for it;
+        None means "ask `current_user`". Raises for an expired token already seen."""
+        if not self.user_cache.enabled:
+            return None
+        claims = self.user_cache.claims(access_token)
+        return self.user_cache.user(claims) if claims is not None else None

@@ -4,6 +4,7 @@ vectors online and serve them. Return values are plain dicts for the API and CLI
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,9 @@ Progress = Callable[[str, int, int], None]
 _lock = threading.Lock()
 _databases: dict[str, Database] = {}
 _online: dict[str, OnlineStore] = {}
+_keys_cache: weakref.WeakKeyDictionary[FeatureRegistry, dict[Any, tuple[FeatureKey, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _database(db: Database | None) -> Database:
@@ -53,6 +57,7 @@ def reset_caches() -> None:
             database.dispose()
         _databases.clear()
         _online.clear()
+        _keys_cache.clear()
 
 
 def offline_store(db: Database | None = None) -> OfflineStore:
@@ -187,14 +192,32 @@ def current_keys(
     registry: FeatureRegistry | None = None,
     names: Sequence[str] | None = None,
 ) -> list[FeatureKey]:
-    """Keys of the registered versions whose columns are known (declared or built once)."""
+    """Keys of the registered versions whose columns are known (declared or built once).
+
+    Cached per registry generation and database while every selected definition's columns are
+    known (a version's columns never change once recorded); a definition not built yet is
+    looked up again on the next call."""
     registry = registry if registry is not None else REGISTRY
-    stored = {(d["name"], d["version"]): d["columns"] for d in list_definitions(db, registry)}
+    database = _database(db)
+    cache_key = (registry.generation, database.url, tuple(names) if names is not None else None)
+    per_registry = _keys_cache.setdefault(registry, {})
+    cached = per_registry.get(cache_key)
+    if cached is not None:
+        return list(cached)
+    definitions = registry.select(names)
+    stored: dict[tuple[str, str], list[str]] = {}
+    if any(not d.columns for d in definitions):
+        stored = {(d["name"], d["version"]): d["columns"] for d in list_definitions(db, registry)}
     keys = []
-    for d in registry.select(names):
+    for d in definitions:
         cols = d.columns or stored.get((d.name, d.version))
         if cols:
             keys.append(FeatureKey(d.name, d.version, tuple(cols)))
+    if len(keys) == len(definitions):
+        with _lock:
+            if len(per_registry) > 64:  # other generations' entries are dead
+                per_registry.clear()
+            per_registry[cache_key] = tuple(keys)
     return keys
 
 
