@@ -64,8 +64,8 @@ def test_hot_read_schemas_are_declared_in_openapi(sqlite_client: TestClient) -> 
         content = spec["paths"][path]["get"]["responses"]["200"]["content"]
         return content["application/json"]["schema"]  # type: ignore[no-any-return]
 
-    assert ok_schema("/api/v1/market/bars") == {"$ref": "#/components/schemas/BarsPage"}
-    page = schemas["BarsPage"]["properties"]
+    assert ok_schema("/api/v1/market/bars") == {"$ref": "#/components/schemas/BarPage"}
+    page = schemas["BarPage"]["properties"]
     assert set(page) == {
         "exchange",
         "symbol",

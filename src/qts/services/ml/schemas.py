@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 
 from qts.services.schemas import Record, Request
@@ -57,6 +55,54 @@ class MonitoringRequest(Request):
     retrain: bool = False
 
 
+class ColumnDrift(Record):
+    """PSI and KS of one feature column (or of the scores) against its training reference."""
+
+    psi: float | None
+    ks: float | None
+    ks_pvalue: float | None
+    mean: float | None
+    ref_mean: float | None
+    breach: list[str] = Field(description="the metrics over their thresholds: psi, ks")
+
+
+class RealisedIc(Record):
+    kind: str = Field(description="ic: per-timestamp cross-section; ts_corr: one symbol")
+    value: float | None
+    se: float | None
+    n: int = Field(description="timestamps (ic) or bars (ts_corr) it rests on")
+    t_vs_floor: float | None = None
+
+
+class DriftBreach(Record):
+    metric: str = Field(description="psi, ks, ic or ts_corr")
+    column: str
+    value: float | None
+    threshold: float
+
+
+class RetrainingOutcome(Record):
+    status: str | None = None  # done or failed
+    version: int | None = None
+    oos_ic: float | None = None
+    production: str | None = None  # what the gate decided when auto-promotion is on
+    error: str | None = None
+
+
+class MonitoringReport(Record):
+    rows: int
+    ic: RealisedIc
+    features: dict[str, ColumnDrift]
+    prediction: ColumnDrift | None
+    breaches: list[DriftBreach]
+    verdict: bool = Field(description="false: too few rows after the window for a verdict")
+    alias: str | None = None
+    train_end: str | None = None
+    thresholds: dict[str, float] | None = None
+    reference: bool | None = None
+    retraining: RetrainingOutcome | None = None
+
+
 class MonitoringRecord(Record):
     """One stored drift check (`model_monitoring`)."""
 
@@ -74,7 +120,4 @@ class MonitoringRecord(Record):
     ic: float | None
     ic_kind: str = Field(description="ic: per-timestamp cross-section; ts_corr: one symbol")
     retraining_run_id: str | None
-    report: dict[str, Any] = Field(
-        description="per feature and prediction: psi, ks, ks_pvalue, "
-        "mean, ref_mean, breach; ic; breaches; thresholds"
-    )
+    report: MonitoringReport
