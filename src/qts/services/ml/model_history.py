@@ -15,26 +15,11 @@ from sqlalchemy import func, select
 from qts.core.errors import NotFoundError
 from qts.db.models import JobRun, MLModel, TrainingRun
 from qts.services.context import AppContext
+from qts.services.ml.model_service import run_summary
 
 log = logging.getLogger(__name__)
 # Per fold: the IC figures of a cross-sectional model, or the correlations of a one-symbol one.
 FOLD_FIGURES = {"cross_sectional": ("ic", "rank_ic"), "time_series": ("ts_corr", "ts_rank_corr")}
-
-
-def run_summary(run: TrainingRun) -> dict[str, Any]:
-    return {
-        "id": run.id,
-        "model_type": run.model_type,
-        "status": run.status,
-        "params": run.params,
-        "metrics": run.metrics,
-        "error": run.error,
-        "mlflow_run_id": run.mlflow_run_id,
-        "created_by": run.created_by,
-        "created_at": run.created_at.isoformat(),
-        "started_at": run.started_at.isoformat() if run.started_at else None,
-        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-    }
 
 
 def list_training_runs(

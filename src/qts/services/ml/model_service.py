@@ -153,6 +153,22 @@ def _finish(ctx: AppContext, run_id: str, status: str, **values: Any) -> None:
             )
 
 
+def run_summary(run: TrainingRun) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "model_type": run.model_type,
+        "status": run.status,
+        "params": run.params,
+        "metrics": run.metrics,
+        "error": run.error,
+        "mlflow_run_id": run.mlflow_run_id,
+        "created_by": run.created_by,
+        "created_at": run.created_at.isoformat(),
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }
+
+
 def get_run(ctx: AppContext, run_id: str) -> dict[str, Any]:
     with ctx.db.session() as s:
         run = s.get(TrainingRun, run_id)
@@ -165,17 +181,7 @@ def get_run(ctx: AppContext, run_id: str) -> dict[str, Any]:
             )
         ]
         return {
-            "id": run.id,
-            "model_type": run.model_type,
-            "status": run.status,
-            "params": run.params,
-            "metrics": run.metrics,
-            "error": run.error,
-            "mlflow_run_id": run.mlflow_run_id,
-            "created_by": run.created_by,
-            "created_at": run.created_at.isoformat(),
-            "started_at": run.started_at.isoformat() if run.started_at else None,
-            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            **run_summary(run),
             "history": history,
         }
 
