@@ -19,6 +19,7 @@ KRX = "src/qts/sample_data/kr_daily/005930.csv"
 SERVICES = {
     "up": "tests/api/test_cross_server.py (two real `qts up`)",
     "worker": "tests/workers/test_celery_worker.py (a real Celery worker)",
+    "serve-models": "tests/ml_trading/test_model_server.py (a real `qts serve-models`)",
 }
 
 
@@ -159,7 +160,8 @@ def _runs(tmp: Path) -> list[tuple[list[str], tuple[int, ...], str]]:
         (["kill-switch", "off"], (0,), ""),
         (["live", "--strategy", "1", "--broker", "kis", "--confirm-live"], (1,), ""),  # refused
         (["reconcile", "--broker", "kis"], (1,), ""),  # no credentials: refused
-        (["stream"], (2,), ""),  # nothing configured to stream: refused (tests/market/*stream*)
+        (["stream"], (2,), ""),
+        (["monitor", "--model", "no-such-model"], (2,), ""),  # no such version: refused  # nothing configured to stream: refused (tests/market/*stream*)
         (["beat", "--help"], (0,), ""),
         (["schedule", "list"], (0,), ""),
         (["doctor", "--json"], (0, 1), ""),
