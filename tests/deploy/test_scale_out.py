@@ -1,6 +1,7 @@
 """Scale-out end to end, as real processes (issue 20): PostgreSQL, Redis, RabbitMQ (broker),
 `mlflow server` on PostgreSQL with served artifacts, two `qts up` started at the same moment on a
-fresh database, a CPU worker for market/strategy/orders/features/system, two ML workers, beat.
+fresh database, a CPU worker for market/strategy/orders/features/system, two ML workers, beat,
+and the model-serving process (`qts serve-models`) the paper sessions score through.
 
 Flow: import bars → features job (sent to its queue) → training through the API on the `ml`
 queue → the ML worker running it is killed with SIGKILL mid-run → RabbitMQ gives the task back
@@ -83,7 +84,7 @@ def topology(tmp_path: Path) -> Iterator[Topology]:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
     vhost = rabbitmq_vhost()
-    mlflow_port = free_port()
+    mlflow_port, serving_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("QTS_")}
     env.update({
         "QTS_DATABASE_URL": f"{base}/{dbs[0]}",
@@ -91,6 +92,8 @@ def topology(tmp_path: Path) -> Iterator[Topology]:
         "QTS_CELERY_BROKER_URL": f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
         "QTS_CELERY_RESULT_BACKEND": REDIS_URL,
         "QTS_MLFLOW_TRACKING_URI": f"http://127.0.0.1:{mlflow_port}",
+        # Sessions score through the serving process (`qts serve-models`), as in Compose.
+        "QTS_INFERENCE_URL": f"http://127.0.0.1:{serving_port}",
         "QTS_JWT_SECRET": SECRET,
         "QTS_WORKERS_KEY_PREFIX": f"qts-scale-{suffix}:",
         "QTS_RUN_SCHEDULER": "false",
@@ -104,6 +107,7 @@ def topology(tmp_path: Path) -> Iterator[Topology]:
                               "--port", str(mlflow_port), "--workers", "1",
                               "--backend-store-uri", f"{base}/{dbs[1]}", "--serve-artifacts",
                               "--artifacts-destination", str(tmp_path / "mlflow-artifacts")])  # fmt: skip
+        topo.start("serving", [*QTS, "serve-models", "--port", str(serving_port)])
         yield topo
     finally:
         topo.stop_all()
@@ -218,6 +222,8 @@ def test_scale_out_topology_end_to_end(topology: Topology) -> None:
     topo = topology
     mlflow = topo.base_env["QTS_MLFLOW_TRACKING_URI"]
     topo.wait("mlflow server", lambda: httpx.get(mlflow + "/health", timeout=2).is_success, 180)
+    serving = topo.base_env["QTS_INFERENCE_URL"]
+    topo.wait("serving process", lambda: httpx.get(serving + "/health", timeout=2).is_success)
     a, b = _start_servers(topo)
     _start_workers(topo)
     for user, role in (("ada", "admin"), ("tom", "trader"), ("vic", "viewer")):
@@ -299,6 +305,7 @@ def test_scale_out_topology_end_to_end(topology: Topology) -> None:
     assert orders and all(o["meta"]["model"] == MODEL for o in orders)
     ids = [o["client_order_id"] for o in orders]
     assert len(ids) == len(set(ids))
+    assert "POST /v1/score_history" in topo.procs["serving"].text()  # scored by the server
     # Each features job ran once for its task id: nothing lost, nothing duplicated.
     runs = httpx.get(a + "/api/v1/system/jobs?job=features", headers=trader).json()["runs"]
     assert sorted((r["task_id"], r["outcome"]) for r in runs) == sorted(
