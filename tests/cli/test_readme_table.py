@@ -160,8 +160,8 @@ def _runs(tmp: Path) -> list[tuple[list[str], tuple[int, ...], str]]:
         (["kill-switch", "off"], (0,), ""),
         (["live", "--strategy", "1", "--broker", "kis", "--confirm-live"], (1,), ""),  # refused
         (["reconcile", "--broker", "kis"], (1,), ""),  # no credentials: refused
-        (["stream"], (2,), ""),
-        (["monitor", "--model", "no-such-model"], (2,), ""),  # no such version: refused  # nothing configured to stream: refused (tests/market/*stream*)
+        (["stream"], (2,), ""),  # nothing configured to stream: refused (tests/market/*stream*)
+        (["monitor", "--model", "no-such-model"], (2,), ""),  # no such version: refused
         (["beat", "--help"], (0,), ""),
         (["schedule", "list"], (0,), ""),
         (["doctor", "--json"], (0, 1), ""),
