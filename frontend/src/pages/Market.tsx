@@ -8,7 +8,6 @@ import { currencyOf, formatDate, formatNumber } from "../format";
 import { useLive } from "../hooks";
 import { useI18n } from "../i18n";
 import { useDatasets } from "./catalog";
-import type { Prediction } from "./ml";
 
 const SHOWN_BARS = 1500;
 
@@ -109,7 +108,7 @@ function PriceChart({ symbol, timeframe, exchange, bars }: { symbol: string; tim
   });
   const preds = useQuery({
     queryKey: ["predictions", symbol],
-    queryFn: async () => (await unwrap(api.GET("/api/v1/ml/predictions", { params: { query: { symbol, limit: 2000 } } }))) as unknown as Prediction[],
+    queryFn: () => unwrap(api.GET("/api/v1/ml/predictions", { params: { query: { symbol, limit: 2000 } } })),
   });
   useLive(`bars:${symbol}`, (e) => {
     const b = e.data as { ts?: string; open?: number; high?: number; low?: number; close?: number; volume?: number; timeframe?: string };
@@ -141,9 +140,9 @@ function PriceChart({ symbol, timeframe, exchange, bars }: { symbol: string; tim
     return out;
   }, [fills.data, candles]);
   const overlays = useMemo(() => {
-    const p = (preds.data ?? []).filter((x) => typeof x.score === "number").sort((a, b) => a.ts.localeCompare(b.ts));
+    const p = (preds.data ?? []).filter((x) => Number.isFinite(x.value)).sort((a, b) => a.ts.localeCompare(b.ts));
     if (!p.length) return [];
-    return [{ name: t("score"), color: "#8e44ad", data: p.map((x) => ({ time: toUnix(x.ts), value: x.score })) }];
+    return [{ name: t("score"), color: "#8e44ad", data: p.map((x) => ({ time: toUnix(x.ts), value: x.value })) }];
   }, [preds.data, t]);
   if (q.isLoading) return <Loading />;
   return (

@@ -7,7 +7,8 @@ import { formatNumber, formatPercent, formatTime, pnlClass } from "../format";
 import { useLiveInvalidate } from "../hooks";
 import { useI18n } from "../i18n";
 import { useDatasets } from "./catalog";
-import { useModels, type Prediction } from "./ml";
+import { useModels } from "./ml";
+import { PredictNow } from "./PredictNow";
 
 export default function PredictionsPage() {
   const { t, locale } = useI18n();
@@ -18,10 +19,8 @@ export default function PredictionsPage() {
   useLiveInvalidate("predictions:*", [["predictions"]]);
   const preds = useQuery({
     queryKey: ["predictions", "list", model, symbol],
-    queryFn: async () =>
-      (await unwrap(
-        api.GET("/api/v1/ml/predictions", { params: { query: { limit: 1000, ...(model ? { model } : {}), ...(symbol ? { symbol } : {}) } } }),
-      )) as unknown as Prediction[],
+    queryFn: () =>
+      unwrap(api.GET("/api/v1/ml/predictions", { params: { query: { limit: 1000, ...(model ? { model } : {}), ...(symbol ? { symbol } : {}) } } })),
   });
   const ds = datasets.data?.find((d) => d.symbol === symbol);
   const bars = useQuery({
@@ -42,13 +41,14 @@ export default function PredictionsPage() {
     if (!symbol) return [];
     const p = rows.filter((r) => r.symbol === symbol).sort((a, b) => a.ts.localeCompare(b.ts));
     return [
-      { name: t("score"), color: "#8e44ad", data: p.map((r) => ({ time: toUnix(r.ts), value: r.score })) },
+      { name: t("score"), color: "#8e44ad", data: p.map((r) => ({ time: toUnix(r.ts), value: r.value })) },
       { name: t("realised"), color: "#9aa5b1", data: p.filter((r) => realised.has(toUnix(r.ts))).map((r) => ({ time: toUnix(r.ts), value: realised.get(toUnix(r.ts))! })) },
     ];
   }, [rows, symbol, realised, t]);
   return (
     <>
       <h1>{t("predictions")}</h1>
+      <PredictNow />
       <div className="form-grid">
         <div className="field">
           <label htmlFor="p-model">{t("model")}</label>
@@ -87,7 +87,7 @@ export default function PredictionsPage() {
                   <th scope="col">{t("model")}</th>
                   <th scope="col">{t("symbol")}</th>
                   <th scope="col">{t("score")}</th>
-                  <th scope="col">{t("signal")}</th>
+                  <th scope="col">{t("horizon")}</th>
                   <th scope="col">{t("realised")}</th>
                 </tr>
               </thead>
@@ -98,11 +98,11 @@ export default function PredictionsPage() {
                     <tr key={i} data-testid="prediction-row">
                       <td>{formatTime(r.ts, locale)}</td>
                       <td>
-                        {r.model ?? "–"} {r.version !== undefined ? `v${String(r.version)}` : ""}
+                        {r.model} v{r.version}
                       </td>
                       <td>{r.symbol}</td>
-                      <td className="num">{formatNumber(r.score, locale, 5)}</td>
-                      <td>{r.signal === undefined || r.signal === null ? "–" : String(r.signal)}</td>
+                      <td className="num">{formatNumber(r.value, locale, 5)}</td>
+                      <td className="num">{r.horizon}</td>
                       <td className={`num ${pnlClass(real)}`}>{formatPercent(real, locale)}</td>
                     </tr>
                   );

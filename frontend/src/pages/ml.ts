@@ -1,42 +1,23 @@
 import { useQuery } from "@tanstack/react-query";
-import { api, unwrap } from "../api/client";
+import { api, unwrap, type Schemas } from "../api/client";
 
-export interface ModelVersion {
-  version: number | string;
-  aliases: string[];
-  metrics: Record<string, number>;
-  created_at?: string;
-  run_id?: string;
-  [k: string]: unknown;
-}
-export interface ModelInfo {
-  name: string;
-  model_type: string;
-  aliases: Record<string, string | number>;
-  versions: ModelVersion[];
-}
-export interface Prediction {
-  model?: string;
-  version?: string | number;
-  symbol: string;
-  ts: string;
-  score: number;
-  signal?: number | string | null;
-  [k: string]: unknown;
-}
+export type ModelVersion = Schemas["ModelVersionOut"];
+export type ModelInfo = Schemas["ModelOut"];
+/** A stored prediction: `value` is the model's score for `symbol` at `ts`. */
+export type Prediction = Schemas["PredictionOut"];
 
 export function useModels() {
   return useQuery({
     queryKey: ["models"],
-    queryFn: async () => (await unwrap(api.GET("/api/v1/ml/models"))) as unknown as ModelInfo[],
+    queryFn: () => unwrap(api.GET("/api/v1/ml/models")),
   });
 }
 
 /** Metrics of one kind from a version's flat metric map: prefix "fold_" → {n, ts_corr, ...}. */
-export function metricGroup(metrics: Record<string, number>, prefix: string): Record<string, number> {
+export function metricGroup(metrics: Record<string, number | null>, prefix: string): Record<string, number> {
   return Object.fromEntries(
     Object.entries(metrics)
-      .filter(([k]) => k.startsWith(prefix))
+      .filter((e): e is [string, number] => e[0].startsWith(prefix) && typeof e[1] === "number")
       .map(([k, v]) => [k.slice(prefix.length), v]),
   );
 }
