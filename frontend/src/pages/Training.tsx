@@ -1,11 +1,11 @@
 import { useEffect, useMemo, useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, optionalGet, unwrap } from "../api/client";
+import { api, unwrap, type Schemas } from "../api/client";
 import { useAuth } from "../auth";
 import { LineChart } from "../components/charts";
 import { Card, ErrorText, KeyValues, Loading, StatusBadge } from "../components/ui";
-import { formatTime } from "../format";
-import { useLive } from "../hooks";
+import { formatNumber, formatTime } from "../format";
+import { useLive, useLiveInvalidate } from "../hooks";
 import { useI18n } from "../i18n";
 import { useDatasets } from "./catalog";
 
@@ -19,13 +19,7 @@ interface EpochPoint {
   losses: Record<string, number>;
   metrics: Record<string, number>;
 }
-interface RunSummary {
-  id: string;
-  model_type: string;
-  status: string;
-  created_at: string;
-  params?: Record<string, unknown>;
-}
+type RunSummary = Schemas["TrainingRunSummary"];
 
 export interface TrainForm {
   model: ModelType;
@@ -35,6 +29,7 @@ export interface TrainForm {
   epochs: string;
   name: string;
   features: string;
+  seed: string;
 }
 
 export function buildTrainBody(f: TrainForm) {
@@ -43,6 +38,10 @@ export function buildTrainBody(f: TrainForm) {
   if (f.name && !/^[\w.-]+$/.test(f.name)) throw new Error("name: letters, digits, . _ - only");
   const epochs = f.epochs.trim() === "" ? null : Number(f.epochs);
   if (epochs !== null && (!Number.isInteger(epochs) || epochs < 1 || epochs > 1000)) throw new Error("epochs: 1 … 1000");
+  const features = f.features.split(/[\s,]+/).filter(Boolean);
+  if (!features.length) throw new Error("at least one feature group or name is required");
+  const seed = f.seed.trim() === "" ? 0 : Number(f.seed);
+  if (!Number.isInteger(seed) || seed < 0) throw new Error("seed: a whole number ≥ 0");
   return {
     model: f.model,
     symbols,
@@ -50,7 +49,8 @@ export function buildTrainBody(f: TrainForm) {
     horizon: f.horizon,
     epochs,
     name: f.name || null,
-    features: f.features,
+    features,
+    seed,
   };
 }
 
@@ -86,14 +86,14 @@ export default function TrainingPage() {
 function TrainingForm({ onStarted }: { onStarted: (id: string) => void }) {
   const { t } = useI18n();
   const datasets = useDatasets();
-  const [f, setF] = useState<TrainForm>({ model: "lightgbm", symbols: "", timeframe: "1d", horizon: 1, epochs: "20", name: "", features: "basic" });
+  const [f, setF] = useState<TrainForm>({ model: "lightgbm", symbols: "", timeframe: "1d", horizon: 1, epochs: "20", name: "", features: "basic", seed: "0" });
   const [err, setErr] = useState<string | null>(null);
   useEffect(() => {
     if (!f.symbols && datasets.data?.length) setF((x) => ({ ...x, symbols: datasets.data!.find((d) => d.timeframe === "1d")?.symbol ?? "" }));
   }, [datasets.data, f.symbols]);
   const m = useMutation({
     mutationFn: (body: ReturnType<typeof buildTrainBody>) => unwrap(api.POST("/api/v1/ml/train", { body })),
-    onSuccess: (run) => onStarted(String((run as { id: string }).id)),
+    onSuccess: (run) => onStarted(run.id),
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -127,6 +127,7 @@ function TrainingForm({ onStarted }: { onStarted: (id: string) => void }) {
           {input("horizon", t("horizon"), "number")}
           {input("epochs", t("epochs"), "number")}
           {input("features", t("features"))}
+          {input("seed", t("seed"), "number")}
           {input("name", t("name"))}
         </div>
         {err && <p className="error" role="alert">{err}</p>}
@@ -197,39 +198,55 @@ function RunProgress({ id }: { id: string }) {
 
 function History({ onSelect }: { onSelect: (id: string) => void }) {
   const { t, locale } = useI18n();
-  // A server with GET /ml/runs lists every run; otherwise the runs started from this browser.
-  const listed = useQuery({ queryKey: ["training", "list"], queryFn: () => optionalGet<RunSummary[] | { items: RunSummary[] }>("/api/v1/ml/runs") });
-  const ids = recentRuns();
-  const local = useQuery({
-    queryKey: ["training", "recent", ids],
-    enabled: listed.data === null,
-    queryFn: async () =>
-      Promise.all(
-        ids.map(async (id) => {
-          try {
-            return (await unwrap(api.GET("/api/v1/ml/runs/{run_id}", { params: { path: { run_id: id } } }))) as unknown as RunSummary;
-          } catch {
-            return null;
-          }
-        }),
-      ),
+  useLiveInvalidate("training:*", [["training", "list"]]);
+  const listed = useQuery({
+    queryKey: ["training", "list"],
+    queryFn: () => unwrap(api.GET("/api/v1/ml/runs", { params: { query: { limit: 50 } } })),
+    refetchInterval: (query) => (query.state.data?.items.some((r) => r.status === "queued" || r.status === "running") ? 5000 : false),
   });
-  const runs: RunSummary[] =
-    listed.data === null ? ((local.data ?? []).filter(Boolean) as RunSummary[]) : Array.isArray(listed.data) ? listed.data : (listed.data?.items ?? []);
+  const runs: RunSummary[] = listed.data?.items ?? [];
   return (
     <Card title={t("history")} id="tr-hist-title">
-      {(listed.isLoading || local.isLoading) && <Loading />}
-      {!runs.length && <p className="muted">{t("none")}</p>}
-      <ul className="plain">
-        {runs.map((r) => (
-          <li key={r.id}>
-            <button type="button" className="link" onClick={() => onSelect(r.id)}>
-              {formatTime(r.created_at, locale)} · {r.model_type} · {r.id.slice(0, 8)}
-            </button>{" "}
-            <StatusBadge value={r.status} />
-          </li>
-        ))}
-      </ul>
+      {listed.isLoading && <Loading />}
+      <ErrorText error={listed.error} />
+      {listed.data && !runs.length && <p className="muted">{t("none")}</p>}
+      {runs.length > 0 && (
+        <div className="table-wrap" tabIndex={0}>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t("created")}</th>
+                <th scope="col">{t("model")}</th>
+                <th scope="col">{t("name")}</th>
+                <th scope="col">OOS IC</th>
+                <th scope="col">{t("status")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {runs.map((r) => (
+                <tr key={r.id} data-testid="training-run-row">
+                  <td>
+                    <button type="button" className="link" onClick={() => onSelect(r.id)}>
+                      {formatTime(r.created_at, locale)} · {r.id.slice(0, 8)}
+                    </button>
+                  </td>
+                  <td>{r.model_type}</td>
+                  <td>{String(r.metrics.model_name ?? r.params.name ?? "–")}</td>
+                  <td className="num">{formatNumber(oosIc(r.metrics.oos), locale, 4)}</td>
+                  <td>
+                    <StatusBadge value={r.status} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
     </Card>
   );
+}
+
+function oosIc(oos: Record<string, number | boolean | null> | null | undefined): number | null {
+  const v = oos?.ts_corr ?? oos?.pooled_corr ?? oos?.cs_corr;
+  return typeof v === "number" ? v : null;
 }
