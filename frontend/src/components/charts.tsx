@@ -29,6 +29,18 @@ export interface Candle {
 
 export const toUnix = (iso: string): UTCTimestamp => Math.floor(Date.parse(iso) / 1000) as UTCTimestamp;
 
+/** Points at ISO times → one finite value per second, ascending (the chart refuses repeated or
+ * unordered times); the last value given for a time wins. */
+export function timeLine<T>(items: T[], ts: (x: T) => string | null, value: (x: T) => number | null | undefined): LinePoint[] {
+  const by = new Map<number, number>();
+  for (const x of items) {
+    const time = ts(x);
+    const v = value(x);
+    if (time && v !== null && v !== undefined && Number.isFinite(v)) by.set(toUnix(time), v);
+  }
+  return [...by.entries()].sort((a, b) => a[0] - b[0]).map(([time, v]) => ({ time, value: v }));
+}
+
 function baseOptions(dark: boolean, height: number) {
   return {
     height,

@@ -1,12 +1,14 @@
-import { useState } from "react";
+import { lazy, Suspense, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, optionalGet, unwrap } from "../api/client";
+import { api, unwrap, type Schemas } from "../api/client";
 import { useAuth } from "../auth";
-import { Card, ConfirmDialog, ErrorText, KeyValues, Loading, NotAvailable, StatusBadge } from "../components/ui";
-import { formatMoney, formatTime, pnlClass } from "../format";
+import { Card, ConfirmDialog, ErrorText, KeyValues, Loading, StatusBadge } from "../components/ui";
+import { formatMoney, formatNumber, formatTime, pnlClass } from "../format";
 import { useLiveInvalidate } from "../hooks";
 import { useI18n } from "../i18n";
-import { OrderHead, OrderRows, PositionsTable, summariseAccounts, useCurrency } from "./common";
+import { OrderHead, OrderRows, PositionsTable, useCurrency } from "./common";
+
+const AccountEquity = lazy(() => import("./AccountEquity"));
 
 interface JobsResponse {
   runs: { id: number; job: string; outcome: string; started_at: string; duration_s?: number }[];
@@ -16,6 +18,8 @@ interface JobsResponse {
 export function DashboardPage() {
   const { t } = useI18n();
   useLiveInvalidate("orders", [["orders"], ["positions"]]);
+  useLiveInvalidate("fills", [["orders", "fills"], ["positions"], ["accounts"]]);
+  useLiveInvalidate("accounts", [["accounts"]]);
   useLiveInvalidate("positions", [["positions"]]);
   useLiveInvalidate("system", [["kill-switch"], ["status"]]);
   useLiveInvalidate("jobs", [["jobs"]]);
@@ -101,38 +105,65 @@ function KillSwitch() {
 function Accounts() {
   const { t, locale } = useI18n();
   const ccy = useCurrency();
-  const q = useQuery({ queryKey: ["positions"], queryFn: () => unwrap(api.GET("/api/v1/positions")) });
-  const history = useQuery({ queryKey: ["accounts"], queryFn: () => optionalGet<unknown>("/api/v1/accounts") });
-  const rows = summariseAccounts(q.data ?? [], ccy);
+  const positions = useQuery({ queryKey: ["positions"], queryFn: () => unwrap(api.GET("/api/v1/positions")) });
+  const q = useQuery({ queryKey: ["accounts", "list"], queryFn: () => unwrap(api.GET("/api/v1/accounts")) });
+  const [picked, setPicked] = useState<string | null>(null);
+  const rows = q.data ?? [];
+  const selected = rows.find((a) => a.account === picked)?.account ?? rows[0]?.account;
+  // The currency of an account's positions; mixed or none: plain numbers.
+  const currencyOf = (a: Schemas["AccountSummary"]) => {
+    const set = new Set((positions.data ?? []).filter((p) => p.account === a.account).map((p) => ccy(p.symbol)));
+    return set.size === 1 ? [...set][0] : null;
+  };
   return (
     <Card title={t("accounts")} id="acct-title">
       {q.isLoading && <Loading />}
-      {!q.isLoading && !rows.length && <p className="muted">{t("none")}</p>}
+      <ErrorText error={q.error} />
+      {q.data && !rows.length && <p className="muted">{t("none")}</p>}
       {rows.length > 0 && (
         <div className="table-wrap" tabIndex={0}>
           <table>
             <thead>
               <tr>
                 <th scope="col">{t("account")}</th>
-                <th scope="col">{t("marketValue")}</th>
+                <th scope="col">{t("equity")}</th>
+                <th scope="col">P&amp;L</th>
                 <th scope="col">{t("unrealized")}</th>
                 <th scope="col">{t("realized")}</th>
               </tr>
             </thead>
             <tbody>
-              {rows.map((a) => (
-                <tr key={`${a.account}-${a.currency}`} data-testid="account-row">
-                  <td>{a.account}</td>
-                  <td className="num">{formatMoney(a.marketValue, a.currency, locale)}</td>
-                  <td className={`num ${pnlClass(a.unrealized)}`}>{formatMoney(a.unrealized, a.currency, locale)}</td>
-                  <td className={`num ${pnlClass(a.realized)}`}>{formatMoney(a.realized, a.currency, locale)}</td>
-                </tr>
-              ))}
+              {rows.map((a) => {
+                const c = currencyOf(a);
+                const money = (v: number | null) => (c ? formatMoney(v, c, locale) : formatNumber(v, locale));
+                return (
+                  <tr key={a.account} data-testid="account-row">
+                    <td>
+                      <button type="button" className="link" onClick={() => setPicked(a.account)} aria-pressed={a.account === selected}>
+                        {a.account}
+                      </button>
+                    </td>
+                    <td className="num">{money(a.now.equity)}</td>
+                    <td className={`num ${pnlClass(a.now.pnl)}`}>{money(a.now.pnl)}</td>
+                    <td className={`num ${pnlClass(a.now.unrealized_pnl)}`}>{money(a.now.unrealized_pnl)}</td>
+                    <td className={`num ${pnlClass(a.now.realized_pnl)}`}>{money(a.now.realized_pnl)}</td>
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
         </div>
       )}
-      {history.data === null && <NotAvailable what={t("equityHistory")} />}
+      {selected && (
+        <>
+          <h3>
+            {t("equityHistory")} · {selected}
+          </h3>
+          <Suspense fallback={<Loading />}>
+            <AccountEquity account={selected} />
+          </Suspense>
+        </>
+      )}
     </Card>
   );
 }
