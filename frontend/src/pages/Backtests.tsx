@@ -1,16 +1,17 @@
 import { useEffect, useMemo, useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, optionalGet, unwrap } from "../api/client";
+import { api, unwrap } from "../api/client";
 import { useAuth } from "../auth";
 import { LineChart, toUnix } from "../components/charts";
 import { ParamForm, defaultsOf, validateParams } from "../components/ParamForm";
-import { Card, ErrorText, Loading, NotAvailable, StatusBadge } from "../components/ui";
+import { Card, ErrorText, Loading, StatusBadge } from "../components/ui";
 import { formatMoney, formatNumber, formatPercent, formatTime, pnlClass } from "../format";
 import { useLiveInvalidate } from "../hooks";
 import { useI18n } from "../i18n";
 import { buildBacktestBody, emptyBacktestForm, type BacktestForm } from "./backtestForm";
 import { useCatalog, useDatasets } from "./catalog";
 import { modelReferences, useModels } from "./ml";
+import { Optimisations } from "./Optimisations";
 
 interface Trade { symbol: string; side: string; size: number; entry_time: string; entry_price: number; exit_time: string | null; exit_price: number | null; pnl: number; return: number; status: string }
 interface CurvePoint { ts: string; equity: number; drawdown: number; benchmark?: number | null }
@@ -331,19 +332,6 @@ function Compare({ ids }: { ids: string[] }) {
           ))}
         </tbody>
       </table>
-    </Card>
-  );
-}
-
-function Optimisations() {
-  const { t } = useI18n();
-  const q = useQuery({ queryKey: ["optimizations"], queryFn: () => optionalGet<unknown[]>("/api/v1/optimizations") });
-  return (
-    <Card title={t("optimise")} id="bt-opt-title">
-      {q.isLoading && <Loading />}
-      {q.data === null && <NotAvailable />}
-      {Array.isArray(q.data) && <pre className="small">{JSON.stringify(q.data.slice(0, 20), null, 1)}</pre>}
-      <ErrorText error={q.error} />
     </Card>
   );
 }
