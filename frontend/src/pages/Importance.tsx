@@ -7,27 +7,25 @@ import { formatNumber } from "../format";
 import { useI18n } from "../i18n";
 import { useModels } from "./ml";
 
-interface Importance {
-  name: string;
-  version: string;
-  method: string;
-  importance: Record<string, number>;
-}
-
 export default function ImportancePage() {
   const { t, locale } = useI18n();
   const models = useModels();
   const [name, setName] = useState("");
-  const [alias, setAlias] = useState<"production" | "staging">("production");
+  // "production" / "staging" (an alias) or a version number.
+  const [which, setWhich] = useState("production");
   const model = models.data?.find((m) => m.name === name) ?? models.data?.[0];
   const q = useQuery({
-    queryKey: ["importance", model?.name, alias],
+    queryKey: ["importance", model?.name, which],
     enabled: !!model,
     retry: false,
-    queryFn: async () =>
-      (await unwrap(
-        api.GET("/api/v1/ml/models/{name}/importance", { params: { path: { name: model!.name }, query: { alias, top: 30 } } }),
-      )) as unknown as Importance,
+    queryFn: () =>
+      which === "production" || which === "staging"
+        ? unwrap(api.GET("/api/v1/ml/models/{name}/importance", { params: { path: { name: model!.name }, query: { alias: which, top: 30 } } }))
+        : unwrap(
+            api.GET("/api/v1/ml/models/{name}/versions/{version}/importance", {
+              params: { path: { name: model!.name, version: Number(which) }, query: { top: 30 } },
+            }),
+          ),
   });
   const items = Object.entries(q.data?.importance ?? {})
     .map(([n, v]) => ({ name: n, value: v }))
@@ -48,10 +46,18 @@ export default function ImportancePage() {
             </select>
           </div>
           <div className="field">
-            <label htmlFor="fi-alias">{t("alias")}</label>
-            <select id="fi-alias" value={alias} onChange={(e) => setAlias(e.target.value as "production" | "staging")}>
+            <label htmlFor="fi-version">{t("version")}</label>
+            <select id="fi-version" value={which} onChange={(e) => setWhich(e.target.value)}>
               <option value="production">production</option>
               <option value="staging">staging</option>
+              {[...model.versions]
+                .sort((a, b) => b.version - a.version)
+                .map((v) => (
+                  <option key={v.version} value={String(v.version)}>
+                    v{v.version}
+                    {v.aliases.length ? ` (${v.aliases.join(", ")})` : ""}
+                  </option>
+                ))}
             </select>
           </div>
         </div>

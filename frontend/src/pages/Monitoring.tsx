@@ -1,9 +1,10 @@
 import { useQuery } from "@tanstack/react-query";
-import { api, optionalGet, unwrap } from "../api/client";
-import { Card, ErrorText, KeyValues, Loading, NotAvailable, StatusBadge } from "../components/ui";
+import { api, unwrap } from "../api/client";
+import { Card, ErrorText, KeyValues, Loading, StatusBadge } from "../components/ui";
 import { formatTime } from "../format";
 import { useLiveInvalidate } from "../hooks";
 import { useI18n } from "../i18n";
+import { ModelDrift } from "./ModelDrift";
 
 interface Monitor {
   status: string;
@@ -19,7 +20,6 @@ export default function MonitoringPage() {
     queryFn: async () => (await unwrap(api.GET("/api/v1/system/monitor"))) as unknown as Monitor,
     refetchInterval: 30_000,
   });
-  const drift = useQuery({ queryKey: ["ml-monitoring"], queryFn: () => optionalGet<unknown>("/api/v1/ml/monitoring") });
   return (
     <>
       <h1>{t("monitoring")}</h1>
@@ -40,11 +40,7 @@ export default function MonitoringPage() {
           </>
         )}
       </Card>
-      <Card title={`${t("drift")} · IC`} id="mon-drift-title">
-        {drift.isLoading && <Loading />}
-        {drift.data === null && <NotAvailable />}
-        {drift.data != null && <pre className="small">{JSON.stringify(drift.data, null, 1)}</pre>}
-      </Card>
+      <ModelDrift />
     </>
   );
 }

@@ -1,17 +1,13 @@
-import { useState } from "react";
+import { useMemo, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
-import { optionalGet } from "../api/client";
-import { LineChart, toUnix } from "../components/charts";
-import { Card, Loading, NotAvailable } from "../components/ui";
+import { api, unwrap } from "../api/client";
+import { LineChart, timeLine } from "../components/charts";
+import { Card, ErrorText, Loading } from "../components/ui";
 import { formatNumber, formatPercent, pnlClass } from "../format";
 import { useI18n } from "../i18n";
 import { metricGroup, useModels } from "./ml";
 
-interface IcPoint {
-  ts: string;
-  ic: number;
-  rank_ic?: number;
-}
+const COLORS = ["#2f6fd6", "#e08a1e", "#2e9e5b", "#8e44ad", "#d64545"];
 
 export default function PerformancePage() {
   const { t, locale } = useI18n();
@@ -21,9 +17,23 @@ export default function PerformancePage() {
   const ic = useQuery({
     queryKey: ["ic", model?.name],
     enabled: !!model,
-    queryFn: () => optionalGet<{ points?: IcPoint[] } | IcPoint[]>(`/api/v1/ml/models/${encodeURIComponent(model!.name)}/ic`),
+    queryFn: () => unwrap(api.GET("/api/v1/ml/models/{name}/ic", { params: { path: { name: model!.name } } })),
   });
-  const points = Array.isArray(ic.data) ? ic.data : (ic.data?.points ?? []);
+  // Each version's walk-forward folds (at the end of each test block), newest versions first,
+  // and the evaluation job's runs of the served version.
+  const series = useMemo(() => {
+    const d = ic.data;
+    if (!d) return [];
+    const versions = [...d.versions].sort((a, b) => b.version - a.version).slice(0, 4);
+    const out = versions.map((v, i) => ({
+      name: `v${v.version} IC`,
+      color: COLORS[i % COLORS.length],
+      data: timeLine(d.points.filter((p) => p.version === v.version), (p) => p.end ?? p.start, (p) => p.ic),
+    }));
+    const evals = timeLine(d.evaluations, (p) => p.end ?? p.start, (p) => p.ic);
+    if (evals.length) out.push({ name: "evaluation IC", color: COLORS[4], data: evals });
+    return out.filter((s) => s.data.length > 0);
+  }, [ic.data]);
   return (
     <>
       <h1>{t("performance")}</h1>
@@ -41,18 +51,13 @@ export default function PerformancePage() {
           </div>
           <Card title={t("icOverTime")} id="ic-title">
             {ic.isLoading && <Loading />}
-            {ic.data === null && <NotAvailable />}
-            {points.length > 0 && (
-              <LineChart
-                label={t("icOverTime")}
-                precision={4}
-                series={[
-                  { name: "IC", color: "#2f6fd6", data: points.map((p) => ({ time: toUnix(p.ts), value: p.ic })) },
-                  ...(points.some((p) => p.rank_ic != null)
-                    ? [{ name: "Rank IC", color: "#e08a1e", data: points.map((p) => ({ time: toUnix(p.ts), value: p.rank_ic ?? 0 })) }]
-                    : []),
-                ]}
-              />
+            <ErrorText error={ic.error} />
+            {ic.data && !series.length && <p className="muted">{t("none")}</p>}
+            {series.length > 0 && <LineChart label={t("icOverTime")} precision={4} series={series} />}
+            {ic.data && ic.data.versions.length > 0 && (
+              <p className="small" data-testid="ic-versions">
+                {ic.data.versions.map((v) => `v${v.version}${v.aliases.length ? ` (${v.aliases.join(", ")})` : ""}: ${t("meanIc")} ${formatNumber(v.mean_ic, locale, 4)} · ${v.folds} ${t("folds")}`).join(" | ")}
+              </p>
             )}
           </Card>
           <Card title={`${t("oosIc")} · ${t("modelVsBuyHold")}`} id="perf-title">
