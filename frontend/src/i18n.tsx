@@ -8,7 +8,7 @@ const en = {
   orders: "Orders & positions", market: "Market", models: "ML models", performance: "Model performance",
   predictions: "Predictions", importance: "Feature importance", training: "Training", monitoring: "Monitoring",
   users: "Users", language: "Language", theme: "Theme", dark: "Dark", light: "Light", live: "Live",
-  offline: "Offline", connecting: "Connecting", loading: "Loading…", notAvailable: "Not available from this server yet",
+  offline: "Offline", connecting: "Connecting", loading: "Loading…",
   error: "Error", status: "Status", version: "Version", mode: "Mode", components: "Components", jobs: "Jobs",
   killSwitch: "Kill switch", killOn: "ON: new orders blocked", killOff: "Off", turnOn: "Turn on", turnOff: "Turn off",
   confirmKillOn: "Cancel every open order and block new ones?", confirmKillOff: "Allow new orders again?",
@@ -35,6 +35,11 @@ const en = {
   modelVsBuyHold: "Model vs buy and hold", drift: "Drift", system: "System", checkedAt: "Checked at",
   result: "Result", id: "ID", skipToContent: "Skip to content", rows: "rows", viewer: "viewer",
   readOnly: "Read-only (viewer)", buy: "buy", sell: "sell", orderList: "Orders", charts: "Charts: TradingView Lightweight Charts™",
+  seed: "Seed", method: "Method", objective: "Objective", trials: "Trials", folds: "Walk-forward folds",
+  grid: "Grid (empty: declared)", bestParams: "Best parameters", meanIc: "mean IC", predictNow: "Predict now",
+  modelUniverse: "empty: the model's universe", trainedOn: "trained on", unscored: "Not scored",
+  expectedReturn: "Expected return", runCheck: "Run a drift check", liveIc: "Live IC", retraining: "retraining",
+  breaches: "Breaches",
 };
 export type MessageKey = keyof typeof en;
 
@@ -44,7 +49,7 @@ const ko: Record<MessageKey, string> = {
   orders: "주문 및 포지션", market: "시장", models: "ML 모델", performance: "모델 성과", predictions: "예측",
   importance: "피처 중요도", training: "학습", monitoring: "모니터링", users: "사용자", language: "언어",
   theme: "테마", dark: "다크", light: "라이트", live: "실시간", offline: "오프라인", connecting: "연결 중",
-  loading: "불러오는 중…", notAvailable: "이 서버에서 아직 제공되지 않음", error: "오류", status: "상태",
+  loading: "불러오는 중…", error: "오류", status: "상태",
   version: "버전", mode: "모드", components: "구성 요소", jobs: "작업", killSwitch: "킬 스위치",
   killOn: "켜짐: 신규 주문 차단", killOff: "꺼짐", turnOn: "켜기", turnOff: "끄기",
   confirmKillOn: "모든 미체결 주문을 취소하고 신규 주문을 차단할까요?", confirmKillOff: "신규 주문을 다시 허용할까요?",
@@ -69,6 +74,11 @@ const ko: Record<MessageKey, string> = {
   oosIc: "표본 외 IC", icOverTime: "기간별 IC", modelVsBuyHold: "모델 대 매수 후 보유", drift: "드리프트",
   system: "시스템", checkedAt: "점검 시각", result: "결과", id: "ID", skipToContent: "본문으로 건너뛰기",
   rows: "행", viewer: "조회자", readOnly: "읽기 전용 (조회자)", buy: "매수", sell: "매도", orderList: "주문", charts: "차트: TradingView Lightweight Charts™",
+  seed: "시드", method: "방법", objective: "목표 지표", trials: "시행", folds: "워크포워드 구간",
+  grid: "그리드 (비우면 선언된 값)", bestParams: "최적 파라미터", meanIc: "평균 IC", predictNow: "지금 예측",
+  modelUniverse: "비우면 모델의 유니버스", trainedOn: "학습 기간", unscored: "점수 없음",
+  expectedReturn: "기대 수익률", runCheck: "드리프트 점검 실행", liveIc: "실시간 IC", retraining: "재학습",
+  breaches: "임계 초과",
 };
 
 const messages: Record<Lang, Record<MessageKey, string>> = { en, ko };

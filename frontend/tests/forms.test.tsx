@@ -4,6 +4,7 @@ import { fireEvent, render, screen } from "@testing-library/react";
 import { ParamForm, defaultsOf, validateParams, type ParamSpec } from "../src/components/ParamForm";
 import { buildBacktestBody, emptyBacktestForm } from "../src/pages/backtestForm";
 import { buildTrainBody } from "../src/pages/Training";
+import { buildOptimizationBody, parseGrid } from "../src/pages/Optimisations";
 import { currencyOf, formatMoney } from "../src/format";
 
 const SPECS: ParamSpec[] = [
@@ -106,10 +107,31 @@ describe("backtest form", () => {
 
 describe("training form", () => {
   it("builds the request and checks epochs and the name", () => {
-    const f = { model: "lightgbm" as const, symbols: "005930 AAPL", timeframe: "1d", horizon: 1, epochs: "", name: "", features: "basic" };
-    expect(buildTrainBody(f)).toEqual({ model: "lightgbm", symbols: ["005930", "AAPL"], timeframe: "1d", horizon: 1, epochs: null, name: null, features: "basic" });
+    const f = { model: "lightgbm" as const, symbols: "005930 AAPL", timeframe: "1d", horizon: 1, epochs: "", name: "", features: "basic, time", seed: "7" };
+    expect(buildTrainBody(f)).toEqual({ model: "lightgbm", symbols: ["005930", "AAPL"], timeframe: "1d", horizon: 1, epochs: null, name: null, features: ["basic", "time"], seed: 7 });
+    expect(buildTrainBody({ ...f, seed: "" }).seed).toBe(0);
+    expect(() => buildTrainBody({ ...f, seed: "-1" })).toThrow("seed");
+    expect(() => buildTrainBody({ ...f, features: " " })).toThrow("feature");
     expect(() => buildTrainBody({ ...f, epochs: "0" })).toThrow("epochs");
     expect(() => buildTrainBody({ ...f, name: "bad name!" })).toThrow("name");
+  });
+});
+
+describe("optimisation form", () => {
+  const f = { strategy: "sma_cross", symbols: "AAPL", timeframe: "1d", method: "grid" as const, objective: "sharpe", trials: "30", folds: "2", grid: "" };
+  it("parses the grid into typed values, empty meaning the declared grid", () => {
+    expect(parseGrid("")).toBeNull();
+    expect(parseGrid("fast=5,10; slow=20, 40\nkind=ema,sma\nflag=true")).toEqual({ fast: [5, 10], slow: [20, 40], kind: ["ema", "sma"], flag: [true] });
+    expect(() => parseGrid("fast 5")).toThrow("name=v1,v2");
+  });
+  it("builds the request and checks trials, folds and the objective", () => {
+    expect(buildOptimizationBody({ ...f, grid: "fast=5,10" })).toEqual({
+      strategy: "sma_cross", symbols: ["AAPL"], timeframe: "1d", method: "grid", objective: "sharpe", trials: 30, folds: 2, grid: { fast: [5, 10] },
+    });
+    expect(() => buildOptimizationBody({ ...f, folds: "11" })).toThrow("folds");
+    expect(() => buildOptimizationBody({ ...f, trials: "0" })).toThrow("trials");
+    expect(() => buildOptimizationBody({ ...f, objective: "a b" })).toThrow("objective");
+    expect(() => buildOptimizationBody({ ...f, symbols: " " })).toThrow("symbol");
   });
 });
 

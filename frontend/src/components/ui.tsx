@@ -13,16 +13,6 @@ export function Card({ title, children, actions, id }: { title: string; children
   );
 }
 
-export function NotAvailable({ what }: { what?: string }) {
-  const { t } = useI18n();
-  return (
-    <p className="muted" role="note">
-      {what ? `${what}: ` : ""}
-      {t("notAvailable")}
-    </p>
-  );
-}
-
 export function Loading() {
   const { t } = useI18n();
   return <p className="muted" aria-live="polite">{t("loading")}</p>;
