@@ -110,6 +110,28 @@ flow("log in, then the backtest form runs and shows its chart and trades", async
   await boxes.nth(1).check();
   await page.waitForSelector("section[aria-labelledby=bt-compare-title] [data-testid=chart] canvas");
   await shot(page, "backtest-compare");
+  // A small grid search through POST /optimizations, followed to its best parameters.
+  await page.fill("#opt-symbols", "AAPL");
+  await page.fill("#opt-grid", "fast=5,10; slow=20,30");
+  await page.click("form[aria-label=Optimise] button[type=submit]");
+  await page.waitForSelector("[data-testid=optimization-status] .badge-done", { timeout: 60_000 });
+  const best = await page.locator("[data-testid=best-params]").innerText();
+  assert(/fast=(5|10) slow=(20|30)/.test(best), `best parameters: ${best}`);
+  assert((await page.locator("[data-testid=trial-row]").count()) === 4, "a 2x2 grid should list 4 trials");
+  assert((await page.locator("[data-testid=optimization-row]").count()) >= 1, "the run is not listed");
+  await shot(page, "optimization-result");
+});
+
+flow("the dashboard lists accounts and draws the equity history from /accounts/equity", async ({ page, base }) => {
+  const equity = page.waitForResponse((r) => r.url().includes("/api/v1/accounts/equity?") && r.ok(), { timeout: 15_000 });
+  await page.goto(`${base}/`);
+  await page.waitForSelector('[data-testid=account-row]:has-text("paper:seed-replay")', { timeout: 15_000 });
+  const body = await (await equity).json();
+  assert(body.account && body.now && Array.isArray(body.points), `equity history: ${JSON.stringify(body).slice(0, 200)}`);
+  await page.waitForSelector("[data-testid=equity-history] [data-testid=chart] canvas");
+  await page.locator("[data-testid=account-row] button", { hasText: "paper:seed-replay" }).click();
+  await page.waitForSelector('section[aria-labelledby=acct-title] h3:has-text("paper:seed-replay")');
+  await page.waitForSelector("[data-testid=equity-history] [data-testid=chart] canvas");
 });
 
 flow("a paper replay started in one tab shows its orders live in another", async ({ page, ctx }) => {
@@ -149,6 +171,7 @@ flow("a small model trains with its curve drawn live, then an admin promotes it"
   await page.waitForFunction(() => Number(document.querySelector("[data-testid=epoch-count]")?.textContent ?? 0) > 0, null, { timeout: 120_000 });
   await page.waitForSelector("[data-testid=training-status] .badge-done", { timeout: 180_000 });
   await page.waitForSelector("[data-testid=chart] canvas");
+  await page.waitForSelector('[data-testid=training-run-row]:has-text("e2e-lgbm") .badge-done', { timeout: 15_000 });
   await shot(page, "training");
   await go(page, "/models");
   const v = page.locator("section", { has: page.locator("#model-e2e-lgbm") }).locator("[data-testid=version-row]").first();
@@ -188,6 +211,11 @@ flow("a viewer sees no write controls and no admin pages", async ({ browser, bas
   const page = await ctx.newPage();
   await logIn(page, base, "viewer");
   assert((await page.locator('nav a[href="/users"]').count()) === 0, "viewer sees Users");
+  // A fresh browser: the training history comes from GET /ml/runs, not from this tab's storage.
+  const runs = page.waitForResponse((r) => /\/api\/v1\/ml\/runs\?/.test(r.url()) && r.ok());
+  await go(page, "/training");
+  assert((await (await runs).json()).total >= 1, "GET /ml/runs lists no run");
+  await page.waitForSelector('[data-testid=training-run-row]:has-text("e2e-lgbm")', { timeout: 15_000 });
   for (const [name, path] of PAGES.filter(([n]) => n !== "users")) {
     await go(page, path);
     await page.waitForTimeout(300);

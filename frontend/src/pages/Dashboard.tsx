@@ -46,7 +46,7 @@ function SystemStatus() {
   const { t } = useI18n();
   const q = useQuery({ queryKey: ["status"], queryFn: () => unwrap(api.GET("/api/v1/system/status")), refetchInterval: 30_000 });
   const d = q.data as Record<string, unknown> | undefined;
-  const components = (d?.components ?? {}) as Record<string, { ok?: boolean }>;
+  const components = (d?.components ?? {}) as Record<string, { ok?: boolean } | null>;
   return (
     <Card title={t("system")} id="sys-title">
       {q.isLoading && <Loading />}
@@ -57,7 +57,7 @@ function SystemStatus() {
           <ul className="plain">
             {Object.entries(components).map(([name, c]) => (
               <li key={name}>
-                <StatusBadge value={c.ok === false ? "down" : "ok"} /> {name}
+                <StatusBadge value={c?.ok === false ? "down" : "ok"} /> {name}
               </li>
             ))}
           </ul>

@@ -160,7 +160,10 @@ function RunProgress({ id }: { id: string }) {
   });
   const run = q.data as { status: string; model_type: string; error?: string; history?: { data?: EpochPoint }[]; metrics?: Record<string, unknown> } | undefined;
   const points = useMemo(() => {
-    const stored = (run?.history ?? []).map((h) => h.data).filter((d): d is EpochPoint => !!d && typeof d.epoch === "number");
+    const stored = (run?.history ?? [])
+      .map((h) => h.data as Partial<EpochPoint> | undefined)
+      .filter((d) => !!d && typeof d.epoch === "number")
+      .map((d) => ({ epoch: d!.epoch!, losses: d!.losses ?? {}, metrics: d!.metrics ?? {} }));
     const byEpoch = new Map<number, EpochPoint>();
     for (const p of [...stored, ...live]) byEpoch.set(p.epoch, p);
     return [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch);
