@@ -22,6 +22,9 @@ interface Breach {
   threshold: number | null;
 }
 
+/** Too few rows after the training window for a verdict: neither ok nor a breach. */
+const verdict = (c: Check) => (c.breach ? "breach" : c.report.verdict === false ? "unknown" : "ok");
+
 /** A model's drift checks: PSI / KS per feature and of the scores against the training
  * reference, realised IC after the training window, breaches; traders run a check now. */
 export function ModelDrift() {
@@ -99,7 +102,7 @@ export function ModelDrift() {
                   <td className="num">{formatNumber(c.prediction_psi, locale, 3)}</td>
                   <td className="num">{formatNumber(c.prediction_ks, locale, 3)}</td>
                   <td>
-                    <StatusBadge value={c.breach ? "breach" : "ok"} />
+                    <StatusBadge value={verdict(c)} />
                   </td>
                 </tr>
               ))}
@@ -118,7 +121,7 @@ function LatestCheck({ check }: { check: Check }) {
   return (
     <>
       <p data-testid="drift-latest">
-        <StatusBadge value={check.breach ? "breach" : "ok"} /> v{check.version} · {formatTime(check.checked_at, locale)} · {t("liveIc")} ({check.ic_kind}):{" "}
+        <StatusBadge value={verdict(check)} /> v{check.version} · {formatTime(check.checked_at, locale)} · {t("liveIc")} ({check.ic_kind}):{" "}
         {formatNumber(check.ic, locale, 4)} · {check.rows} {t("rows")}
         {check.retraining_run_id && ` · ${t("retraining")} ${check.retraining_run_id.slice(0, 8)}`}
       </p>

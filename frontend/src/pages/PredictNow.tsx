@@ -47,32 +47,34 @@ export function PredictNow() {
             {r.model} v{r.model_version} · {r.model_type} · {t("trainedOn")} {formatTime(r.train_start, locale)} – {formatTime(r.train_end, locale)}
             {r.unscored.length > 0 && ` · ${t("unscored")}: ${r.unscored.join(", ")}`}
           </p>
-          <div className="table-wrap" tabIndex={0}>
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">{t("symbol")}</th>
-                  <th scope="col">{t("time")}</th>
-                  <th scope="col">{t("score")}</th>
-                  <th scope="col">{t("signal")}</th>
-                  <th scope="col">{t("expectedReturn")}</th>
-                  <th scope="col">ms</th>
-                </tr>
-              </thead>
-              <tbody>
-                {r.predictions.map((p) => (
-                  <tr key={p.symbol} data-testid="predict-now-row">
-                    <td>{p.symbol}</td>
-                    <td>{formatTime(p.ts, locale)}</td>
-                    <td className="num">{formatNumber(p.value, locale, 5)}</td>
-                    <td className={p.signal.direction > 0 ? "pos" : p.signal.direction < 0 ? "neg" : ""}>{p.signal.label}</td>
-                    <td className="num">{formatPercent(p.signal.expected_return, locale)}</td>
-                    <td className="num">{formatNumber(p.latency_ms, locale, 1)}</td>
+          {r.predictions.length > 0 && (
+            <div className="table-wrap" tabIndex={0}>
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">{t("symbol")}</th>
+                    <th scope="col">{t("time")}</th>
+                    <th scope="col">{t("score")}</th>
+                    <th scope="col">{t("signal")}</th>
+                    <th scope="col">{t("expectedReturn")}</th>
+                    <th scope="col">ms</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+                </thead>
+                <tbody>
+                  {r.predictions.map((p) => (
+                    <tr key={p.symbol} data-testid="predict-now-row">
+                      <td>{p.symbol}</td>
+                      <td>{formatTime(p.ts, locale)}</td>
+                      <td className="num">{formatNumber(p.value, locale, 5)}</td>
+                      <td className={p.signal.direction > 0 ? "pos" : p.signal.direction < 0 ? "neg" : ""}>{p.signal.label}</td>
+                      <td className="num">{formatPercent(p.signal.expected_return, locale)}</td>
+                      <td className="num">{formatNumber(p.latency_ms, locale, 1)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
         </>
       )}
     </Card>
