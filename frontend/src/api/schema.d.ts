@@ -1151,6 +1151,27 @@ export interface components {
             username: string;
         };
         /**
+         * ColumnDrift
+         * @description PSI and KS of one feature column (or of the scores) against its training reference.
+         */
+        ColumnDrift: {
+            /**
+             * Breach
+             * @description the metrics over their thresholds: psi, ks
+             */
+            breach: string[];
+            /** Ks */
+            ks: number | null;
+            /** Ks Pvalue */
+            ks_pvalue: number | null;
+            /** Mean */
+            mean: number | null;
+            /** Psi */
+            psi: number | null;
+            /** Ref Mean */
+            ref_mean: number | null;
+        };
+        /**
          * ComponentCheck
          * @description One component's check; each component adds its own figures (latency, bytes free...).
          */
@@ -1205,6 +1226,20 @@ export interface components {
             total_bytes?: number | null;
         } & {
             [key: string]: unknown;
+        };
+        /** DriftBreach */
+        DriftBreach: {
+            /** Column */
+            column: string;
+            /**
+             * Metric
+             * @description psi, ks, ic or ts_corr
+             */
+            metric: string;
+            /** Threshold */
+            threshold: number;
+            /** Value */
+            value: number | null;
         };
         /** EquityHistory */
         EquityHistory: {
@@ -1603,13 +1638,7 @@ export interface components {
             prediction_ks: number | null;
             /** Prediction Psi */
             prediction_psi: number | null;
-            /**
-             * Report
-             * @description per feature and prediction: psi, ks, ks_pvalue, mean, ref_mean, breach; ic; breaches; thresholds
-             */
-            report: {
-                [key: string]: unknown;
-            };
+            report: components["schemas"]["MonitoringReport"];
             /** Retraining Run Id */
             retraining_run_id: string | null;
             /** Rows */
@@ -1620,6 +1649,35 @@ export interface components {
             window_end: string | null;
             /** Window Start */
             window_start: string | null;
+        };
+        /** MonitoringReport */
+        MonitoringReport: {
+            /** Alias */
+            alias?: string | null;
+            /** Breaches */
+            breaches: components["schemas"]["DriftBreach"][];
+            /** Features */
+            features: {
+                [key: string]: components["schemas"]["ColumnDrift"];
+            };
+            ic: components["schemas"]["RealisedIc"];
+            prediction: components["schemas"]["ColumnDrift"] | null;
+            /** Reference */
+            reference?: boolean | null;
+            retraining?: components["schemas"]["RetrainingOutcome"] | null;
+            /** Rows */
+            rows: number;
+            /** Thresholds */
+            thresholds?: {
+                [key: string]: number;
+            } | null;
+            /** Train End */
+            train_end?: string | null;
+            /**
+             * Verdict
+             * @description false: too few rows after the window for a verdict
+             */
+            verdict: boolean;
         };
         /** MonitoringRequest */
         MonitoringRequest: {
@@ -2263,6 +2321,25 @@ export interface components {
              */
             status: "ready";
         };
+        /** RealisedIc */
+        RealisedIc: {
+            /**
+             * Kind
+             * @description ic: per-timestamp cross-section; ts_corr: one symbol
+             */
+            kind: string;
+            /**
+             * N
+             * @description timestamps (ic) or bars (ts_corr) it rests on
+             */
+            n: number;
+            /** Se */
+            se: number | null;
+            /** T Vs Floor */
+            t_vs_floor?: number | null;
+            /** Value */
+            value: number | null;
+        };
         /**
          * RecipeOut
          * @description How a version was trained: what to feed it at inference.
@@ -2299,6 +2376,19 @@ export interface components {
         RefreshRequest: {
             /** Refresh Token */
             refresh_token: string;
+        };
+        /** RetrainingOutcome */
+        RetrainingOutcome: {
+            /** Error */
+            error?: string | null;
+            /** Oos Ic */
+            oos_ic?: number | null;
+            /** Production */
+            production?: string | null;
+            /** Status */
+            status?: string | null;
+            /** Version */
+            version?: number | null;
         };
         /** ScheduledJob */
         ScheduledJob: {

@@ -9,19 +9,6 @@ import { useI18n } from "../i18n";
 import { useModels } from "./ml";
 
 type Check = Schemas["MonitoringRecord"];
-interface ColumnStats {
-  psi: number | null;
-  ks: number | null;
-  ks_pvalue: number | null;
-  breach?: string[];
-}
-interface Breach {
-  metric: string;
-  column: string;
-  value: number | null;
-  threshold: number | null;
-}
-
 /** Too few rows after the training window for a verdict: neither ok nor a breach. */
 const verdict = (c: Check) => (c.breach ? "breach" : c.report.verdict === false ? "unknown" : "ok");
 
@@ -116,14 +103,16 @@ export function ModelDrift() {
 
 function LatestCheck({ check }: { check: Check }) {
   const { t, locale } = useI18n();
-  const features = Object.entries((check.report.features ?? {}) as Record<string, ColumnStats>).sort((a, b) => (b[1].psi ?? 0) - (a[1].psi ?? 0));
-  const breaches = (check.report.breaches ?? []) as Breach[];
+  const features = Object.entries(check.report.features).sort((a, b) => (b[1].psi ?? 0) - (a[1].psi ?? 0));
+  const breaches = check.report.breaches;
+  const retrained = check.report.retraining;
   return (
     <>
       <p data-testid="drift-latest">
         <StatusBadge value={verdict(check)} /> v{check.version} · {formatTime(check.checked_at, locale)} · {t("liveIc")} ({check.ic_kind}):{" "}
         {formatNumber(check.ic, locale, 4)} · {check.rows} {t("rows")}
         {check.retraining_run_id && ` · ${t("retraining")} ${check.retraining_run_id.slice(0, 8)}`}
+        {retrained?.status && ` (${retrained.status}${retrained.version ? ` → v${retrained.version}` : ""}${retrained.error ? `: ${retrained.error}` : ""})`}
       </p>
       {breaches.length > 0 && (
         <ul className="plain" aria-label={t("breaches")}>
@@ -151,7 +140,7 @@ function LatestCheck({ check }: { check: Check }) {
               </thead>
               <tbody>
                 {features.map(([f, s]) => (
-                  <tr key={f} className={s.breach?.length ? "neg" : ""}>
+                  <tr key={f} className={s.breach.length ? "neg" : ""}>
                     <td>{f}</td>
                     <td className="num">{formatNumber(s.psi, locale, 4)}</td>
                     <td className="num">{formatNumber(s.ks, locale, 4)}</td>
