@@ -5,7 +5,7 @@
 # QTS_TEST_REQUIRE_SERVICES=1 (as CI sets).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh "${QTS_TEST_EXTRAS:-dev,workers,brokers,ml,rl}"
+scripts/bootstrap.sh "${QTS_TEST_EXTRAS:-dev,workers,brokers,ml,rl,data}"
 .venv/bin/ruff check src tests benchmarks notebooks
 .venv/bin/ruff format --check src tests benchmarks notebooks
 .venv/bin/mypy

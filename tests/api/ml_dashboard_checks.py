@@ -48,7 +48,7 @@ def check_ml_history(
 
     outcome = run_job(
         ctx, "evaluation", "qts.services.ml.ml_jobs.evaluate_production_models",
-        {"window": 60, "min_ic": -1.0, "retrain": False},  # an IC record, not a drift test
+        {"window": 60, "min_ic": -1.0, "retrain": False, "psi": 100.0, "ks": 1.0},
     )  # fmt: skip
     assert outcome.outcome == "success", outcome.error
     assert outcome.result[name]["ic"] is not None, outcome.result

@@ -261,8 +261,10 @@ def test_scale_out_topology_end_to_end(topology: Topology) -> None:
     # Exactly one version, in the MLflow server (no shared disk: each process has its own dir).
     from mlflow import MlflowClient
 
-    versions = MlflowClient(tracking_uri=mlflow).search_model_versions(f"name='{MODEL}'")
-    assert [v.version for v in versions] == ["1"]
+    client = MlflowClient(tracking_uri=mlflow)
+    versions = topo.wait("the version in the MLflow server", lambda: [
+        v.version for v in client.search_model_versions(f"name='{MODEL}'")], 60)  # fmt: skip
+    assert versions == ["1"]
     r = httpx.post(f"{a}/api/v1/ml/models/{MODEL}/promote", headers=admin,
                    json={"version": 1, "alias": "production"})  # fmt: skip
     assert r.status_code == 200, r.text

@@ -25,6 +25,7 @@ are taken as UTC.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
@@ -217,9 +218,7 @@ def parse_bar_table(table: pd.DataFrame, report: BarsReport, *, has_lines: bool)
             details=report.to_dict(),
         )
     raw_ts = table[found["ts"]]
-    values = pd.DataFrame(
-        {c: pd.to_numeric(table[found[c]], errors="coerce").astype("float64") for c in BAR_COLUMNS}
-    )
+    values = pd.DataFrame({c: _numbers(table[found[c]]) for c in BAR_COLUMNS})
     lines = np.arange(2, len(table) + 2) if has_lines else None
     return RawBars(
         ts=parse_timestamps(raw_ts),
@@ -227,6 +226,17 @@ def parse_bar_table(table: pd.DataFrame, report: BarsReport, *, has_lines: bool)
         raw_ts=raw_ts.reset_index(drop=True),
         lines=lines,
     )
+
+
+def _numbers(column: pd.Series) -> pd.Series:
+    """Floats of a column; text pandas cannot parse but Python can (`1e400` under pandas 2 is
+    text, not inf) is read by Python, so an overflow is reported as non-finite, not missing."""
+    out = pd.to_numeric(column, errors="coerce").astype("float64")
+    unread = out.isna() & column.notna()
+    for i in np.flatnonzero(unread.to_numpy()):
+        with contextlib.suppress(TypeError, ValueError):
+            out.iloc[i] = float(str(column.iloc[i]).strip())
+    return out
 
 
 def parse_timestamps(values: pd.Series) -> pd.Series:
