@@ -85,7 +85,9 @@ def topology(tmp_path: Path) -> Iterator[Topology]:
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
     vhost = rabbitmq_vhost()
     mlflow_port, serving_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QTS_")}
+    # Nothing inherited from earlier tests in this process (mlflow.set_tracking_uri exports
+    # MLFLOW_TRACKING_URI): every process of the topology is configured by QTS_* alone.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QTS_", "MLFLOW_"))}
     env.update({
         "QTS_DATABASE_URL": f"{base}/{dbs[0]}",
         "QTS_REDIS_URL": REDIS_URL,

@@ -240,7 +240,10 @@ class ModelRegistry:
             if version is None:
                 raise NotFoundError(f"model {name} has no {alias or 'production'} version")
         mv = self._version(name, version)
+        # `models:/` URIs resolve through the process-wide registry URI: point it at this
+        # registry, or a process that touched another store downloads from the wrong one.
         mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
         local = mlflow.artifacts.download_artifacts(
             artifact_uri=f"models:/{name}/{mv.version}", tracking_uri=self.tracking_uri
         )
