@@ -23,11 +23,10 @@ from qts.execution.brokers.base import (
     BrokerPosition,
     validate_order,
 )
+from qts.execution.brokers.ccxt_calls import call_with_retries
 from qts.execution.brokers.errors import (
     BrokerAuthError,
     BrokerError,
-    BrokerRateLimitedError,
-    BrokerUnavailableError,
     InsufficientFundsError,
     InvalidSymbolError,
     OrderNotFoundError,
@@ -117,25 +116,17 @@ class BinanceBroker(Broker):
 
     # ccxt calls with rate limiting, retries and error mapping --------------------------------
     def _call(self, method: str, *args: Any, mutating: bool = False, **kwargs: Any) -> Any:
-        ccxt = self._ccxt
-        for attempt in range(self.retry.max_attempts):
-            self.bucket.acquire()
-            try:
-                return getattr(self.exchange, method)(*args, **kwargs)
-            except (ccxt.RateLimitExceeded, ccxt.DDoSProtection) as exc:
-                error: BrokerError = BrokerRateLimitedError(f"binance: {exc}", broker=self.name)
-                self.bucket.penalize(self.retry.base_delay_s * 2**attempt)
-            except (ccxt.RequestTimeout, ccxt.NetworkError) as exc:
-                if mutating:
-                    raise UnknownOutcomeError(
-                        f"binance: no answer to {method} ({type(exc).__name__})", broker=self.name
-                    ) from exc
-                error = BrokerUnavailableError(f"binance: {exc}", broker=self.name)
-            except ccxt.BaseError as exc:
-                raise _map_error(exc) from exc
-            if attempt < self.retry.max_attempts - 1:
-                self.retry.wait(attempt)
-        raise error
+        return call_with_retries(
+            self.exchange,
+            method,
+            args,
+            kwargs,
+            broker=self.name,
+            bucket=self.bucket,
+            retry=self.retry,
+            mutating=mutating,
+            map_error=_map_error,
+        )
 
     def _markets(self) -> dict[str, Any]:
         with self._markets_lock:

@@ -18,11 +18,10 @@ from typing import Any
 from qts.core.errors import ConfigurationError, ValidationError
 from qts.core.types import Order, OrderStatus, OrderType, Side, TimeInForce
 from qts.execution.brokers.base import Balance, Broker, BrokerOrder, BrokerPosition, validate_order
+from qts.execution.brokers.ccxt_calls import call_with_retries
 from qts.execution.brokers.errors import (
     BrokerAuthError,
     BrokerError,
-    BrokerRateLimitedError,
-    BrokerUnavailableError,
     InsufficientFundsError,
     InvalidSymbolError,
     OrderNotFoundError,
@@ -71,26 +70,17 @@ class UpbitBroker(Broker):
         return "UpbitBroker()"
 
     def _call(self, method: str, *args: Any, mutating: bool = False) -> Any:
-        ccxt = self._ccxt
-        error: BrokerError = BrokerUnavailableError("upbit: no attempt made", broker=self.name)
-        for attempt in range(self.retry.max_attempts):
-            self.bucket.acquire()
-            try:
-                return getattr(self.exchange, method)(*args)
-            except (ccxt.RateLimitExceeded, ccxt.DDoSProtection) as exc:
-                error = BrokerRateLimitedError(f"upbit: {exc}", broker=self.name)
-                self.bucket.penalize(self.retry.base_delay_s * 2**attempt)
-            except (ccxt.RequestTimeout, ccxt.NetworkError) as exc:
-                if mutating:
-                    raise UnknownOutcomeError(
-                        f"upbit: no answer to {method} ({type(exc).__name__})", broker=self.name
-                    ) from exc
-                error = BrokerUnavailableError(f"upbit: {exc}", broker=self.name)
-            except ccxt.BaseError as exc:
-                raise _map_error(exc) from exc
-            if attempt < self.retry.max_attempts - 1:
-                self.retry.wait(attempt)
-        raise error
+        return call_with_retries(
+            self.exchange,
+            method,
+            args,
+            {},
+            broker=self.name,
+            bucket=self.bucket,
+            retry=self.retry,
+            mutating=mutating,
+            map_error=_map_error,
+        )
 
     def market_id(self, symbol: str) -> str:
         if "/" in symbol:
