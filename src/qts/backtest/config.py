@@ -8,13 +8,13 @@ exchanges by `resolve()`; the engines run on a resolved spec. Explicit options a
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from qts.backtest.costs import CostModel, SellTaxSchedule, SlippageModel
 from qts.backtest.fills import FillModel
-from qts.backtest.presets import MARKETS, PRESET_FIELDS, PRESETS, resolve_market
+from qts.backtest.presets import HOME_MARKETS, MARKETS, PRESET_FIELDS, PRESETS, resolve_market
 from qts.backtest.sizing import Sizer
 from qts.core.errors import ValidationError
 
@@ -29,7 +29,10 @@ class BacktestConfig:
     """One run's options; None means "the market preset's value".
 
     `market`: "auto" (from the symbols' exchanges) or krx, us, crypto. `currency`: the run's
-    base currency (all symbols must trade in it). `sell_tax` None: the market's (dated) tax.
+    base currency: cash, fills, fees and equity are in it; a symbol trading in another currency
+    (`symbol_currencies`, filled in by `resolve` from stored or guessed currencies) is priced
+    in it at the FX rate in force at each bar, which needs that pair's rates stored
+    (`qts.market.fx`). `sell_tax` None: the market's (dated) tax.
     `fill_at`: "next_open" (decided at t, filled at t+1's open) or "close" (t's close).
     `rebalance`: "on_change" trades a symbol only when its target changes; "every_bar" trades
     back to the target fraction at every bar.
@@ -50,6 +53,7 @@ class BacktestConfig:
     slippage_vol_window: int = 20
     lot_size: float | None = None
     lot_sizes: dict[str, float] = field(default_factory=dict)  # per-symbol lot overrides
+    symbol_currencies: dict[str, str] = field(default_factory=dict)  # those not in `currency`
     fractional: bool | None = None
     qty_step: float | None = None
     leverage: float | None = None
@@ -71,6 +75,9 @@ class BacktestConfig:
             raise ValidationError(
                 f"currency must be a code like KRW or USDT, got {self.currency!r}"
             )
+        for symbol, code in self.symbol_currencies.items():
+            if not re.fullmatch(r"[A-Z]{3,5}", str(code)):
+                raise ValidationError(f"currency of {symbol} must be a code like USD, got {code!r}")
         if self.cash is not None and not self.cash > 0:
             raise ValidationError(f"cash must be > 0, got {self.cash}")
         if self.fill_at not in FILL_AT:
@@ -100,22 +107,40 @@ class BacktestConfig:
         exchanges: Mapping[str, str] | None = None,
         currencies: Mapping[str, str] | None = None,
         strategy_params: Mapping[str, Any] | None = None,
+        fx_pairs: Collection[str] | None = None,
     ) -> BacktestConfig:
         """This spec with every unset option taken from the symbols' market preset.
 
         `exchanges`/`currencies` give what stored data knows per symbol (else guessed from the
-        name); a strategy declaring `allow_short=True` opts into shorting unless the run says
-        otherwise. Refuses symbols of different currencies or markets.
+        name; `symbol_currencies` overrides both); a strategy declaring `allow_short=True` opts
+        into shorting unless the run says otherwise. Symbols in another currency than the base
+        need their FX pair among `fx_pairs` (pairs with stored rates, either direction); a
+        resolved spec was checked already (its data is converted by then). Symbols of several
+        markets need a base currency and take its home market's preset.
         """
-        market, currency = resolve_market(
-            list(symbols), self.market, self.currency, dict(exchanges or {}), dict(currencies or {})
+        found = resolve_market(
+            list(symbols),
+            self.market,
+            self.currency,
+            dict(exchanges or {}),
+            {**(currencies or {}), **self.symbol_currencies},
+            fx_pairs,
+            fx_checked=self.resolved,
         )
+        market, currency = found.market, found.currency
         preset = PRESETS[market]
         values: dict[str, Any] = {
             name: getattr(preset, name) if getattr(self, name) is None else getattr(self, name)
             for name in PRESET_FIELDS
             if name not in ("currency", "sell_tax", "allow_short")
         }
+        if self.cash is None and preset.currency != currency:
+            home = HOME_MARKETS.get(currency)
+            if home is None:
+                raise ValidationError(f"set cash: no market preset holds {currency}")
+            values["cash"] = PRESETS[home].cash
+        values["symbol_currencies"] = found.symbol_currencies
+        values["lot_sizes"] = {**found.units, **self.lot_sizes}
         if self.sell_tax is None and not isinstance(preset.sell_tax, SellTaxSchedule):
             values["sell_tax"] = preset.sell_tax
         if self.allow_short is None and strategy_params is not None:
@@ -123,6 +148,11 @@ class BacktestConfig:
             # allow_short=True (its explicit opt-in), else the preset.
             values["allow_short"] = strategy_params.get("allow_short") is True or preset.allow_short
         return replace(self, market=market, currency=currency, **values)
+
+    @property
+    def fx_pairs(self) -> list[str]:
+        """The FX pairs that convert this run's foreign symbols into its currency."""
+        return sorted({f"{c}/{self.currency}" for c in self.symbol_currencies.values()})
 
     # The engines' models (of a resolved spec) ---------------------------------------------------
     @property
@@ -196,12 +226,13 @@ class BacktestConfig:
         common = {
             f.name: f.default
             for f in fields(cls)
-            if f.name not in PRESET_FIELDS and f.name != "lot_sizes"
+            if f.name not in PRESET_FIELDS and f.name not in ("lot_sizes", "symbol_currencies")
         }
         return defaults_table(common)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
+        out["fx_pairs"] = self.fx_pairs
         if self.sell_tax is None and self.market != "auto":
             tax = PRESETS[self.market].sell_tax
             if isinstance(tax, SellTaxSchedule):

@@ -8,6 +8,7 @@ the two equal).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, fields
 from datetime import date
 
@@ -88,37 +89,86 @@ def symbol_currency(symbol: str, market: str) -> str:
     return PRESETS[market].currency
 
 
+# The market whose preset prices a run in this base currency when its symbols span markets
+# (and whose cash a converted run starts with).
+HOME_MARKETS = {"KRW": "krx", "USD": "us", "USDT": "crypto"}
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedMarket:
+    """What a run's symbols resolve to: the preset market, the base currency, the symbols
+    priced in another currency (converted at FX rates before the engines run) and the
+    quantity unit of symbols from a fractional market in a whole-unit run."""
+
+    market: str
+    currency: str
+    symbol_currencies: dict[str, str]
+    units: dict[str, float]
+
+
 def resolve_market(
     symbols: list[str],
     market: str,
     currency: str | None,
     exchanges: dict[str, str],
     currencies: dict[str, str],
-) -> tuple[str, str]:
-    """(market, currency) of a run; refuses symbols of different currencies or markets."""
+    fx_pairs: Collection[str] | None = None,
+    fx_checked: bool = False,
+) -> ResolvedMarket:
+    """Market, base currency and FX needs of a run. Symbols in another currency than the base
+    need its FX pair (either direction) among `fx_pairs`, the pairs with stored rates, unless
+    `fx_checked` (a spec resolved earlier, its data already converted). Symbols of several
+    markets need a base currency; the base currency's home market prices them all."""
     if market == "auto":
         if not symbols:
             raise ValidationError("no symbols to resolve the market from; set market")
         by_symbol = {s: market_of(exchanges.get(s) or guess_exchange(s)) for s in symbols}
     else:
         by_symbol = {s: market for s in symbols}
-    money = {s: currencies.get(s) or currency or symbol_currency(s, by_symbol[s]) for s in symbols}
-    if currency is not None:
-        money["(the run's currency)"] = currency
-    if len(set(money.values())) > 1:
+    money = {s: currencies.get(s) or symbol_currency(s, by_symbol[s]) for s in symbols}
+    if currency is None and len(set(money.values())) > 1:
         raise ValidationError(
-            "mixed-currency runs need FX conversion, not built yet: "
-            + ", ".join(f"{s}={c}" for s, c in sorted(money.items())),
+            "mixed-currency run: set a base currency (currency=KRW) and store the FX rates "
+            "to convert the others: " + ", ".join(f"{s}={c}" for s, c in sorted(money.items())),
             details={"currencies": money},
         )
-    markets = set(by_symbol.values())
-    if len(markets) > 1:
+    markets = sorted(set(by_symbol.values()))
+    resolved = markets[0] if len(markets) == 1 else market
+    base = currency or next(iter(money.values()), None) or PRESETS[resolved].currency
+    foreign = {s: c for s, c in money.items() if c != base}
+    if not fx_checked:
+        _check_fx(foreign, base, fx_pairs)
+    units: dict[str, float] = {}
+    if len(markets) > 1:  # the base currency's home market prices them all
+        resolved = HOME_MARKETS.get(base, "")
+        if currency is None or not resolved:
+            raise ValidationError(
+                f"a run trades one market; these symbols span {markets}:"
+                " run them apart, or give a base currency with a market preset "
+                f"({', '.join(HOME_MARKETS)}) to run them as one portfolio",
+                details={"markets": by_symbol},
+            )
+        units = {
+            s: PRESETS[m].qty_step
+            for s, m in by_symbol.items()
+            if PRESETS[m].fractional and not PRESETS[resolved].fractional
+        }
+    return ResolvedMarket(resolved, base, foreign, units)
+
+
+def _check_fx(foreign: dict[str, str], base: str, fx_pairs: Collection[str] | None) -> None:
+    from qts.market.fx import conversion_pair, pair_available
+
+    needed = {conversion_pair(c, base) for c in foreign.values()}
+    missing = sorted(p.name for p in needed if not pair_available(p, fx_pairs or ()))
+    if missing:
         raise ValidationError(
-            f"a run trades one market; these symbols span {sorted(markets)}: run them apart",
-            details={"markets": by_symbol},
+            f"mixed-currency run in {base} needs FX rates; none stored for "
+            f"{', '.join(missing)} ("
+            + ", ".join(f"{s}={c}" for s, c in sorted(foreign.items()))
+            + f"): store them with qts data fx fetch --pair {missing[0]} (or fx import)",
+            details={"missing_fx_pairs": missing, "currencies": foreign, "currency": base},
         )
-    resolved = markets.pop() if markets else market
-    return resolved, next(iter(money.values()), currency or PRESETS[resolved].currency)
 
 
 def defaults_table(common: dict[str, object] | None = None) -> str:

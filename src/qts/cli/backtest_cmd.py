@@ -118,7 +118,40 @@ def _prepare(
     config = run_options({**options, "timeframe": source[2]})
     universe, exchanges, currencies = _load_data(*source)
     # Shorting is settled per run by the engine (a strategy's allow_short=true opts in).
-    return cls, given, config.resolve(sorted(universe), exchanges, currencies), universe
+    resolved, universe = _with_fx(config, universe, exchanges, currencies, source[2])
+    return cls, given, resolved, universe
+
+
+def _with_fx(
+    config: BacktestConfig,
+    universe: dict[str, pd.DataFrame],
+    exchanges: dict[str, str],
+    currencies: dict[str, str],
+    timeframe: str | None,
+) -> tuple[BacktestConfig, dict[str, pd.DataFrame]]:
+    """The spec resolved against stored FX pairs, and the bars of symbols in another currency
+    priced in the run's at stored rates (the database is opened only when one needs them)."""
+    from qts.cli.common import open_database
+    from qts.market.frames import infer_timeframe
+    from qts.services.data.fx_rates import convert_run_data, resolve_run
+
+    opened: list[Any] = []
+
+    def database() -> Any:
+        if not opened:
+            opened.append(open_database())
+        return opened[0]
+
+    try:
+        resolved = resolve_run(database, config, sorted(universe), exchanges, currencies)
+        if resolved.symbol_currencies:
+            first = next(iter(universe.values()))
+            frame = timeframe or infer_timeframe(first.index) or "1d"
+            universe = convert_run_data(database, resolved, universe, frame, exchanges)
+    finally:
+        for db in opened:
+            db.dispose()
+    return resolved, universe
 
 
 RUN_OPTIONS = frozenset(
@@ -158,6 +191,11 @@ def _print_summary(result: Any) -> None:
     from qts.cli.output import make_console
 
     console = make_console()
+    if result.config.symbol_currencies:
+        console.print(
+            f"in {result.config.currency}: prices converted at FX rates "
+            f"{', '.join(result.config.fx_pairs)}"
+        )
     table = Table(title=f"{result.strategy} {result.params}")
     table.add_column("metric")
     table.add_column("value", justify="right")

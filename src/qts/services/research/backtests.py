@@ -61,6 +61,7 @@ def submit(
     """Check the strategy, the data's market and the run options now (4xx on bad input, with
     nothing stored), then run in the background. `settings` (default: the process's) say
     where a model strategy's registry and feature store are."""
+    from qts.services.data.fx_rates import resolve_run
     from qts.services.data.market_data import stored_markets
     from qts.strategies.registry import create_strategy
 
@@ -69,7 +70,9 @@ def submit(
     except NotFoundError as e:
         raise ValidationError(e.message) from e
     exchanges, currencies = stored_markets(db, request.symbols, request.timeframe)
-    config = request.to_config().resolve(request.symbols, exchanges, currencies, strategy.p)
+    config = resolve_run(
+        db, request.to_config(), request.symbols, exchanges, currencies, strategy.p
+    )
     run_id = str(uuid.uuid4())
     with db.session() as s:
         s.add(
@@ -112,6 +115,12 @@ def _run(
                 sym, request.timeframe, request.start, request.end, warmup, db=db
             )
             frames[sym] = pd.concat([history, bars]) if len(history) else bars
+        if config.symbol_currencies:  # priced in the run's currency at stored FX rates
+            from qts.services.data.fx_rates import convert_run_data
+            from qts.services.data.market_data import stored_markets
+
+            exchanges = stored_markets(db, request.symbols, request.timeframe)[0]
+            frames = convert_run_data(db, config, frames, request.timeframe, exchanges)
         # Bars before the start only warm indicators up (the CLI does the same).
         trade_start = request.start if warmup else None
         result = run_backtest(strategy, frames, config, trade_start=trade_start)
