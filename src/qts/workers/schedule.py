@@ -111,6 +111,10 @@ DEFAULT_JOBS: tuple[JobSpec, ...] = (
     JobSpec("market_data_crypto", "qts.services.data.live_collection.collect_live_bars", "market",
             InSession(ALWAYS_OPEN, 60), {"calendar": ALWAYS_OPEN}, soft_time_limit=50,
             time_limit=55, description="new bars for live crypto symbols"),
+    JobSpec("fx_rates", "qts.services.data.fx_rates.collect_fx_rates", "market",
+            Cron("30 0 * * *"), {"pairs": ["USD/KRW"]}, enabled=False, soft_time_limit=100,
+            time_limit=120, description="daily FX rates of the configured pairs (Yahoo; "
+            "needs the network, so off until enabled)"),
     JobSpec("strategies", "qts.services.trading.strategies.run_started_strategies", "strategy",
             Interval(60), soft_time_limit=50, time_limit=55, max_retries=0, idempotent=False,
             description="run started strategies on new bars"),

@@ -79,8 +79,10 @@ def fetch_rates(
     until_ms = to_epoch_ms(end) if end is not None else None
     url = base_url or os.environ.get("QTS_YAHOO_URL") or YAHOO_URL
     symbol = fx_pair.yahoo_symbol()
-    bars = YahooChartProvider(url).fetch(symbol, timeframe, since_ms, until_ms)
-    bars = widen_range(bars)
+    # Yahoo stamps FX days at 00:00 London, 23:00 UTC the day before in summer: ask a day
+    # earlier so the first day is not missed, and keep the days from the start on.
+    bars = YahooChartProvider(url).fetch(symbol, timeframe, since_ms - 86_400_000, until_ms)
+    bars = widen_range(bars[bars.index >= pd.Timestamp(since_ms, unit="ms", tz="UTC").floor("D")])
     validate_frame(bars, f"yahoo:{symbol}:{timeframe}")
     counts = _store(database, fx_pair, timeframe, bars)
     first = bars.index[0].isoformat() if len(bars) else None
