@@ -107,8 +107,8 @@ def test_bad_run_options_are_refused_and_nothing_is_stored(
         ({"commission": -0.001}, "commission must be a finite number >= 0"),
         ({"market": "nyse"}, "'auto', 'krx', 'us' or 'crypto'"),
         ({"lot_size": 0}, "lot_size and qty_step must be > 0"),
-        ({"currency": "USD"}, "mixed-currency runs need FX conversion, not built yet"),
-        ({"symbols": ["005930", "BTC/USDT"]}, "mixed-currency runs need FX conversion"),
+        ({"currency": "USD"}, "mixed-currency run in USD needs FX rates; none stored for KRW/USD"),
+        ({"symbols": ["005930", "BTC/USDT"]}, "mixed-currency run: set a base currency"),
         ({"unknown_option": 1}, "unknown_option"),
     ]
     for extra, message in cases:

@@ -80,14 +80,36 @@ def test_shorting_is_decided_in_one_place() -> None:
 
 
 def test_mixed_currencies_and_markets_are_refused() -> None:
-    with pytest.raises(ValidationError, match="mixed-currency runs need FX conversion"):
+    with pytest.raises(ValidationError, match="mixed-currency run: set a base currency"):
         BacktestConfig().resolve(["005930", "AAPL"])
-    with pytest.raises(ValidationError, match="mixed-currency runs need FX conversion"):
+    with pytest.raises(ValidationError, match="mixed-currency run: set a base currency"):
         BacktestConfig().resolve(["BTC/USDT", "ETH/BTC"])
     with pytest.raises(ValidationError, match="mixed-currency"):
         BacktestConfig().resolve(["X", "Y"], currencies={"X": "EUR", "Y": "USD"})
     with pytest.raises(ValidationError, match="one market"):
         BacktestConfig().resolve(["005930", "BTC/KRW"])
+    # A base currency converts the others, once their FX rates are stored (either direction).
+    with pytest.raises(ValidationError, match="none stored for USD/KRW") as refused:
+        BacktestConfig(currency="KRW").resolve(["005930", "AAPL"])
+    assert refused.value.details["missing_fx_pairs"] == ["USD/KRW"]  # type: ignore[index]
+    spec = BacktestConfig(currency="KRW").resolve(["005930", "AAPL"], fx_pairs=["KRW/USD"])
+    assert (spec.market, spec.currency, spec.cash, spec.fx_pairs) == (
+        "krx",
+        "KRW",
+        1e8,
+        ["USD/KRW"],
+    )
+    assert spec.symbol_currencies == {"AAPL": "USD"}
+    assert spec.resolve(["005930", "AAPL"]) == spec  # resolved: checked once, stays as it is
+    # Only US stocks in KRW: the US preset's costs, the KRW home market's cash.
+    us = BacktestConfig(currency="KRW").resolve(["AAPL"], fx_pairs=["USD/KRW"])
+    assert (us.market, us.cash, us.costs.commission) == ("us", 1e8, 0.0)
+    # KRX stocks and KRW crypto in one KRW run: the crypto keeps its fractional unit.
+    both = BacktestConfig(currency="KRW").resolve(["005930", "BTC/KRW"])
+    assert both.market == "krx" and both.sizer.unit("BTC/KRW") == 1e-8
+    assert both.sizer.unit("005930") == 1.0
+    with pytest.raises(ValidationError, match="set cash: no market preset holds EUR"):
+        BacktestConfig(currency="EUR").resolve(["AAPL"], fx_pairs=["EUR/USD"])
 
 
 def test_unknown_markets_and_bad_values_are_refused() -> None:

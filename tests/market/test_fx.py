@@ -55,7 +55,9 @@ def test_pair_names_yahoo_symbols_and_inverse() -> None:
 
 def test_the_rate_in_force_is_the_newest_that_had_closed() -> None:
     # Daily USD/KRW bars keyed at 00:00 UTC of their date; each closes at the end of its date.
-    rates = pd.Series([1300.0, 1310.0, 1320.0], index=_days("2024-03-04", "2024-03-05", "2024-03-06"))
+    rates = pd.Series(
+        [1300.0, 1310.0, 1320.0], index=_days("2024-03-04", "2024-03-05", "2024-03-06")
+    )
     stock_days = _days("2024-03-05", "2024-03-06")
     krx = bar_close_times(stock_days, "1d", "XKRX")
     nyse = bar_close_times(stock_days, "1d", "XNYS")
@@ -179,7 +181,9 @@ def test_the_daily_job_refreshes_configured_pairs(
     monkeypatch.setenv("QTS_YAHOO_URL", yahoo.base_url)
     out = collect_fx_rates(SimpleNamespace(db=sqlite_db), **job.kwargs)  # type: ignore[arg-type]
     stored = read_rates(sqlite_db, "USD/KRW")
-    assert out == {"pairs": {"USD/KRW": len(stored)}} and len(stored) == 9  # 06-30 .. 07-10: 9 weekdays
+    assert (
+        out == {"pairs": {"USD/KRW": len(stored)}} and len(stored) == 9
+    )  # 06-30 .. 07-10: 9 weekdays
     assert stored.index[-1] == pd.Timestamp("2025-07-10", tz=UTC)
     with pytest.raises(RuntimeError, match="1 of 2 pairs failed.*EUR/JPY"):
         collect_fx_rates(SimpleNamespace(db=sqlite_db), pairs=["USD/KRW", "EUR/JPY"])  # type: ignore[arg-type]
