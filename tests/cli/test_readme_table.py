@@ -29,6 +29,10 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _closed_url() -> str:
+    return f"http://127.0.0.1:{_closed_port()}"
+
+
 def _table_commands() -> list[str]:
     """The first word(s) of each command in the README's command table, e.g. `data fetch`."""
     text = (ROOT / "README.md").read_text()
@@ -75,6 +79,8 @@ def _runs(tmp: Path) -> list[tuple[list[str], tuple[int, ...], str]]:
         ([*fetch, f"http://127.0.0.1:{_closed_port()}"], (3,), ""),  # offline: one line, exit 3
         (["data", "synth", "--symbols", "2", "--bars", "300", "--timeframe", "1m"], (0,), ""),
         (["data", "list"], (0,), ""),
+        # offline: one line, exit 3 (tests/market/test_fx.py fetches from a fake Yahoo)
+        (["data", "fx", "fetch", "--pair", "USD/KRW", "--base-url", _closed_url()], (3,), ""),
         ([*backtest, "--param", "slow=20", "--json", "--report", str(tmp / "r.html")], (0,), ""),
         (
             [

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
 from tests.brokers.fakes.server import Answer, FakeBrokerServer, Received
 
 # KRW per USD around the 15th of each month (approximate).

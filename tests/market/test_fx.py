@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from tests.market.fake_yahoo_fx import FakeYahooFx, usd_krw_daily
 from typer.testing import CliRunner
 
 from qts.core.errors import NotFoundError, ValidationError
@@ -21,7 +22,6 @@ from qts.market.fx import (
     invert_bars,
     rates_at,
 )
-from tests.market.fake_yahoo_fx import FakeYahooFx, usd_krw_daily
 
 UTC = "UTC"
 
@@ -185,6 +185,6 @@ def test_the_daily_job_refreshes_configured_pairs(
         out == {"pairs": {"USD/KRW": len(stored)}} and len(stored) == 9
     )  # 06-30 .. 07-10: 9 weekdays
     assert stored.index[-1] == pd.Timestamp("2025-07-10", tz=UTC)
-    with pytest.raises(RuntimeError, match="1 of 2 pairs failed.*EUR/JPY"):
+    with pytest.raises(RuntimeError, match=r"1 of 2 pairs failed.*EUR/JPY"):
         collect_fx_rates(SimpleNamespace(db=sqlite_db), pairs=["USD/KRW", "EUR/JPY"])  # type: ignore[arg-type]
     assert np.isfinite(stored["close"]).all()
