@@ -28,6 +28,13 @@ def test_a_krw_run_of_krx_and_us_stocks_through_the_api(client: TestClient, auth
     }  # fmt: skip
     r = client.post("/api/v1/backtests", headers=h, json=body)
     assert r.status_code == 422 and "none stored for USD/KRW (AAPL=USD)" in r.text, r.text
+    full = {
+        "market": "krx", "cash": 1e8, "commission": 0.00015, "fixed_fee": 0.0, "min_fee": 0.0,
+        "slippage_bps": 0.0, "slippage_vol_mult": 0.0, "lot_size": 1, "fractional": False,
+        "qty_step": 1.0, "leverage": 1.0,
+    }  # fmt: skip
+    r = client.post("/api/v1/backtests", headers=h, json={**body, **full})  # every option given
+    assert r.status_code == 422 and "none stored for USD/KRW" in r.text, r.text
     assert client.get("/api/v1/backtests", headers=h).json()["total"] == 0
     with FakeYahooFx() as yahoo:
         fetch_rates(db, "USD/KRW", "2023-10-16", "2024-08-01", base_url=yahoo.base_url)

@@ -166,14 +166,26 @@ def resolve_run(
     currency than its base resolves when their pairs are stored, and is refused naming the
     missing ones otherwise."""
     try:
-        return config.resolve(symbols, exchanges, currencies, strategy_params)
+        resolved = config.resolve(symbols, exchanges, currencies, strategy_params)
     except ValidationError as exc:
         details = exc.details if isinstance(exc.details, dict) else {}
         needed = details.get("missing_fx_pairs")
         if not needed:
             raise
-    available = stored_pairs(_database(db), list(needed))
-    return config.resolve(symbols, exchanges, currencies, strategy_params, fx_pairs=available)
+        available = stored_pairs(_database(db), list(needed))
+        resolved = config.resolve(
+            symbols, exchanges, currencies, strategy_params, fx_pairs=available
+        )
+    if resolved.fx_pairs:  # a spec given resolved in full was not checked against the store
+        stored = stored_pairs(_database(db), resolved.fx_pairs)
+        missing = [p for p in resolved.fx_pairs if p not in stored]
+        if missing:
+            raise ValidationError(
+                f"run in {resolved.currency} needs FX rates; none stored for "
+                f"{', '.join(missing)}: store them with qts data fx fetch --pair {missing[0]}",
+                details={"missing_fx_pairs": missing},
+            )
+    return resolved
 
 
 def convert_run_data(
