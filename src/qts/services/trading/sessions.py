@@ -26,6 +26,7 @@ from qts.execution.risk import RiskLimits, RiskManager
 from qts.execution.runner import RunnerState, StrategyRunner
 from qts.services.context import AppContext
 from qts.services.data.market_data import symbol_in_session
+from qts.services.trading.accounts import currency_resolver
 from qts.services.trading.order_notifications import notify_and_count
 from qts.services.trading.order_service import OrderService
 from qts.services.trading.paper_accounts import open_paper_account, paper_config
@@ -54,7 +55,7 @@ class TradingService:
             ctx.db,
             ctx.bus,
             {"paper": self.paper},
-            RiskManager(limits, symbol_in_session),
+            RiskManager(limits, symbol_in_session, currency_resolver(ctx)),
             notify=notify,
         )
         self.sessions: dict[int, Session] = {}
