@@ -87,7 +87,7 @@ def kis_exchange(name: str) -> str:
     return code
 
 
-def us_price(price: float, side: Side) -> Decimal:
+def us_price(price: float | Decimal, side: Side) -> Decimal:
     """A US limit price on its tick ($0.01, or $0.0001 under $1), never past `price`."""
     if not (price > 0 and math.isfinite(price)):
         raise ValidationError(f"a US limit price must be positive, got {price}")
@@ -164,8 +164,9 @@ class KisOverseasBroker(KisBroker):
             last = self.quote(order.symbol, exchange)
             if last <= 0:
                 raise InvalidSymbolError(f"kis: no price for {order.symbol}", broker=self.name)
-            band = 1 + MARKET_COLLAR if order.side is Side.BUY else 1 - MARKET_COLLAR
-            price = us_price(last * band, order.side)  # within the collar after rounding
+            collar = Decimal(str(MARKET_COLLAR))
+            band = 1 + collar if order.side is Side.BUY else 1 - collar
+            price = us_price(Decimal(str(last)) * band, order.side)  # within the collar after rounding
         body = {
             "CANO": self.cano,
             "ACNT_PRDT_CD": self.product_code,
