@@ -97,8 +97,8 @@ def us_price(price: float | Decimal, side: Side) -> Decimal:
 
 
 class KisOverseasBroker(KisBroker):
-    """US stocks at a KIS account; `token_source` shares another KIS client's token (KIS
-    issues one token a minute per app key)."""
+    """US stocks at a KIS account; `token_source` shares another KIS client's token and rate
+    limiter (KIS issues one token a minute, and counts requests per second, per app key)."""
 
     name = "kis_overseas"
 
@@ -116,6 +116,8 @@ class KisOverseasBroker(KisBroker):
         self.tr_ids = dict(MOCK_TR_IDS if self.mock else REAL_TR_IDS)
         self._exchanges = {s: kis_exchange(e) for s, e in (exchanges or {}).items()}
         self._token_source = token_source
+        if token_source is not None:
+            self.bucket = token_source.bucket
 
     def __repr__(self) -> str:
         return f"KisOverseasBroker(account=****{self.cano[-2:]}, mock={self.mock})"
