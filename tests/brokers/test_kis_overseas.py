@@ -69,7 +69,9 @@ def test_market_buy_goes_out_as_a_marketable_limit_and_fills(
 def test_nyse_symbol_limit_rests_fills_partly_and_cancels(
     us: KisOverseasBroker, fake: FakeKisOverseas
 ) -> None:
-    us.submit(Order("IBM", Side.BUY, 10, OrderType.LIMIT, limit_price=149.999, client_order_id="i1"))
+    us.submit(
+        Order("IBM", Side.BUY, 10, OrderType.LIMIT, limit_price=149.999, client_order_id="i1")
+    )
     # IBM is not quoted on NASDAQ: found on NYSE by the quote endpoint, then remembered
     assert us.exchange_of("IBM") == "NYSE"
     [sent] = fake.requests_for_path(ORDER)
@@ -83,10 +85,14 @@ def test_nyse_symbol_limit_rests_fills_partly_and_cancels(
     )  # fmt: skip
     cancelled = us.cancel("i1")
     assert (cancelled.status, cancelled.filled_quantity) == (OrderStatus.CANCELLED, 4.0)
-    assert fake.us_cancels[0]["qty"] == 6 and fake.ledger.orders[ledger.order_id].status == "cancelled"
+    assert (
+        fake.us_cancels[0]["qty"] == 6 and fake.ledger.orders[ledger.order_id].status == "cancelled"
+    )
     assert us.balances()[0].free == pytest.approx(10_000 - 4 * 149.5)
     # selling uses KIS's mock sell id; a sell limit rounds up, never below the price asked
-    us.submit(Order("IBM", Side.SELL, 4, OrderType.LIMIT, limit_price=160.001, client_order_id="i2"))
+    us.submit(
+        Order("IBM", Side.SELL, 4, OrderType.LIMIT, limit_price=160.001, client_order_id="i2")
+    )
     sell = fake.requests_for_path(ORDER)[-1]
     assert (sell.headers["tr_id"], sell.body["OVRS_ORD_UNPR"]) == ("VTTT1001U", "160.01")
 
@@ -97,13 +103,17 @@ def test_prices_follow_kis_ticks_and_bad_orders_are_refused(
     assert us_price(100.456, Side.BUY) == Decimal("100.45")
     assert us_price(100.451, Side.SELL) == Decimal("100.46")
     assert us_price(0.123456, Side.BUY) == Decimal("0.1234")
-    us.submit(Order("SIRI", Side.BUY, 100, OrderType.LIMIT, limit_price=0.45678, client_order_id="s"))
+    us.submit(
+        Order("SIRI", Side.BUY, 100, OrderType.LIMIT, limit_price=0.45678, client_order_id="s")
+    )
     assert fake.requests_for_path(ORDER)[-1].body["OVRS_ORD_UNPR"] == "0.4567"
     with pytest.raises(InvalidSymbolError):
         us.submit(Order("NOPE", Side.BUY, 1, client_order_id="n1"))
     wrong = _client(fake, exchanges={"AAPL": "NYSE"})  # a wrong listing: KIS refuses it
     with pytest.raises(InvalidSymbolError) as info:
-        wrong.submit(Order("AAPL", Side.BUY, 1, OrderType.LIMIT, limit_price=99, client_order_id="w"))
+        wrong.submit(
+            Order("AAPL", Side.BUY, 1, OrderType.LIMIT, limit_price=99, client_order_id="w")
+        )
     assert info.value.broker_code == "APBK0656"
     with pytest.raises(ValidationError):
         us.submit(Order("AAPL", Side.BUY, 1.5, client_order_id="frac"))

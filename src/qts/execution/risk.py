@@ -211,7 +211,9 @@ class RiskManager:
         position = value(symbol, abs(after) * price)
         if lim.max_position_notional is not None and position > lim.max_position_notional:
             return RiskDecision(
-                False, "max_position_notional", f"position in {symbol} would be {position:.2f}{unit}"
+                False,
+                "max_position_notional",
+                f"position in {symbol} would be {position:.2f}{unit}",
             )
         if lim.max_gross_exposure is not None:
             others = set(state.positions) | set(state.open_buys) | set(state.open_sells)

@@ -214,9 +214,7 @@ class FakeKis(FakeBrokerServer):
 
     def _rows(self) -> list[dict[str, Any]]:
         with self.ledger.lock:
-            rows = [
-                _order_row(o) for o in self.ledger.orders.values() if self._domestic(o.symbol)
-            ]
+            rows = [_order_row(o) for o in self.ledger.orders.values() if self._domestic(o.symbol)]
             for c in self.cancels:
                 order: LedgerOrder = c["order"]
                 if not self._domestic(order.symbol):

@@ -95,7 +95,9 @@ class FakeKisOverseas(FakeKis):
     # Orders -----------------------------------------------------------------------------------
     def _us_order(self, request: Received) -> Answer:
         body = request.body
-        side = "buy" if self._us_tr(request, "buy") else "sell" if self._us_tr(request, "sell") else ""
+        side = (
+            "buy" if self._us_tr(request, "buy") else "sell" if self._us_tr(request, "sell") else ""
+        )
         if not side:
             return _fail("OPSQ0002", "없는 서비스 코드 입니다", 500)
         if not self._account_ok(body):
@@ -121,7 +123,9 @@ class FakeKisOverseas(FakeKis):
             return _fail("APBK0400", "주문가능수량을 초과 했습니다")
         order.meta["exchange"] = body["OVRS_EXCG_CD"]
         market = self.ledger.prices[symbol]
-        if (side == "buy" and float(price) >= market) or (side == "sell" and float(price) <= market):
+        if (side == "buy" and float(price) >= market) or (
+            side == "sell" and float(price) <= market
+        ):
             self.ledger.fill(order.order_id, quantity, market)
         output = {"KRX_FWDG_ORD_ORGNO": ORG, "ODNO": order.order_id, "ORD_TMD": _tmd()}
         return _ok({"output": output})
@@ -149,10 +153,18 @@ class FakeKisOverseas(FakeKis):
             rows = [_ccnl_row(o) for o in self.ledger.orders.values() if is_us(o.symbol)]
             for c in self.us_cancels:
                 rows.append(
-                    {**_ccnl_row(c["order"]), "odno": c["odno"], "orgn_odno": c["order"].order_id,
-                     "rvse_cncl_dvsn": "02", "rvse_cncl_dvsn_name": "취소",
-                     "ft_ord_qty": str(int(c["qty"])), "ft_ccld_qty": "0", "nccs_qty": "0",
-                     "ft_ccld_unpr3": "0.00000000", "ft_ccld_amt3": "0.00000"}  # fmt: skip
+                    {
+                        **_ccnl_row(c["order"]),
+                        "odno": c["odno"],
+                        "orgn_odno": c["order"].order_id,
+                        "rvse_cncl_dvsn": "02",
+                        "rvse_cncl_dvsn_name": "취소",
+                        "ft_ord_qty": str(int(c["qty"])),
+                        "ft_ccld_qty": "0",
+                        "nccs_qty": "0",
+                        "ft_ccld_unpr3": "0.00000000",
+                        "ft_ccld_amt3": "0.00000",
+                    }
                 )
         return sorted(rows, key=lambda r: r["odno"], reverse=True)  # SORT_SQN DS: newest first
 
@@ -189,16 +201,26 @@ class FakeKisOverseas(FakeKis):
                     continue
                 avg, now = self.ledger.avg_cost.get(asset, 0.0), self.ledger.prices[asset]
                 rows.append(
-                    {"cano": self.cano, "acnt_prdt_cd": self.product_code, "ovrs_pdno": asset,
-                     "ovrs_item_name": asset, "ovrs_cblc_qty": str(int(qty)),
-                     "ord_psbl_qty": str(int(self.ledger.free.get(asset, 0.0))),
-                     "pchs_avg_pric": f"{avg:.4f}", "now_pric2": f"{now:.6f}",
-                     "frcr_pchs_amt1": f"{qty * avg:.5f}", "ovrs_stck_evlu_amt": f"{qty * now:.5f}",
-                     "frcr_evlu_pfls_amt": f"{qty * (now - avg):.5f}", "ovrs_excg_cd": exchange,
-                     "tr_crcy_cd": "USD"}  # fmt: skip
+                    {
+                        "cano": self.cano,
+                        "acnt_prdt_cd": self.product_code,
+                        "ovrs_pdno": asset,
+                        "ovrs_item_name": asset,
+                        "ovrs_cblc_qty": str(int(qty)),
+                        "ord_psbl_qty": str(int(self.ledger.free.get(asset, 0.0))),
+                        "pchs_avg_pric": f"{avg:.4f}",
+                        "now_pric2": f"{now:.6f}",
+                        "frcr_pchs_amt1": f"{qty * avg:.5f}",
+                        "ovrs_stck_evlu_amt": f"{qty * now:.5f}",
+                        "frcr_evlu_pfls_amt": f"{qty * (now - avg):.5f}",
+                        "ovrs_excg_cd": exchange,
+                        "tr_crcy_cd": "USD",
+                    }
                 )
         summary = {"frcr_pchs_amt1": f"{sum(float(r['frcr_pchs_amt1']) for r in rows):.5f}"}
-        return _ok({"ctx_area_fk200": "", "ctx_area_nk200": "", "output1": rows, "output2": summary})
+        return _ok(
+            {"ctx_area_fk200": "", "ctx_area_nk200": "", "output1": rows, "output2": summary}
+        )
 
     def _us_present(self, request: Received) -> Answer:
         q = request.query
@@ -232,13 +254,23 @@ class FakeKisOverseas(FakeKis):
         )
         days = frame[frame.index.strftime("%Y%m%d") <= bymd].iloc[::-1].iloc[:100]
         rows = [
-            {"xymd": ts.strftime("%Y%m%d"), "clos": f"{r.close:.4f}", "open": f"{r.open:.4f}",
-             "high": f"{r.high:.4f}", "low": f"{r.low:.4f}", "tvol": str(int(r.volume)),
-             "sign": "3", "diff": "0.0000", "rate": "0.00"}  # fmt: skip
+            {
+                "xymd": ts.strftime("%Y%m%d"),
+                "clos": f"{r.close:.4f}",
+                "open": f"{r.open:.4f}",
+                "high": f"{r.high:.4f}",
+                "low": f"{r.low:.4f}",
+                "tvol": str(int(r.volume)),
+                "sign": "3",
+                "diff": "0.0000",
+                "rate": "0.00",
+            }
             for ts, r in days.iterrows()
         ]
         rsym = f"D{request.query.get('EXCD', '')}{request.query.get('SYMB', '')}"
-        return _ok({"output1": {"rsym": rsym, "zdiv": "4", "nrec": str(len(rows))}, "output2": rows})
+        return _ok(
+            {"output1": {"rsym": rsym, "zdiv": "4", "nrec": str(len(rows))}, "output2": rows}
+        )
 
 
 def _ccnl_row(order: LedgerOrder) -> dict[str, Any]:

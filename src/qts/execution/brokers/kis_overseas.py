@@ -168,7 +168,9 @@ class KisOverseasBroker(KisBroker):
                 raise InvalidSymbolError(f"kis: no price for {order.symbol}", broker=self.name)
             collar = Decimal(str(MARKET_COLLAR))
             band = 1 + collar if order.side is Side.BUY else 1 - collar
-            price = us_price(Decimal(str(last)) * band, order.side)  # within the collar after rounding
+            price = us_price(
+                Decimal(str(last)) * band, order.side
+            )  # within the collar after rounding
         body = {
             "CANO": self.cano,
             "ACNT_PRDT_CD": self.product_code,
@@ -326,7 +328,9 @@ def orders_from_ccnl(rows: list[dict[str, Any]]) -> list[BrokerOrder]:
         odno = str(row.get("odno", ""))
         quantity = parse_number(row.get("ft_ord_qty"))
         filled = parse_number(row.get("ft_ccld_qty"))
-        rejected = (row.get("prcs_stat_name") == "거부" or bool(row.get("rjct_rson"))) and not filled
+        rejected = (
+            row.get("prcs_stat_name") == "거부" or bool(row.get("rjct_rson"))
+        ) and not filled
         status = status_from_fill(quantity, filled, cancelled=odno in cancelled, rejected=rejected)
         price = parse_number(row.get("ft_ord_unpr3"))
         try:

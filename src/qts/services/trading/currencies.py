@@ -86,7 +86,12 @@ def fx_rates(s: Session, currencies: Iterable[str], target: str, now: datetime) 
 
 
 def with_currencies(
-    s: Session, state: AccountState, symbol: str, base: str | None, target: str | None, now: datetime
+    s: Session,
+    state: AccountState,
+    symbol: str,
+    base: str | None,
+    target: str | None,
+    now: datetime,
 ) -> AccountState:
     """`state` with the account's base currency, its symbols' currencies and the FX rates
     into `target` (the limits' currency) that a risk check of an order for `symbol` needs."""
