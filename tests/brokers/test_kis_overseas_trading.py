@@ -15,9 +15,10 @@ import pytest
 
 from qts.config import Settings
 from qts.core.types import OrderTicket, OrderType, Side
-from qts.execution.live import LiveExecutor
+from qts.execution.live import LiveExecutor, live_equity
 from qts.services.context import AppContext
 from qts.services.trading import accounts
+from qts.services.trading.currencies import base_converter
 from qts.services.trading.live import follow_up, make_broker
 from qts.services.trading.orders import list_positions
 from qts.services.trading.reconcile import reconcile
@@ -91,6 +92,10 @@ def test_us_order_fills_reconciles_and_shows_usd_cash_under_a_krw_limit(
     assert now.cash == pytest.approx(2_000_000 + 4_300 * 1_380)
     assert now.positions_value == pytest.approx(700 * 1_380)
     assert now.equity == pytest.approx(2_000_000 + 5_000 * 1_380)
+    # a live strategy sizes from the same equity: USD cash and positions counted in KRW
+    to_krw = base_converter(ctx.db, "KRW")
+    equity = live_equity(executor, {"AAPL": 7.0}, {"AAPL": 101.0}, to_krw)
+    assert equity == pytest.approx(2_000_000 + (4_300 + 7 * 101) * 1_380)
     executor.broker.close()
     ctx.close()
 

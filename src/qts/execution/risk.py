@@ -130,6 +130,12 @@ class RiskManager:
     account_currency: Callable[[str], str | None] | None = None
     _recent: deque[float] = field(default_factory=deque)
 
+    def account_currency_of(self, account: str) -> str | None:
+        """The account's base currency as this manager resolves it (None: not known)."""
+        if self.account_currency is not None:
+            return self.account_currency(account)
+        return None
+
     def check(
         self,
         symbol: str,

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -152,3 +152,16 @@ def paper_cash(db: Database, account: str, base: str, initial_cash: float) -> di
         currency = currencies[sym]
         cash[currency] = cash.get(currency, 0.0) + flow
     return cash
+
+
+def base_converter(db: Database, base: str | None) -> Callable[[float, str], float]:
+    """amount, currency -> `base` at the rates in force when called (raises
+    `MissingFxRateError` for a currency without one); identity when `base` is unknown."""
+
+    def to_base(amount: float, currency: str) -> float:
+        if base is None or currency == base:
+            return amount
+        with db.session() as s:
+            return fx_rates(s, [currency], base, datetime.now(UTC)).convert(amount, currency, base)
+
+    return to_base

@@ -234,6 +234,7 @@ class TradingService:
         history: dict[str, pd.DataFrame],
     ) -> StrategyRunner:
         from qts.execution.live import live_equity
+        from qts.services.trading.currencies import base_converter
 
         live = self.live_executor
         if live is None:
@@ -248,6 +249,9 @@ class TradingService:
         def positions() -> dict[str, float]:
             return dict(self.orders.account_state(live.account).positions)
 
+        # a KIS account's USD cash and US positions count in its KRW equity through FX
+        to_base = base_converter(self.ctx.db, self.orders.risk.account_currency_of(live.account))
+
         return StrategyRunner(
             strategy,
             symbols,
@@ -259,7 +263,7 @@ class TradingService:
             tag=f"s{strategy_id}",
             state=state,
             history=history,
-            account_equity=lambda marks: live_equity(live, positions(), dict(marks)),
+            account_equity=lambda marks: live_equity(live, positions(), dict(marks), to_base),
             account_position=lambda symbol: positions().get(symbol, 0.0),
             account_open_orders=lambda symbol: self._open_orders(live.account, strategy_id, symbol),
         )
