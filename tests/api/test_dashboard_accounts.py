@@ -13,6 +13,7 @@ from qts.services.ops.jobs import run_job
 from qts.services.trading.accounts import record_account_snapshots
 from qts.workers.schedule import get_schedule
 from tests.api.conftest import login
+from tests.execution.fx_bars import store_fx
 
 AAPL = Path(__file__).resolve().parents[2] / "src" / "qts" / "sample_data" / "us_daily" / "AAPL.csv"
 
@@ -27,6 +28,7 @@ def test_paper_equity_and_pnl_now_and_over_time(client: TestClient, auth_headers
     assert start > 0 and paper["now"]["equity"] == start and paper["now"]["pnl"] == 0
     assert record_account_snapshots(ctx) == {"accounts": 1, "written": 1}
     assert record_account_snapshots(ctx)["written"] == 0  # unchanged: no new row
+    store_fx(ctx.db, "USD/KRW", 1_000.0)  # the paper account is in KRW, AAPL in USD
 
     order = client.post(
         "/api/v1/orders",
@@ -39,9 +41,11 @@ def test_paper_equity_and_pnl_now_and_over_time(client: TestClient, auth_headers
     history = client.get("/api/v1/accounts/equity?account=paper", headers=viewer).json()
     first, last = history["points"]
     assert first["equity"] == start and first["open_positions"] == 0
-    assert last["open_positions"] == 1 and last["positions_value"] == pytest.approx(10 * price)
+    assert last["open_positions"] == 1
+    assert last["positions_value"] == pytest.approx(10 * price * 1_000.0)
+    assert last["currency"] == "KRW" and history["now"]["fx_rates"] == {"USD/KRW": 1_000.0}
     fees = last["fees"]
-    assert fees >= 0 and last["cash"] == pytest.approx(start - 10 * price - fees)
+    assert fees >= 0 and last["cash"] == pytest.approx(start - 10 * price * 1_000.0 - fees)
     assert last["equity"] == pytest.approx(start - fees)  # marked at the fill's close
     assert last["pnl"] == pytest.approx(-fees) and last["unrealized_pnl"] == pytest.approx(0)
     assert history["now"]["equity"] == pytest.approx(last["equity"])

@@ -8,9 +8,12 @@ by the next report or by reconciliation, never by sending blindly again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from qts.core.types import Order, OrderStatus
 from qts.execution.brokers.base import Broker, BrokerOrder
 from qts.execution.brokers.errors import OrderNotFoundError, UnknownOutcomeError
+from qts.execution.currency import guess_currency
 from qts.execution.executor import ExecutionReport
 
 # Balances counted as cash in a live account's equity (other assets are positions).
@@ -56,8 +59,20 @@ class LiveExecutor:
 
 
 def live_equity(
-    executor: LiveExecutor, positions: dict[str, float], marks: dict[str, float]
+    executor: LiveExecutor,
+    positions: dict[str, float],
+    marks: dict[str, float],
+    to_base: Callable[[float, str], float] | None = None,
+    currency_of: Callable[[str], str] | None = None,
 ) -> float:
-    """Cash balances at the broker plus positions marked at `marks`."""
-    cash = sum(b.total for b in executor.broker.balances() if b.asset in CASH_ASSETS)
-    return cash + sum(q * marks.get(s, 0.0) for s, q in positions.items())
+    """Cash balances at the broker plus positions marked at `marks`; with `to_base` (amount,
+    currency -> base currency) each balance and position is converted first (a KIS account's
+    USD beside its KRW), else all are taken as one currency."""
+    convert = to_base or (lambda amount, _currency: amount)
+    symbol_currency = currency_of or guess_currency
+    cash = sum(
+        convert(b.total, b.asset) for b in executor.broker.balances() if b.asset in CASH_ASSETS
+    )
+    return cash + sum(
+        convert(q * marks.get(s, 0.0), symbol_currency(s)) for s, q in positions.items()
+    )

@@ -9,6 +9,11 @@ or minus its open sells, whichever is larger), so many small orders cannot pass 
 Across processes the order service gives the state from the database (positions, open orders,
 orders claimed in the last minute) and checks under one database lock (`OrderService.place`);
 the in-memory window below serves a manager used on its own.
+
+Limits state their currency (`RiskLimits.currency`, else the account's base currency): every
+notional of a symbol trading in another currency is converted at the FX rate in force, given in
+the state (`AccountState.fx`); a needed rate that is missing rejects the order (rule `fx_rate`,
+naming the pair), never lets it pass unchecked.
 """
 
 from __future__ import annotations
@@ -22,11 +27,13 @@ from typing import Any
 
 from qts.core.errors import ValidationError
 from qts.core.types import Side
+from qts.execution.currency import FxRates, MissingFxRateError, check_currency
 
 
 @dataclass(frozen=True, slots=True)
 class RiskLimits:
-    """Unset (None) limits are not enforced. Notional values are in the account currency."""
+    """Unset (None) limits are not enforced. Notional values (and the daily loss) are in
+    `currency`; None: the account's base currency."""
 
     max_position_notional: float | None = None  # |position| x price per symbol
     max_gross_exposure: float | None = None  # sum over symbols of |position| x price
@@ -35,6 +42,7 @@ class RiskLimits:
     daily_loss_limit: float | None = None  # positive amount; trading stops once lost today
     allowed_symbols: frozenset[str] | None = None
     enforce_trading_hours: bool = False
+    currency: str | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> RiskLimits:
@@ -46,11 +54,22 @@ class RiskLimits:
         if values.get("allowed_symbols") is not None:
             values["allowed_symbols"] = frozenset(values["allowed_symbols"])
         limits = cls(**values)
+        if limits.currency is not None:
+            check_currency(limits.currency)
         for name in ("max_position_notional", "max_gross_exposure", "max_order_notional"):
             v = getattr(limits, name)
             if v is not None and not (v > 0 and math.isfinite(v)):
                 raise ValidationError(f"{name} must be a positive number")
         return limits
+
+    @property
+    def sizes_set(self) -> bool:
+        """True when any notional limit (order, position, gross exposure) is set."""
+        return (self.max_order_notional, self.max_position_notional, self.max_gross_exposure) != (
+            None,
+            None,
+            None,
+        )
 
     @property
     def is_set(self) -> bool:
@@ -75,6 +94,11 @@ class AccountState:
     # Orders that passed the check in the last 60 s, counted by whoever shares the window
     # (None: this manager's own in-memory window).
     orders_last_minute: int | None = None
+    # The account's base currency, each symbol's trading currency and the FX rates in force:
+    # notionals are converted into the limits' currency (unknown currencies: not converted).
+    currency: str | None = None
+    symbol_currencies: Mapping[str, str] = field(default_factory=dict)
+    fx: FxRates = field(default_factory=FxRates)
 
     def worst_case(self, symbol: str) -> float:
         """The position if every working order of `symbol` on its larger side filled."""
@@ -101,7 +125,16 @@ class RiskManager:
     limits: RiskLimits
     # Answers whether `symbol` is in session at `now` (exchange calendar); crypto is always open.
     is_open: Callable[[str, datetime], bool] | None = None
+    # The base currency of an account (the limits' currency unless they state one); None:
+    # the order service's default (live accounts by broker, else unknown: no conversion).
+    account_currency: Callable[[str], str | None] | None = None
     _recent: deque[float] = field(default_factory=deque)
+
+    def account_currency_of(self, account: str) -> str | None:
+        """The account's base currency as this manager resolves it (None: not known)."""
+        if self.account_currency is not None:
+            return self.account_currency(account)
+        return None
 
     def check(
         self,
@@ -148,35 +181,55 @@ class RiskManager:
                 return RiskDecision(
                     False, "daily_loss_limit", f"today's loss {loss:.2f} reached the limit"
                 )
-        notional = quantity * price
-        if lim.max_order_notional is not None and notional > lim.max_order_notional and not reduces:
-            return RiskDecision(
-                False, "max_order_notional", f"order notional {notional:.2f} over the limit"
-            )
         if not reduces:
-            if (
-                lim.max_position_notional is not None
-                and abs(after) * price > lim.max_position_notional
-            ):
-                return RiskDecision(
-                    False,
-                    "max_position_notional",
-                    f"position in {symbol} would be {abs(after) * price:.2f}",
-                )
-            if lim.max_gross_exposure is not None:
-                others = set(state.positions) | set(state.open_buys) | set(state.open_sells)
-                gross = (
-                    sum(
-                        abs(state.worst_case(s)) * state.prices.get(s, 0.0)
-                        for s in others
-                        if s != symbol
-                    )
-                    + abs(after) * price
-                )
-                if gross > lim.max_gross_exposure:
-                    return RiskDecision(
-                        False, "max_gross_exposure", f"gross exposure would be {gross:.2f}"
-                    )
+            try:
+                refusal = self._size_rules(symbol, quantity, after, price, state)
+            except MissingFxRateError as e:
+                sizes = "notional limits" if lim.currency else "the account's notional limits"
+                return RiskDecision(False, "fx_rate", f"{e.message}: cannot check {sizes}")
+            if refusal is not None:
+                return refusal
         if lim.max_orders_per_minute is not None and state.orders_last_minute is None:
             self._recent.append(now.timestamp())
         return ALLOW
+
+    def _size_rules(
+        self, symbol: str, quantity: float, after: float, price: float, state: AccountState
+    ) -> RiskDecision | None:
+        """Order, position and gross notionals, each converted into the limits' currency."""
+        lim = self.limits
+        if not lim.sizes_set:
+            return None
+        target = lim.currency or state.currency
+        unit = f" {target}" if target else ""
+
+        def value(sym: str, amount: float) -> float:
+            money = state.symbol_currencies.get(sym)
+            if target is None or money is None or money == target:
+                return amount
+            return state.fx.convert(amount, money, target)
+
+        notional = value(symbol, quantity * price)
+        if lim.max_order_notional is not None and notional > lim.max_order_notional:
+            return RiskDecision(
+                False, "max_order_notional", f"order notional {notional:.2f}{unit} over the limit"
+            )
+        position = value(symbol, abs(after) * price)
+        if lim.max_position_notional is not None and position > lim.max_position_notional:
+            return RiskDecision(
+                False,
+                "max_position_notional",
+                f"position in {symbol} would be {position:.2f}{unit}",
+            )
+        if lim.max_gross_exposure is not None:
+            others = set(state.positions) | set(state.open_buys) | set(state.open_sells)
+            gross = position + sum(
+                value(s, abs(state.worst_case(s)) * state.prices.get(s, 0.0))
+                for s in others
+                if s != symbol
+            )
+            if gross > lim.max_gross_exposure:
+                return RiskDecision(
+                    False, "max_gross_exposure", f"gross exposure would be {gross:.2f}{unit}"
+                )
+        return None

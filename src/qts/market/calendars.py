@@ -33,6 +33,10 @@ ALIASES = {
     "ARCA": "XNYS",
     "US": "XNYS",
     "XNYS": "XNYS",
+    "NASD": "XNYS",  # KIS's order codes for US exchanges (NASD / NYSE / AMEX) ...
+    "NAS": "XNYS",  # ... and its quote codes (NAS / NYS / AMS)
+    "NYS": "XNYS",
+    "AMS": "XNYS",
     "CRYPTO": ALWAYS_OPEN,
     "24/7": ALWAYS_OPEN,
 }

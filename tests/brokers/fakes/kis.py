@@ -67,6 +67,10 @@ class FakeKis(FakeBrokerServer):
     def rate_limited(self, request: Received) -> Answer:
         return _fail("EGW00201", "초당 거래건수를 초과하였습니다.", 500)
 
+    def _domestic(self, asset: str) -> bool:
+        """Whether a ledger asset is a domestic holding (the overseas fake keeps USD ones too)."""
+        return asset != "KRW"
+
     def _tr(self, request: Received, allowed: set[str]) -> bool:
         tr_id = request.headers.get("tr_id", "")
         if self.mock:  # mock-investment tr_ids start with V instead of T
@@ -210,9 +214,11 @@ class FakeKis(FakeBrokerServer):
 
     def _rows(self) -> list[dict[str, Any]]:
         with self.ledger.lock:
-            rows = [_order_row(o) for o in self.ledger.orders.values()]
+            rows = [_order_row(o) for o in self.ledger.orders.values() if self._domestic(o.symbol)]
             for c in self.cancels:
                 order: LedgerOrder = c["order"]
+                if not self._domestic(order.symbol):
+                    continue
                 rows.append(
                     {
                         **_order_row(order),
@@ -267,7 +273,7 @@ class FakeKis(FakeBrokerServer):
             holdings = []
             for asset in sorted(set(self.ledger.free) | set(self.ledger.locked)):
                 qty = self.ledger.holding(asset)
-                if asset == "KRW" or qty <= 0:
+                if not self._domestic(asset) or qty <= 0:
                     continue
                 price = self.ledger.prices.get(asset, 0.0)
                 holdings.append(

@@ -87,6 +87,12 @@ class Fill(Base):
     ts: Mapped[datetime] = mapped_column(index=True)
 
 
+def _position_currency(context: Any) -> str:
+    from qts.execution.currency import guess_currency
+
+    return guess_currency(str(context.get_current_parameters()["symbol"]))
+
+
 class Position(Base):
     __tablename__ = "positions"
     __table_args__ = (UniqueConstraint("account", "symbol"),)
@@ -99,4 +105,6 @@ class Position(Base):
     realized_pnl: Mapped[float] = mapped_column(Float, default=0.0)
     fees: Mapped[float] = mapped_column(Float, default=0.0)
     last_price: Mapped[float | None] = mapped_column(Float, default=None)
+    # The currency the symbol trades in (KRW, USD, USDT ...); None on rows from before 0005.
+    currency: Mapped[str | None] = mapped_column(String(8), default=_position_currency)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

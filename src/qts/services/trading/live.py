@@ -38,7 +38,8 @@ def check_live_guards(settings: Any, confirmed: bool) -> RiskLimits:
 
 def make_broker(settings: Any, broker: str) -> Broker:
     """A broker client with credentials from the environment or the encrypted vault. Mock or
-    testnet domains unless `QTS_BROKER_SANDBOX=false`."""
+    testnet domains unless `QTS_BROKER_SANDBOX=false`. `kis` trades domestic and US stocks
+    of one KIS account (`KisAccountBroker`)."""
     from qts.execution.brokers import BinanceBroker, JsonlOrderIdStore, KisBroker, KiwoomBroker
     from qts.execution.credentials import CredentialVault, resolve_credentials
 
@@ -52,8 +53,11 @@ def make_broker(settings: Any, broker: str) -> Broker:
     journal_dir = settings.ensure_data_dir() / "broker_orders"
     journal_dir.mkdir(exist_ok=True)
     store = JsonlOrderIdStore(journal_dir / f"{broker}.jsonl")
-    if broker == "kis":
-        return KisBroker(
+    if broker == "kis":  # one account: KRX codes to domestic endpoints, US symbols overseas
+        from qts.execution.brokers.kis_overseas import KisOverseasBroker
+        from qts.execution.brokers.kis_overseas_routing import KisAccountBroker
+
+        domestic = KisBroker(
             creds.api_key,
             creds.secret,
             creds.account_no,
@@ -61,6 +65,16 @@ def make_broker(settings: Any, broker: str) -> Broker:
             base_url=base_url,
             store=store,
         )
+        overseas = KisOverseasBroker(
+            creds.api_key,
+            creds.secret,
+            creds.account_no,
+            mock=sandbox,
+            base_url=base_url,
+            store=JsonlOrderIdStore(journal_dir / "kis_overseas.jsonl"),
+            token_source=domestic,
+        )
+        return KisAccountBroker(domestic, overseas)
     if broker == "kiwoom":
         return KiwoomBroker(
             creds.api_key, creds.secret, mock=sandbox, base_url=base_url, store=store
@@ -109,7 +123,12 @@ def follow_up_open_orders(ctx: Any) -> dict[str, Any]:
     trading = TradingService(ctx)
     trading.orders.executors[executor.account] = executor
     try:
-        return follow_up(trading.orders, executor)
+        done = follow_up(trading.orders, executor)
+        from qts.services.trading.currencies import record_broker_cash
+
+        # the account's figures show the broker's cash as of this run
+        record_broker_cash(ctx.db, executor.account, executor.broker.balances())
+        return done
     finally:
         executor.broker.close()
 

@@ -26,6 +26,7 @@ from qts.db.models import Position as PositionRow
 from qts.db.models.jobs import SystemStatus
 from qts.db.repositories.orders import OrderRepository
 from qts.execution.risk import AccountState, RiskDecision, RiskManager
+from qts.services.trading.currencies import live_account_currency, with_currencies
 from qts.services.trading.orders import order_to_dict
 
 # Every claim takes this lock: the order-rate window is global, exposure is per account.
@@ -120,6 +121,9 @@ def claim(
         if o.status != OrderStatus.NEW.value:  # claimed (or settled) by another process
             return ClaimResult(order_to_dict(o), False)
         state = account_state(s, o.account, now, risk.limits.max_orders_per_minute is not None)
+        if risk.limits.sizes_set:  # notionals to convert into the limits' currency
+            base = (risk.account_currency or live_account_currency)(o.account)
+            state = with_currencies(s, state, o.symbol, base, risk.limits.currency or base, now)
         decision = risk.check(o.symbol, Side(o.side), o.quantity, price, state, now)
         repo = OrderRepository(s)
         if not decision.allowed:

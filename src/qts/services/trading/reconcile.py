@@ -1,5 +1,6 @@
 """Reconciliation: bring qts's open orders and positions for a broker account to the broker's
-truth, and report every difference. Run on start and on demand."""
+truth, and report every difference; the broker's cash per currency is stored for the account's
+figures. Run on start and on demand."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from qts.db.repositories.audit import AuditRepository
 from qts.db.repositories.orders import PositionRepository
 from qts.execution.executor import ExecutionReport
 from qts.execution.live import LiveExecutor
+from qts.services.trading.currencies import record_broker_cash
 from qts.services.trading.order_service import OrderService
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,7 @@ class ReconcileReport:
     claims_found: list[str] = field(default_factory=list)
     claims_released: list[str] = field(default_factory=list)
     positions_repaired: list[dict[str, Any]] = field(default_factory=list)
+    cash: dict[str, float] = field(default_factory=dict)  # the broker's, per currency (stored)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -103,6 +106,7 @@ def reconcile(
                 mine.average_price = theirs.average_price
         if report.orders_updated or report.positions_repaired or report.unknown_at_qts:
             AuditRepository(s).record(actor, "reconcile", account, report.to_dict())
+    report.cash = record_broker_cash(db, account, executor.broker.balances())
     if report.positions_repaired:
         log.warning("reconcile %s repaired positions: %s", account, report.positions_repaired)
     return report

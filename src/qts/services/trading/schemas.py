@@ -144,9 +144,12 @@ class PositionRecord(Record):
     realized_pnl: float
     fees: float
     updated_at: str
+    currency: str = ""  # the symbol's trading currency (prices and P&L above are in it)
 
     @classmethod
     def from_row(cls, p: Position) -> PositionRecord:
+        from qts.execution.currency import guess_currency
+
         unrealized = (
             (p.last_price - p.average_price) * p.quantity if p.last_price is not None else None
         )
@@ -154,4 +157,5 @@ class PositionRecord(Record):
             account=p.account, symbol=p.symbol, quantity=p.quantity,
             average_price=p.average_price, last_price=p.last_price, unrealized_pnl=unrealized,
             realized_pnl=p.realized_pnl, fees=p.fees, updated_at=p.updated_at.isoformat(),
+            currency=p.currency or guess_currency(p.symbol),
         )  # fmt: skip

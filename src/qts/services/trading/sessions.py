@@ -26,6 +26,7 @@ from qts.execution.risk import RiskLimits, RiskManager
 from qts.execution.runner import RunnerState, StrategyRunner
 from qts.services.context import AppContext
 from qts.services.data.market_data import symbol_in_session
+from qts.services.trading.accounts import currency_resolver
 from qts.services.trading.order_notifications import notify_and_count
 from qts.services.trading.order_service import OrderService
 from qts.services.trading.paper_accounts import open_paper_account, paper_config
@@ -54,7 +55,7 @@ class TradingService:
             ctx.db,
             ctx.bus,
             {"paper": self.paper},
-            RiskManager(limits, symbol_in_session),
+            RiskManager(limits, symbol_in_session, currency_resolver(ctx)),
             notify=notify,
         )
         self.sessions: dict[int, Session] = {}
@@ -233,6 +234,7 @@ class TradingService:
         history: dict[str, pd.DataFrame],
     ) -> StrategyRunner:
         from qts.execution.live import live_equity
+        from qts.services.trading.currencies import base_converter
 
         live = self.live_executor
         if live is None:
@@ -247,6 +249,9 @@ class TradingService:
         def positions() -> dict[str, float]:
             return dict(self.orders.account_state(live.account).positions)
 
+        # a KIS account's USD cash and US positions count in its KRW equity through FX
+        to_base = base_converter(self.ctx.db, self.orders.risk.account_currency_of(live.account))
+
         return StrategyRunner(
             strategy,
             symbols,
@@ -258,7 +263,7 @@ class TradingService:
             tag=f"s{strategy_id}",
             state=state,
             history=history,
-            account_equity=lambda marks: live_equity(live, positions(), dict(marks)),
+            account_equity=lambda marks: live_equity(live, positions(), dict(marks), to_base),
             account_position=lambda symbol: positions().get(symbol, 0.0),
             account_open_orders=lambda symbol: self._open_orders(live.account, strategy_id, symbol),
         )

@@ -1,0 +1,26 @@
+"""kisus: positions carry their trading currency
+
+Revision ID: 0005_kisus_position_currency
+Revises: 0004_model_monitoring
+Create Date: 2026-11-29 18:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0005_kisus_position_currency"
+down_revision: str | None = "0004_model_monitoring"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("positions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("currency", sa.String(length=8), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("positions", schema=None) as batch_op:
+        batch_op.drop_column("currency")
