@@ -9,10 +9,12 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from qts.cli import fundamentals_cmd
 from qts.cli.output import make_console
 from qts.core.errors import QtsError
 
 app = typer.Typer(help="Market data: import files, fetch from providers, generate, list.")
+app.add_typer(fundamentals_cmd.app, name="fundamentals")
 console = make_console()
 err_console = make_console(stderr=True)
 
