@@ -98,9 +98,12 @@ class FakeOpenDart(FakeBrokerServer):
 
     # Dispatch ---------------------------------------------------------------------------------
     def handle(self, request: Received) -> Answer:
-        if request.query.get("crtfc_key") != self.api_key:
-            return 200, {}, {"status": "010", "message": "등록되지 않은 키입니다."}
         api = self.api_of(request)
+        if request.query.get("crtfc_key") != self.api_key:
+            if api == "corpCode.xml":  # the ZIP endpoint answers errors in XML
+                xml = "<result><status>010</status><message>등록되지 않은 키입니다.</message></result>"
+                return 200, {"Content-Type": "application/xml"}, xml.encode()
+            return 200, {}, {"status": "010", "message": "등록되지 않은 키입니다."}
         if api == "corpCode.xml":
             return 200, {"Content-Type": "application/x-msdownload"}, self._corp_zip()
         handlers = {

@@ -238,12 +238,19 @@ class OpenDartClient:
         return out
 
     def _xml_error(self, content: bytes) -> ElementTree.Element:
+        """An error answer instead of the ZIP: XML (as documented) or JSON."""
         try:
-            root = ElementTree.fromstring(content)
-        except ElementTree.ParseError:
-            raise OpenDartError("OpenDART corpCode.xml: the answer is neither a ZIP nor XML") from None
-        status = root.findtext("status") or ""
-        self._check("corpCode.xml", status, root.findtext("message") or "")
+            body = json.loads(content)
+            status, message = str(body.get("status", "")), str(body.get("message", ""))
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            try:
+                root = ElementTree.fromstring(content)
+            except ElementTree.ParseError:
+                raise OpenDartError(
+                    "OpenDART corpCode.xml: the answer is neither a ZIP nor XML"
+                ) from None
+            status, message = root.findtext("status") or "", root.findtext("message") or ""
+        self._check("corpCode.xml", status, message)
         raise OpenDartError(f"OpenDART corpCode.xml: status {status} without a ZIP file")
 
     def periodic_reports(
