@@ -142,7 +142,10 @@ class FakeOpenDart(FakeBrokerServer):
     # list.json --------------------------------------------------------------------------------
     def _list(self, symbol: str, q: dict[str, str]) -> Answer:
         try:
-            first, last = date.fromisoformat(_iso(q["bgn_de"])), date.fromisoformat(_iso(q["end_de"]))
+            first, last = (
+                date.fromisoformat(_iso(q["bgn_de"])),
+                date.fromisoformat(_iso(q["end_de"])),
+            )
             page, size = int(q.get("page_no", "1")), int(q.get("page_count", "10"))
         except (KeyError, ValueError):
             return 200, {}, {"status": "100", "message": "필드의 부적절한 값입니다."}
@@ -159,10 +162,16 @@ class FakeOpenDart(FakeBrokerServer):
         company = COMPANIES[symbol]
         rows = [
             {
-                "corp_code": company.corp_code, "corp_name": company.name, "stock_code": symbol,
-                "corp_cls": "Y", "report_nm": f.report_nm, "rcept_no": f.rcept_no,
-                "flr_nm": company.name, "rcept_dt": f"{f.filed:%Y%m%d}", "rm": "유",
-            }  # fmt: skip
+                "corp_code": company.corp_code,
+                "corp_name": company.name,
+                "stock_code": symbol,
+                "corp_cls": "Y",
+                "report_nm": f.report_nm,
+                "rcept_no": f.rcept_no,
+                "flr_nm": company.name,
+                "rcept_dt": f"{f.filed:%Y%m%d}",
+                "rm": "유",
+            }
             for f in found[(page - 1) * size : page * size]
         ]
         pages = -(-len(found) // size)
@@ -186,7 +195,11 @@ class FakeOpenDart(FakeBrokerServer):
 
     def _statement(self, symbol: str, q: dict[str, str]) -> Answer:
         found = self._period(symbol, q)
-        if found is None or q.get("fs_div") != "CFS" or (symbol, found[0], found[1]) in NO_STATEMENT:
+        if (
+            found is None
+            or q.get("fs_div") != "CFS"
+            or (symbol, found[0], found[1]) in NO_STATEMENT
+        ):
             return self._no_data()
         return self._ok(statement_rows(symbol, *found))
 
@@ -252,7 +265,9 @@ def statement_rows(symbol: str, year: int, code: str, filing: FakeFiling) -> lis
         if code == ANNUAL:
             return {"thstrm_amount": fmt(ytd(symbol, series, year, 4, restated)),
                     "frmtrm_amount": fmt(prior_ytd)}  # fmt: skip
-        prior_q = quarter_value(symbol, series, year - 1, k, False) if prior_ytd is not None else None
+        prior_q = (
+            quarter_value(symbol, series, year - 1, k, False) if prior_ytd is not None else None
+        )
         return {"thstrm_amount": fmt(this_q), "thstrm_add_amount": fmt(ytd(symbol, series, year, k)),
                 "frmtrm_q_amount": fmt(prior_q), "frmtrm_add_amount": fmt(prior_ytd)}  # fmt: skip
 
@@ -262,19 +277,27 @@ def statement_rows(symbol: str, year: int, code: str, filing: FakeFiling) -> lis
     rows = [
         ("IS", "ifrs-full_Revenue", "수익(매출액)", flow("revenue")),
         ("IS", "ifrs-full_ProfitLoss", "당기순이익(손실)", flow("net_income", 1.02)),
-        ("IS", "ifrs-full_ProfitLossAttributableToOwnersOfParent", "지배기업의 소유주에게 귀속되는 당기순이익(손실)", flow("net_income")),  # noqa: E501
-        ("IS", "ifrs-full_BasicEarningsLossPerShare", "기본주당이익(손실)", flow("net_income", per_share=True)),  # noqa: E501
+        ("IS", "ifrs-full_ProfitLossAttributableToOwnersOfParent", "지배기업의 소유주에게 귀속되는 당기순이익(손실)", flow("net_income")),
+        ("IS", "ifrs-full_BasicEarningsLossPerShare", "기본주당이익(손실)", flow("net_income", per_share=True)),
         ("CIS", "ifrs-full_ProfitLoss", "당기순이익(손실)", flow("net_income", 1.02)),
         ("SCE", "ifrs-full_ProfitLoss", "당기순이익(손실)", {"thstrm_amount": "1"}),
-        ("BS", "ifrs-full_EquityAttributableToOwnersOfParent", "지배기업의 소유주에게 귀속되는 자본", {"thstrm_amount": _won(equity_now)}),  # noqa: E501
+        ("BS", "ifrs-full_EquityAttributableToOwnersOfParent", "지배기업의 소유주에게 귀속되는 자본", {"thstrm_amount": _won(equity_now)}),
         ("BS", "ifrs-full_Equity", "자본총계", {"thstrm_amount": _won(equity_now * 1.03)}),
     ]  # fmt: skip
     company = COMPANIES[symbol]
     return [
         {
-            "rcept_no": filing.rcept_no, "reprt_code": code, "bsns_year": str(year),
-            "corp_code": company.corp_code, "sj_div": sj, "account_id": account_id,
-            "account_nm": name, "account_detail": "-", "ord": str(i), "currency": "KRW", **amounts,
-        }  # fmt: skip
+            "rcept_no": filing.rcept_no,
+            "reprt_code": code,
+            "bsns_year": str(year),
+            "corp_code": company.corp_code,
+            "sj_div": sj,
+            "account_id": account_id,
+            "account_nm": name,
+            "account_detail": "-",
+            "ord": str(i),
+            "currency": "KRW",
+            **amounts,
+        }
         for i, (sj, account_id, name, amounts) in enumerate(rows, start=1)
     ]

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import pytest
+from tests.fakes.opendart import API_KEY, FakeOpenDart
 
 from qts.core.errors import (
     AuthenticationError,
@@ -23,7 +24,6 @@ from qts.market.opendart_metrics import (
     ttm,
 )
 from qts.services.data.fundamentals import company_reports
-from tests.fakes.opendart import API_KEY, FakeOpenDart
 
 SAMSUNG = "00126380"
 SHARES = 5_969_782_550 + 822_886_700  # Samsung's common and preferred shares (fixture)
@@ -47,7 +47,11 @@ def test_report_names_and_known_at() -> None:
     assert parse_report_name("분기보고서 (2024.03)") == (2024, "11013", date(2024, 3, 31))
     assert parse_report_name("반기보고서 (2024.06)") == (2024, "11012", date(2024, 6, 30))
     assert parse_report_name("분기보고서 (2024.09)") == (2024, "11014", date(2024, 9, 30))
-    assert parse_report_name("[기재정정]사업보고서 (2023.12)") == (2023, "11011", date(2023, 12, 31))
+    assert parse_report_name("[기재정정]사업보고서 (2023.12)") == (
+        2023,
+        "11011",
+        date(2023, 12, 31),
+    )
     assert parse_report_name("주요사항보고서(자기주식취득결정)") is None
     assert parse_report_name("사업보고서 (2024.03)") is None  # a March fiscal year: not handled
     # Filed on 2024-05-16 (any time that day): known from 09:00:01 KST the next day.
@@ -86,7 +90,7 @@ def test_status_codes(client: OpenDartClient, fake: FakeOpenDart) -> None:
         client.periodic_reports(SAMSUNG, "2024-01-01", "2024-12-31")
     fake.faults.clear()
     fake.inject("answer", api="list.json", answer=(200, {}, b"{not json"))
-    with pytest.raises(OpenDartError, match="list.json: the answer is not JSON"):
+    with pytest.raises(OpenDartError, match=r"list\.json: the answer is not JSON"):
         client.periodic_reports(SAMSUNG, "2024-01-01", "2024-12-31")
     fake.inject("answer", api="list.json", answer=(200, {}, {"status": "000", "list": "x"}))
     with pytest.raises(OpenDartError, match="`list` is missing or not a list"):
@@ -112,7 +116,9 @@ def test_ttm_figures_by_hand(client: OpenDartClient) -> None:
     by_period = {(r.bsns_year, r.reprt_code): r for r in reports}
     assert set(by_period) == {(2023, "11011"), (2024, "11013")}  # FY2023 fetched for the TTM
     q1, fy = by_period[(2024, "11013")], by_period[(2023, "11011")]
-    assert fy.rcept_no.startswith("20240419") and fy.known_at == datetime(2024, 4, 20, 0, 0, 1, tzinfo=UTC)
+    assert fy.rcept_no.startswith("20240419") and fy.known_at == datetime(
+        2024, 4, 20, 0, 0, 1, tzinfo=UTC
+    )
     m = report_metrics(q1, fy)
     assert m["revenue"] == pytest.approx(267.11e12)
     assert m["net_income"] == pytest.approx(20.69e12)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,8 +42,13 @@ def _json(output: str) -> Any:
 def _rows(ctx: Any) -> list[tuple[Any, ...]]:
     with ctx.db.session() as s:
         found = s.execute(
-            select(Fundamental.symbol, Fundamental.metric, Fundamental.period_end,
-                   Fundamental.known_at, Fundamental.value)  # fmt: skip
+            select(
+                Fundamental.symbol,
+                Fundamental.metric,
+                Fundamental.period_end,
+                Fundamental.known_at,
+                Fundamental.value,
+            )
         ).all()
     return sorted(tuple(r) for r in found)
 

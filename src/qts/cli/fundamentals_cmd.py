@@ -48,9 +48,7 @@ def fetch_cmd(
     try:
         client = opendart_client(base_url=base_url)
         with client:
-            result = fetch_fundamentals(
-                _database(), symbols.split(","), start, end, client=client
-            )
+            result = fetch_fundamentals(_database(), symbols.split(","), start, end, client=client)
     except QtsError as exc:
         if network_message(exc):
             raise  # one line and exit code 3 (qts.cli.guard)

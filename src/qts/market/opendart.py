@@ -231,9 +231,11 @@ class OpenDartClient:
                 raise OpenDartError("OpenDART corpCode.xml: an entry without corp_code")
             out.append(
                 CorpCode(
-                    fields["corp_code"], fields.get("corp_name", ""),
-                    fields.get("stock_code", ""), fields.get("modify_date", ""),
-                )  # fmt: skip
+                    fields["corp_code"],
+                    fields.get("corp_name", ""),
+                    fields.get("stock_code", ""),
+                    fields.get("modify_date", ""),
+                )
             )
         return out
 
@@ -297,9 +299,7 @@ class OpenDartClient:
             "corp_code": corp_code, "bsns_year": str(bsns_year), "reprt_code": reprt_code,
             "fs_div": fs_div,
         }  # fmt: skip
-        return self._rows(
-            "fnlttSinglAcntAll.json", self._json("fnlttSinglAcntAll.json", params)
-        )
+        return self._rows("fnlttSinglAcntAll.json", self._json("fnlttSinglAcntAll.json", params))
 
     def share_counts(self, corp_code: str, bsns_year: int, reprt_code: str) -> list[dict[str, Any]]:
         params = {"corp_code": corp_code, "bsns_year": str(bsns_year), "reprt_code": reprt_code}

@@ -84,7 +84,9 @@ class Report:
         return self.reprt_code == ANNUAL
 
 
-def _row(accounts: Iterable[dict[str, Any]], ids: Sequence[str], sj: Sequence[str]) -> dict | None:
+def _row(
+    accounts: Iterable[dict[str, Any]], ids: Sequence[str], sj: Sequence[str]
+) -> dict[str, Any] | None:
     rows = [a for a in accounts if a.get("sj_div") in sj]
     for account_id in ids:
         for row in rows:
@@ -98,6 +100,7 @@ def _flow(report: Report, ids: Sequence[str], prior: bool = False) -> float | No
     row = _row(report.accounts, ids, INCOME_STATEMENTS)
     if row is None:
         return None
+    keys: tuple[str, ...]
     if prior:
         keys = ("frmtrm_amount",) if report.annual else (
             "frmtrm_add_amount", "frmtrm_q_amount", "frmtrm_amount"
@@ -195,16 +198,22 @@ def report_metrics(report: Report, prior_annual: Report | None) -> dict[str, flo
     return out
 
 
-def fundamentals_rows(reports: Sequence[Report], exchange: str, symbol: str) -> list[dict]:
+def fundamentals_rows(
+    reports: Sequence[Report], exchange: str, symbol: str
+) -> list[dict[str, Any]]:
     """Rows for the `fundamentals` table from one company's reports."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for report in sorted(reports, key=lambda r: (r.known_at, r.period_end)):
         metrics = report_metrics(report, prior_annual_for(report, reports))
         rows.extend(
             {
-                "exchange": exchange, "symbol": symbol, "metric": metric,
-                "period_end": report.period_end, "known_at": report.known_at, "value": value,
-            }  # fmt: skip
+                "exchange": exchange,
+                "symbol": symbol,
+                "metric": metric,
+                "period_end": report.period_end,
+                "known_at": report.known_at,
+                "value": value,
+            }
             for metric, value in sorted(metrics.items())
         )
     return rows

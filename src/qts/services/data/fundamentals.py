@@ -48,7 +48,9 @@ NO_KEY = (
 )
 
 
-def opendart_client(settings: Settings | None = None, base_url: str | None = None) -> OpenDartClient:
+def opendart_client(
+    settings: Settings | None = None, base_url: str | None = None
+) -> OpenDartClient:
     """A client with the configured key (registered with the log redactor), or a clear error."""
     settings = settings or get_settings()
     key = settings.opendart_api_key.get_secret_value() if settings.opendart_api_key else ""
@@ -175,14 +177,21 @@ def fetch_fundamentals(
     client = client or opendart_client(settings)
     try:
         codes = corp_codes(client, settings.ensure_data_dir(), symbols)
-        collected = {s: _symbol_rows(client, corp_code_for(codes, s), s, first, last) for s in symbols}
+        collected = {
+            s: _symbol_rows(client, corp_code_for(codes, s), s, first, last) for s in symbols
+        }
     finally:
         if own:
             client.close()
     rows = [row for entry in collected.values() for row in entry.pop("rows")]
     with resolve_database(db).session() as s:
         stored = FundamentalsRepository(s).upsert_fundamentals(rows)
-    return {"stored": stored, "start": first.isoformat(), "end": last.isoformat(), "symbols": collected}
+    return {
+        "stored": stored,
+        "start": first.isoformat(),
+        "end": last.isoformat(),
+        "symbols": collected,
+    }
 
 
 def _symbol_rows(
@@ -218,7 +227,9 @@ def collect_fundamentals(
     with opendart_client(settings) as client:
         for symbol in symbols:
             try:
-                result = fetch_fundamentals(ctx.db, [symbol], first, client=client, settings=settings)
+                result = fetch_fundamentals(
+                    ctx.db, [symbol], first, client=client, settings=settings
+                )
             except QtsError as exc:
                 failed[symbol] = exc.message
                 log.warning("OpenDART fundamentals for %s failed: %s", symbol, exc.message)
@@ -231,4 +242,3 @@ def collect_fundamentals(
             details={"failed": failed, "stored": stored},
         )
     return {"symbols": len(symbols), "stored": stored, "start": first}
-
