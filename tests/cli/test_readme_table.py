@@ -75,6 +75,7 @@ def _runs(tmp: Path) -> list[tuple[list[str], tuple[int, ...], str]]:
         ([*fetch, f"http://127.0.0.1:{_closed_port()}"], (3,), ""),  # offline: one line, exit 3
         (["data", "synth", "--symbols", "2", "--bars", "300", "--timeframe", "1m"], (0,), ""),
         (["data", "list"], (0,), ""),
+        (["data", "fundamentals", "fetch", "--symbols", "005930"], (2,), ""),  # no OpenDART key
         ([*backtest, "--param", "slow=20", "--json", "--report", str(tmp / "r.html")], (0,), ""),
         (
             [
@@ -181,7 +182,7 @@ def test_every_table_command_runs_without_a_traceback(
     monkeypatch.chdir(ROOT)
     for name in (
         "QTS_LIVE_TRADING_ENABLED", "QTS_KIS_APP_KEY", "QTS_KIS_APP_SECRET",
-        "QTS_STREAM_SYMBOLS", "QTS_LIVE_SYMBOLS",
+        "QTS_STREAM_SYMBOLS", "QTS_LIVE_SYMBOLS", "QTS_OPENDART_API_KEY",
     ):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     runner = CliRunner()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from tests.fakes.opendart import API_KEY, FakeOpenDart
@@ -157,3 +158,30 @@ def test_metrics_from_hand_written_rows() -> None:
     assert m["roe"] == 42 / 400
     assert shares_outstanding([{"se": "보통주", "distb_stock_co": "7"},
                                {"se": "합계", "distb_stock_co": "1,234"}]) == 1234  # fmt: skip
+
+
+def test_cli_imports_a_csv_and_refuses_a_bad_one(fresh_data_dir: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from qts.cli.common import open_database
+    from qts.cli.main import app
+    from qts.services.ml.features import load_fundamentals
+
+    runner = CliRunner()
+    good = tmp_path / "samsung.csv"
+    good.write_text(
+        "symbol,metric,period_end,value,known_at\n"
+        "005930,eps,2024-03-31,3046,2024-05-17T00:00:01Z\n"
+        "005930,bps,2024-03-31,53734.4,2024-05-17T00:00:01Z\n"
+    )
+    r = runner.invoke(app, ["data", "fundamentals", "import", str(good)])
+    assert r.exit_code == 0 and "stored 2 rows" in r.output, r.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("symbol,metric,value\n005930,eps,1\n")
+    r = runner.invoke(app, ["data", "fundamentals", "import", str(bad)])
+    assert r.exit_code == 2 and "needs a date/period_end column" in r.output
+    stored = load_fundamentals(open_database(), "005930", "XKRX")
+    assert sorted(zip(stored["metric"], stored["value"], strict=True)) == [
+        ("bps", 53734.4),
+        ("eps", 3046.0),
+    ]
