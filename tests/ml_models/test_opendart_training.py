@@ -11,6 +11,7 @@ new rows beside the original's. Bad input leaves the stored rows as they were.""
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -162,6 +163,11 @@ def test_bad_input_is_refused_and_keeps_stored_rows(trained: dict[str, Any]) -> 
     ctx, fake, mp = trained["ctx"], trained["fake"], trained["mp"]
     stored = _rows(ctx)
     fetch = ["data", "fundamentals", "fetch", "--symbols"]
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/api"
+    r = runner.invoke(app, [*fetch, "005930", "--base-url", closed])
+    assert r.exit_code == 3 and "OpenDART: cannot reach 127.0.0.1: connection refused" in r.output
     r = runner.invoke(app, [*fetch, "999999"])
     assert r.exit_code == 2 and "no listed company with stock code '999999'" in r.output
     fake.inject("answer", api="fnlttSinglAcntAll.json", answer=(200, {}, b"<html>oops</html>"))
@@ -175,9 +181,12 @@ def test_bad_input_is_refused_and_keeps_stored_rows(trained: dict[str, Any]) -> 
     reset_settings_cache()
     r = runner.invoke(app, [*fetch, "005930"])
     assert r.exit_code == 2 and "no OpenDART API key: set QTS_OPENDART_API_KEY" in r.output
-    assert collect_fundamentals(ctx.__class__.from_settings()) == {
-        "skipped": "no OpenDART API key (QTS_OPENDART_API_KEY)"
-    }
+    keyless = ctx.__class__.from_settings()  # the job as a worker without a key runs it
+    try:
+        skipped = collect_fundamentals(keyless)
+    finally:
+        keyless.close()
+    assert skipped == {"skipped": "no OpenDART API key (QTS_OPENDART_API_KEY)"}
     assert _rows(ctx) == stored
     mp.setenv("QTS_OPENDART_API_KEY", API_KEY)
     reset_settings_cache()

@@ -39,7 +39,7 @@ from qts.core.errors import (
     ServiceUnavailableError,
     ValidationError,
 )
-from qts.market.network import bad_status, unreachable
+from qts.market.network import FINAL_CAUSES, bad_status, classify, unreachable
 
 DEFAULT_BASE_URL = "https://opendart.fss.or.kr/api"
 PROVIDER = "OpenDART"
@@ -149,15 +149,16 @@ class OpenDartClient:
 
     # Transport --------------------------------------------------------------------------------
     def _get(self, endpoint: str, params: dict[str, Any]) -> httpx.Response:
-        """GET with the key; 5xx and transport errors retried briefly, then a one-line error
-        naming the endpoint (never the URL: it holds the key)."""
+        """GET with the key; 5xx and transport errors retried briefly (a refused connection or
+        an unknown host fails at once), then a one-line error naming the host (never the URL:
+        it holds the key)."""
         url = f"{self.base_url}/{endpoint}"
         query = {"crtfc_key": self._key, **params}
         for attempt in range(self.max_retries + 1):
             try:
                 response = self._http.get(url, params=query)
             except httpx.TransportError as exc:
-                if attempt == self.max_retries:
+                if attempt == self.max_retries or classify(exc) in FINAL_CAUSES:
                     raise unreachable(PROVIDER, self.base_url, exc) from None
             else:
                 if response.status_code < 500:

@@ -1,6 +1,6 @@
 """Fundamentals from OpenDART: fetch a company's periodic reports, turn them into
 `fundamentals` rows (`qts.market.opendart_metrics`: TTM basis, `known_at` after the filing day)
-and store them; the scheduled collection job; CSV import.
+and store them; the scheduled collection job.
 
 The corp-code <-> ticker mapping (corpCode.xml, ~100k filers) is cached as a small JSON file of
 the listed companies only, `<data dir>/opendart/corp_codes.json`, refreshed when older than
