@@ -81,6 +81,7 @@ def _runs(tmp: Path) -> list[tuple[list[str], tuple[int, ...], str]]:
         (["data", "list"], (0,), ""),
         # offline: one line, exit 3 (tests/market/test_fx.py fetches from a fake Yahoo)
         (["data", "fx", "fetch", "--pair", "USD/KRW", "--base-url", _closed_url()], (3,), ""),
+        (["data", "fundamentals", "fetch", "--symbols", "005930"], (2,), ""),  # no OpenDART key
         ([*backtest, "--param", "slow=20", "--json", "--report", str(tmp / "r.html")], (0,), ""),
         (
             [
@@ -187,7 +188,7 @@ def test_every_table_command_runs_without_a_traceback(
     monkeypatch.chdir(ROOT)
     for name in (
         "QTS_LIVE_TRADING_ENABLED", "QTS_KIS_APP_KEY", "QTS_KIS_APP_SECRET",
-        "QTS_STREAM_SYMBOLS", "QTS_LIVE_SYMBOLS",
+        "QTS_STREAM_SYMBOLS", "QTS_LIVE_SYMBOLS", "QTS_OPENDART_API_KEY",
     ):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     runner = CliRunner()

@@ -10,11 +10,13 @@ import typer
 from rich.table import Table
 
 from qts.cli import fx_cmd
+from qts.cli import fundamentals_cmd
 from qts.cli.output import make_console
 from qts.core.errors import QtsError
 
 app = typer.Typer(help="Market data: import files, fetch from providers, generate, list.")
 app.add_typer(fx_cmd.app, name="fx")
+app.add_typer(fundamentals_cmd.app, name="fundamentals")
 console = make_console()
 err_console = make_console(stderr=True)
 

@@ -160,6 +160,9 @@ class Settings(ProfileSettings):
     paper_commission: float | None = None
     paper_slippage_bps: float | None = None
     credentials_key: SecretStr | None = None  # Fernet key for stored broker credentials
+    # OpenDART (qts data fundamentals fetch, the fundamentals job): a free 40-character key.
+    opendart_api_key: SecretStr | None = None
+    opendart_base_url: str = "https://opendart.fss.or.kr/api"
 
     @field_validator("data_dir")
     @classmethod

@@ -29,7 +29,7 @@ def parse_fundamentals_csv(
     path: str | Path, *, exchange: str, symbol: str | None = None, lag_days: float = 1.0
 ) -> list[dict[str, Any]]:
     path = Path(path)
-    table = pd.read_csv(path, encoding="utf-8-sig")
+    table = pd.read_csv(path, encoding="utf-8-sig", dtype=str)  # keeps 005930 as written
     table.columns = [str(c).strip() for c in table.columns]
     lower = {c.lower(): c for c in table.columns}
     cols: dict[str, str] = {}

@@ -136,6 +136,9 @@ DEFAULT_JOBS: tuple[JobSpec, ...] = (
     JobSpec("evaluation", "qts.services.ml.ml_jobs.evaluate_production_models", "ml",
             Cron("0 2 * * 6"), soft_time_limit=3600, time_limit=3900,
             description="weekly model evaluation and drift check"),
+    JobSpec("fundamentals_opendart", "qts.services.data.fundamentals.collect_fundamentals",
+            "market", Cron("30 10 * * 1-5"), soft_time_limit=900, time_limit=960,
+            description="new OpenDART filings of stored KRX symbols (off without an API key)"),
 )  # fmt: skip
 
 
