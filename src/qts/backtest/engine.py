@@ -41,12 +41,22 @@ def run_backtest(
 
     `trade_start`: bars before it only warm indicators up; trading and the reported equity
     curve start there (used by walk-forward out-of-sample evaluation).
+
+    `actions`: corporate actions per symbol. Then `data` holds raw bars: the strategy sees them
+    adjusted (or raw, `config.price_adjustment="raw"`), orders fill at the raw prices, and held
+    positions follow splits and receive dividends (`qts.backtest.actions`).
     """
     if isinstance(data, pd.DataFrame):
         data = {symbol: data}
     # Unset options take the market preset of the symbols (a resolved spec stays as it is).
     config = (config or BacktestConfig()).resolve(sorted(data), strategy_params=strategy.p)
     market = MarketArrays.from_universe(data)
+    known = {s: list(a) for s, a in (actions or {}).items() if a and s in data}
+    if known:
+        adjusted = adjust_universe(data, known)
+        events = ActionArrays.build(market.index, market.symbols, market.close, known)
+        market = market.with_actions(events, adjusted)
+        data = adjusted if config.price_adjustment == "adjusted" else data
     start_row = _start_row(market.index, trade_start)
     use_event = isinstance(strategy, OrderStrategy) or config.engine == "event"
     targets: pd.DataFrame | None = None

@@ -67,7 +67,7 @@ def event_rows(index: pd.DatetimeIndex, actions: Iterable[CorporateAction]) -> l
     Actions before the first bar or after the last one are left out (nothing to adjust)."""
     dates = bar_dates(index)
     out = []
-    for action in sorted(actions, key=lambda a: (a.ex_date, a.kind)):
+    for action in sorted(actions, key=lambda a: (a.ex_date, a.kind != "split")):
         row = int(np.searchsorted(dates, np.datetime64(action.ex_date, "D"), side="left"))
         if 0 < row < len(dates):
             out.append((row, action))
@@ -77,29 +77,38 @@ def event_rows(index: pd.DatetimeIndex, actions: Iterable[CorporateAction]) -> l
 def adjustment_factors(frame: pd.DataFrame, actions: Iterable[CorporateAction]) -> pd.DataFrame:
     """Per bar: `split` (price factor of splits only), `total` (splits and dividends: the
     total-return price factor) and `volume` (1 / split). Adjusted price = raw price x factor."""
+    split_div, total_div = divisors(frame, actions)
+    return pd.DataFrame(
+        {"split": 1.0 / split_div, "total": 1.0 / total_div, "volume": split_div},
+        index=frame.index,
+    )
+
+
+def divisors(frame: pd.DataFrame, actions: Iterable[CorporateAction]) -> tuple[np.ndarray, np.ndarray]:
+    """(split, total) divisors per bar: adjusted price = raw / divisor. Divisors (products of
+    split ratios) keep whole-number splits exact: 2,650,000 / 50 is 53,000 to the last bit."""
     n = len(frame)
-    split_step = np.ones(n)  # factor that applies to bars *before* row i
+    split_step = np.ones(n)  # divisor that applies to bars *before* row i
     total_step = np.ones(n)
     close = frame["close"].to_numpy(np.float64) if n else np.empty(0)
     for row, action in event_rows(pd.DatetimeIndex(frame.index), actions):
         if action.kind == "split":
-            split_step[row] /= action.ratio
-            total_step[row] /= action.ratio
-        else:
-            before = close[row - 1]
-            if not action.amount < before:
-                raise ValidationError(
-                    f"{action.symbol} {action.ex_date}: dividend {action.amount} is not below "
-                    f"the close before it ({before})"
-                )
-            total_step[row] *= 1.0 - action.amount / before
-    split = _backward(split_step)
-    total = _backward(total_step)
-    return pd.DataFrame({"split": split, "total": total, "volume": 1.0 / split}, index=frame.index)
+            split_step[row] *= action.ratio
+            total_step[row] *= action.ratio
+            continue
+        # A dividend is per share of its ex-date: same-day splits come first (event_rows order).
+        before = close[row - 1] / (split_step[row])
+        if not action.amount < before:
+            raise ValidationError(
+                f"{action.symbol} {action.ex_date}: dividend {action.amount} is not below "
+                f"the close before it ({before:g})"
+            )
+        total_step[row] /= 1.0 - action.amount / before
+    return _backward(split_step), _backward(total_step)
 
 
 def _backward(step: np.ndarray) -> np.ndarray:
-    """factor[i] = product of step[j] for j > i (the newest bar keeps factor 1)."""
+    """divisor[i] = product of step[j] for j > i (the newest bar keeps 1)."""
     if len(step) == 0:
         return step.copy()
     after = np.r_[step[1:], 1.0]
@@ -113,16 +122,16 @@ def adjust_frame(
     actions = list(actions)
     if not actions or frame.empty:
         return frame
-    factors = adjustment_factors(frame, actions)
-    price = factors["total" if dividends else "split"].to_numpy()
+    split_div, total_div = divisors(frame, actions)
+    price = total_div if dividends else split_div
     if (price == 1.0).all():
         return frame
     out = frame.copy()
     for column in PRICE_COLUMNS:
         if column in out.columns:
-            out[column] = out[column].to_numpy(np.float64) * price
+            out[column] = out[column].to_numpy(np.float64) / price
     if "volume" in out.columns:
-        out["volume"] = out["volume"].to_numpy(np.float64) * factors["volume"].to_numpy()
+        out["volume"] = out["volume"].to_numpy(np.float64) * split_div
     return out
 
 
