@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from qts.backtest import BacktestConfig
-from qts.backtest.engine import run_backtest, run_vectorized
 from qts.backtest.actions import ActionArrays
+from qts.backtest.engine import run_backtest, run_vectorized
 from qts.backtest.kernel import HAS_NUMBA, python_kernels
 from qts.backtest.market import MarketArrays, plan_execution
 from qts.backtest.raw_run import RawRun

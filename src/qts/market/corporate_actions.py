@@ -44,7 +44,9 @@ class CorporateAction:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ValidationError(f"corporate action kind must be one of {KINDS}, not {self.kind!r}")
+            raise ValidationError(
+                f"corporate action kind must be one of {KINDS}, not {self.kind!r}"
+            )
         if self.kind == "split" and not (math.isfinite(self.ratio) and self.ratio > 0):
             raise ValidationError(f"{self.symbol} {self.ex_date}: split ratio must be > 0")
         if self.kind == "dividend" and not (math.isfinite(self.amount) and self.amount >= 0):
@@ -62,14 +64,18 @@ def bar_dates(index: pd.DatetimeIndex) -> np.ndarray:
     return idx.to_numpy().astype("datetime64[D]")
 
 
-def event_rows(index: pd.DatetimeIndex, actions: Iterable[CorporateAction]) -> list[tuple[int, CorporateAction]]:
-    """(row, action) for each action inside the bars: the first bar dated on/after its ex-date.
-    Actions before the first bar or after the last one are left out (nothing to adjust)."""
+def event_rows(
+    index: pd.DatetimeIndex, actions: Iterable[CorporateAction], after_last: bool = False
+) -> list[tuple[int, CorporateAction]]:
+    """(row, action) for each action inside the bars: the first bar dated on/after its ex-date;
+    splits before dividends on one date. Actions on/before the first bar are left out (nothing
+    before them to adjust), and so are those after the last bar unless `after_last` (then their
+    row is len(index): they still adjust every bar, as in a window read before the ex-date)."""
     dates = bar_dates(index)
     out = []
     for action in sorted(actions, key=lambda a: (a.ex_date, a.kind != "split")):
         row = int(np.searchsorted(dates, np.datetime64(action.ex_date, "D"), side="left"))
-        if 0 < row < len(dates):
+        if 0 < row < len(dates) or (after_last and row == len(dates) > 0):
             out.append((row, action))
     return out
 
@@ -84,20 +90,32 @@ def adjustment_factors(frame: pd.DataFrame, actions: Iterable[CorporateAction]) 
     )
 
 
-def divisors(frame: pd.DataFrame, actions: Iterable[CorporateAction]) -> tuple[np.ndarray, np.ndarray]:
+def split_divisors(index: pd.DatetimeIndex, actions: Iterable[CorporateAction]) -> np.ndarray:
+    """Per bar: the product of the ratios of the splits after it (1.0 for the newest)."""
+    step = np.ones(len(index) + 1)  # step[r]: divisor for bars before row r
+    for row, action in event_rows(index, actions, after_last=True):
+        if action.kind == "split":
+            step[row] *= action.ratio
+    return _backward(step)
+
+
+def divisors(
+    frame: pd.DataFrame, actions: Iterable[CorporateAction]
+) -> tuple[np.ndarray, np.ndarray]:
     """(split, total) divisors per bar: adjusted price = raw / divisor. Divisors (products of
-    split ratios) keep whole-number splits exact: 2,650,000 / 50 is 53,000 to the last bit."""
+    split ratios) keep whole-number splits exact: 2,650,000 / 50 is 53,000 to the last bit.
+    A dividend after the last bar is scaled by the last close (the close before it is unknown)."""
     n = len(frame)
-    split_step = np.ones(n)  # divisor that applies to bars *before* row i
-    total_step = np.ones(n)
+    split_step = np.ones(n + 1)  # divisor that applies to bars *before* row r
+    total_step = np.ones(n + 1)
     close = frame["close"].to_numpy(np.float64) if n else np.empty(0)
-    for row, action in event_rows(pd.DatetimeIndex(frame.index), actions):
+    for row, action in event_rows(pd.DatetimeIndex(frame.index), actions, after_last=True):
         if action.kind == "split":
             split_step[row] *= action.ratio
             total_step[row] *= action.ratio
             continue
         # A dividend is per share of its ex-date: same-day splits come first (event_rows order).
-        before = close[row - 1] / (split_step[row])
+        before = close[row - 1] / split_step[row]
         if not action.amount < before:
             raise ValidationError(
                 f"{action.symbol} {action.ex_date}: dividend {action.amount} is not below "
@@ -108,11 +126,9 @@ def divisors(frame: pd.DataFrame, actions: Iterable[CorporateAction]) -> tuple[n
 
 
 def _backward(step: np.ndarray) -> np.ndarray:
-    """divisor[i] = product of step[j] for j > i (the newest bar keeps 1)."""
-    if len(step) == 0:
-        return step.copy()
-    after = np.r_[step[1:], 1.0]
-    return np.cumprod(after[::-1])[::-1]
+    """(len(step) - 1,) divisors: out[i] = product of step[j] for j > i."""
+    after = step[1:]
+    return np.cumprod(after[::-1])[::-1].copy()
 
 
 def adjust_frame(

@@ -94,10 +94,8 @@ def _run(
     params: dict[str, Any],
     settings: Any = None,
 ) -> None:
-    import pandas as pd
-
     from qts.backtest.engine import run_backtest
-    from qts.services.data.market_data import read_bars_with_history
+    from qts.services.data.run_data import read_run_data
     from qts.strategies.registry import create_strategy
 
     _set(db, run_id, status="running")
@@ -106,15 +104,15 @@ def _run(
         strategy = create_strategy(request.strategy, params, files=False)
         models = _bind_models(db, bus, strategy, request.start, settings)
         warmup = strategy.warmup_bars if request.start is not None else 0
-        frames = {}
-        for sym in request.symbols:
-            history, bars = read_bars_with_history(
-                sym, request.timeframe, request.start, request.end, warmup, db=db
-            )
-            frames[sym] = pd.concat([history, bars]) if len(history) else bars
+        # Raw quotes and their corporate actions (the engine shows the strategy adjusted bars).
+        run = read_run_data(
+            db, request.symbols, request.timeframe, request.start, request.end, warmup
+        )
         # Bars before the start only warm indicators up (the CLI does the same).
         trade_start = request.start if warmup else None
-        result = run_backtest(strategy, frames, config, trade_start=trade_start)
+        result = run_backtest(
+            strategy, run.universe, config, trade_start=trade_start, actions=run.actions
+        )
         data = result.to_dict(max_points=MAX_POINTS)
         if models is not None:  # which versions, and whether frozen or a walk-forward refit
             data["model"] = models.describe()
