@@ -208,6 +208,35 @@ def ledger_actions_kernel(
 _ledger_actions = _jit(ledger_actions_kernel)
 
 
+def new_trade_kernel(
+    t: int,
+    s: int,
+    direction: int,
+    bar: int,
+    t_sym: np.ndarray,
+    t_dir: np.ndarray,
+    t_entry_bar: np.ndarray,
+    t_exit_bar: np.ndarray,
+    t_size: np.ndarray,
+    t_entry_price: np.ndarray,
+    t_exit_price: np.ndarray,
+    t_pnl: np.ndarray,
+    t_fees: np.ndarray,
+) -> None:
+    t_sym[t] = s
+    t_dir[t] = direction
+    t_entry_bar[t] = bar
+    t_exit_bar[t] = -1
+    t_size[t] = 0.0
+    t_entry_price[t] = 0.0
+    t_exit_price[t] = np.nan
+    t_pnl[t] = 0.0
+    t_fees[t] = 0.0
+
+
+_new_trade = _jit(new_trade_kernel)
+
+
 def ledger_kernel(
     f_bar: np.ndarray,
     f_sym: np.ndarray,
@@ -229,20 +258,17 @@ def ledger_kernel(
     ev_ratio: np.ndarray,
     ev_cash: np.ndarray,
 ) -> int:
-    """Round-trip trades from fills: a trade runs from flat (or a reversal) back to flat.
-
-    Adds raise the size and average the entry price; partial exits realise pnl against the
-    average entry. A still-open trade at the end has exit_bar = -1 and pnl without exit value.
-    Corporate actions (`ev_*`, as in `rebalance_kernel`) rescale open trades and add dividends.
-    """
+    """Round-trip trades from fills: a trade runs from flat (or a reversal) back to flat. Adds
+    raise the size and average the entry price; partial exits realise pnl against the average
+    entry. A still-open trade at the end has exit_bar = -1 and pnl without exit value. Corporate
+    actions (`ev_*`, as in `rebalance_kernel`) rescale open trades and add their dividends."""
     pos = np.zeros(k)
     cur = np.full(k, -1)  # index of the open trade per symbol
     avg = np.zeros(k)
     exit_qty = np.zeros(k)
     exit_val = np.zeros(k)
     nt = 0
-    ev = 0
-    ne = len(ev_bar)
+    ev, ne = 0, len(ev_bar)
     for j in range(len(f_bar)):
         if ev < ne and ev_bar[ev] <= f_bar[j]:
             ev = _ledger_actions(f_bar[j], ev, ev_bar, ev_sym, ev_ratio, ev_cash, pos, avg,
@@ -271,18 +297,11 @@ def ledger_kernel(
             fee = fee * (1.0 - share)
         if abs(remaining) > 1e-12:
             if cur[s] < 0:
-                t = nt
+                cur[s] = nt
+                _new_trade(nt, s, 1 if remaining > 0.0 else -1, f_bar[j], t_sym, t_dir,
+                           t_entry_bar, t_exit_bar, t_size, t_entry_price, t_exit_price,
+                           t_pnl, t_fees)  # fmt: skip
                 nt += 1
-                cur[s] = t
-                t_sym[t] = s
-                t_dir[t] = 1 if remaining > 0.0 else -1
-                t_entry_bar[t] = f_bar[j]
-                t_exit_bar[t] = -1
-                t_size[t] = 0.0
-                t_entry_price[t] = 0.0
-                t_exit_price[t] = np.nan
-                t_pnl[t] = 0.0
-                t_fees[t] = 0.0
                 avg[s] = 0.0
                 exit_qty[s] = 0.0
                 exit_val[s] = 0.0
