@@ -75,6 +75,21 @@ def _runs(tmp: Path) -> list[tuple[list[str], tuple[int, ...], str]]:
         ([*fetch, f"http://127.0.0.1:{_closed_port()}"], (3,), ""),  # offline: one line, exit 3
         (["data", "synth", "--symbols", "2", "--bars", "300", "--timeframe", "1m"], (0,), ""),
         (["data", "list"], (0,), ""),
+        (["data", "actions", "import", "tests/data/corporate_actions/events.csv"], (0,), ""),
+        (
+            [
+                "data",
+                "actions",
+                "fetch",
+                "--symbol",
+                "AAPL",
+                "--base-url",
+                f"http://127.0.0.1:{_closed_port()}",
+            ],
+            (3,),
+            "",
+        ),
+        (["data", "actions", "list"], (0,), ""),
         ([*backtest, "--param", "slow=20", "--json", "--report", str(tmp / "r.html")], (0,), ""),
         (
             [
