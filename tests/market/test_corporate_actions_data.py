@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from tests.market.test_http_providers import Fake, fake  # noqa: F401 - the fake's fixture
 from typer.testing import CliRunner
 
 from qts.cli.main import app
@@ -19,7 +20,6 @@ from qts.db import Database
 from qts.services.data import corporate_actions as actions_service
 from qts.services.data.market_data import fetch, read_bars, read_bars_with_history, store_bars
 from qts.services.data.run_data import read_run_data
-from tests.market.test_http_providers import Fake, fake  # noqa: F401 - the fake's fixture
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "corporate_actions"
 
@@ -45,7 +45,10 @@ def test_events_csv_stored_and_bars_read_adjusted_by_default(db: Database) -> No
     assert raw.loc["2018-04-27", "close"].item() == 2_650_000
     # A warm-up window read apart from the bars lines up with them (same actions).
     history, bars = read_bars_with_history("005930", "1d", "2018-06-01", None, 60, db=db)
-    assert history["close"].iloc[-60] == samsung("adjusted").loc[history.index[-60], "close"]
+    together = pd.concat([history, bars])
+    assert together.index[0] < pd.Timestamp("2018-05-04", tz="UTC")  # spans the split
+    expected = samsung("adjusted").loc[together.index]
+    pd.testing.assert_frame_equal(together, expected, check_freq=False)
     run = read_run_data(db, ["005930"], "1d", "2018-06-01", None, 60)
     assert run.universe["005930"]["close"].max() > 2_000_000  # raw quotes for the engine
     assert [a.ratio for a in run.actions["005930"]] == [50.0]
@@ -112,8 +115,14 @@ def yahoo_with_events(path: str, query: dict[str, str]) -> tuple[int, dict[str, 
         "timestamp": stamps,
         "indicators": {"quote": [quote]},
         "events": {
-            "splits": {str(split_at): {"date": split_at, "numerator": 4, "denominator": 1,
-                                       "splitRatio": "4:1"}},  # fmt: skip
+            "splits": {
+                str(split_at): {
+                    "date": split_at,
+                    "numerator": 4,
+                    "denominator": 1,
+                    "splitRatio": "4:1",
+                }
+            },
             "dividends": {str(div_at): {"amount": 0.205, "date": div_at}},
         },
     }
@@ -142,3 +151,12 @@ def test_yahoo_fetch_stores_raw_quotes_and_the_actions(fake: Fake, db: Database)
     assert adjusted["volume"].iloc[0] == 4000.0
     again = actions_service.fetch_yahoo(db, "AAPL", date(2020, 1, 1), "XNAS", fake.url)
     assert again["stored"] == 2 and len(actions_service.list_actions(db, "AAPL")) == 2
+
+
+def test_krx_splits_derived_from_adjusted_vs_raw_prices(db: Database) -> None:
+    # pykrx's adjusted=True / adjusted=False series, here from local files (no network).
+    result = actions_service.derive_krx(db, "005930", samsung("raw"), samsung("adjusted"))
+    assert result == {"symbol": "005930", "exchange": "XKRX", "stored": 1,
+                      "splits": [["2018-05-04", 50.0]]}  # fmt: skip
+    [row] = actions_service.list_actions(db, "005930")
+    assert row["source"] == "pykrx"
