@@ -70,13 +70,13 @@ def test_a_bad_events_file_stores_nothing(db: Database, tmp_path: Path) -> None:
     assert [r["symbol"] for r in actions_service.list_actions(db)] == ["005930"]
 
 
-def test_cli_backtest_on_stored_raw_bars_and_actions(fresh_data_dir: Path, tmp_path: Path) -> None:
+def test_cli_backtest_on_stored_raw_bars_and_actions(fresh_data_dir: Path) -> None:
+    from qts.cli.common import open_database
+
     runner = CliRunner()
-    raw = tmp_path / "005930.csv"
-    raw.write_bytes((DATA / "005930_raw.csv").read_bytes())
-    imported = runner.invoke(app, ["data", "import", str(raw), "--symbol", "005930",
-                                   "--timeframe", "1d", "--exchange", "XKRX"])  # fmt: skip
-    assert imported.exit_code == 0, imported.output
+    database = open_database()  # the fresh data directory's (`qts data import` minus calendar)
+    store_bars(database, "XKRX", "005930", "1d", samsung("raw"))
+    database.dispose()
     done = runner.invoke(app, ["data", "actions", "import", str(DATA / "events.csv")])
     assert done.exit_code == 0 and "stored 1 corporate actions for 005930" in done.output
     listed = runner.invoke(app, ["data", "actions", "list", "--json"])
