@@ -144,6 +144,7 @@ class LimitBuyer(OrderStrategy):
 
     def on_bar(self, ctx) -> None:  # type: ignore[no-untyped-def]
         last = float(ctx.history("A")["close"].iloc[-1])
+        assert ctx.arrays("A").close[-1] == pytest.approx(last)  # the fast view agrees
         LimitBuyer.seen.append(last)
         if ctx.i == 0:
             ctx.submit(OrderIntent("A", Side.BUY, 10, OrderType.LIMIT, limit_price=last * 0.6))
