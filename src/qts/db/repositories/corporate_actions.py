@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from qts.core.errors import ValidationError
 from qts.db.models import CorporateActionRow
 from qts.market.corporate_actions import CorporateAction
 
@@ -37,7 +38,7 @@ class CorporateActionsRepository:
             for a in actions
         ]
         if any(not row["exchange"] for row in rows):
-            raise ValueError("every corporate action needs an exchange")
+            raise ValidationError("every corporate action needs an exchange")
         if self.s.get_bind().dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
 
