@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from qts.backtest import BacktestConfig
+from qts.backtest.actions import ActionArrays
 from qts.backtest.engine import run_backtest, run_vectorized
 from qts.backtest.kernel import HAS_NUMBA, python_kernels
 from qts.backtest.market import MarketArrays, plan_execution
@@ -151,6 +152,7 @@ def test_compiled_kernel_equals_python_kernel() -> None:
         qty,
         cash,
         *arrays,
+        *ActionArrays.empty().kernel_args(),
     )
     python = RawRun(qty, cash, *(a[:nf] for a in arrays))
     assert nf > 50

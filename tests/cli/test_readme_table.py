@@ -82,6 +82,21 @@ def _runs(tmp: Path) -> list[tuple[list[str], tuple[int, ...], str]]:
         # offline: one line, exit 3 (tests/market/test_fx.py fetches from a fake Yahoo)
         (["data", "fx", "fetch", "--pair", "USD/KRW", "--base-url", _closed_url()], (3,), ""),
         (["data", "fundamentals", "fetch", "--symbols", "005930"], (2,), ""),  # no OpenDART key
+        (["data", "actions", "import", "tests/data/corporate_actions/events.csv"], (0,), ""),
+        (
+            [
+                "data",
+                "actions",
+                "fetch",
+                "--symbol",
+                "AAPL",
+                "--base-url",
+                f"http://127.0.0.1:{_closed_port()}",
+            ],
+            (3,),
+            "",
+        ),
+        (["data", "actions", "list"], (0,), ""),
         ([*backtest, "--param", "slow=20", "--json", "--report", str(tmp / "r.html")], (0,), ""),
         (
             [

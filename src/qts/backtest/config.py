@@ -22,6 +22,7 @@ FILL_AT = ("next_open", "close")
 REBALANCE = ("on_change", "every_bar")
 ASSET_CLASSES = ("auto", "stock", "crypto")
 ENGINES = ("auto", "vectorized", "event")
+PRICE_ADJUSTMENTS = ("adjusted", "raw")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,8 @@ class BacktestConfig:
     `asset_class`/`timeframe`/`periods_per_year` drive annualization (inferred when not given).
     `engine`: "auto" (vectorized for target strategies, event-driven for order strategies),
     "vectorized" or "event".
+    `price_adjustment`: what strategies see when corporate actions are known: "adjusted"
+    (split- and dividend-adjusted bars) or "raw"; fills are at raw prices either way.
     """
 
     market: str = "auto"
@@ -64,6 +67,7 @@ class BacktestConfig:
     timeframe: str | None = None
     periods_per_year: float | None = None
     engine: str = "auto"
+    price_adjustment: str = "adjusted"
 
     def __post_init__(self) -> None:
         if self.market not in ("auto", *MARKETS):
@@ -88,6 +92,8 @@ class BacktestConfig:
             raise ValidationError(f"asset_class must be one of {ASSET_CLASSES}")
         if self.engine not in ENGINES:
             raise ValidationError("engine must be auto, vectorized or event")
+        if self.price_adjustment not in PRICE_ADJUSTMENTS:
+            raise ValidationError(f"price_adjustment must be one of {PRICE_ADJUSTMENTS}")
         if self.periods_per_year is not None and not self.periods_per_year > 0:
             raise ValidationError("periods_per_year must be > 0")
         self._parts(partial=True)  # the cost, slippage and sizing models check their values

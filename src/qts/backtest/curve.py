@@ -19,6 +19,7 @@ def curves_kernel(
     cash: np.ndarray,  # (n,)
     qty: np.ndarray,  # (n, k)
     mark: np.ndarray,  # (n, k) NaN before a symbol's first bar
+    growth: np.ndarray,  # (n, k) marks for the benchmark (adjusted; `mark` when no actions)
     start: int,
     cash0: float,
     equity: np.ndarray,  # (n - start,) out
@@ -33,8 +34,8 @@ def curves_kernel(
             m = mark[i, s]
             if not math.isnan(m):
                 value += qty[i, s] * m
-                if i > start and not math.isnan(mark[i - 1, s]):
-                    step += m / mark[i - 1, s] - 1.0
+                if i > start and not math.isnan(growth[i - 1, s]):
+                    step += growth[i, s] / growth[i - 1, s] - 1.0
         equity[i - start] = value
         level *= 1.0 + step / k
         benchmark[i - start] = level

@@ -8,9 +8,12 @@ then gives the same fills as the vectorized path.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 import pandas as pd
 
+from qts.backtest.actions import ActionArrays
 from qts.backtest.config import BacktestConfig
 from qts.backtest.events import run_event
 from qts.backtest.kernel import rebalance
@@ -18,6 +21,7 @@ from qts.backtest.market import MarketArrays, plan_execution
 from qts.backtest.raw_run import RawRun
 from qts.backtest.result import BacktestResult, build_result
 from qts.core.errors import ValidationError
+from qts.market.corporate_actions import CorporateAction, adjust_universe
 from qts.strategies.base import OrderStrategy, Strategy, TargetStrategy, Universe
 
 
@@ -28,6 +32,7 @@ def run_backtest(
     *,
     trade_start: pd.Timestamp | str | None = None,
     symbol: str = "ASSET",
+    actions: Mapping[str, Sequence[CorporateAction]] | None = None,
 ) -> BacktestResult:
     """Backtest `strategy` on `data` (one frame or a symbol->frame mapping).
 
@@ -36,12 +41,22 @@ def run_backtest(
 
     `trade_start`: bars before it only warm indicators up; trading and the reported equity
     curve start there (used by walk-forward out-of-sample evaluation).
+
+    `actions`: corporate actions per symbol. Then `data` holds raw bars: the strategy sees them
+    adjusted (or raw, `config.price_adjustment="raw"`), orders fill at the raw prices, and held
+    positions follow splits and receive dividends (`qts.backtest.actions`).
     """
     if isinstance(data, pd.DataFrame):
         data = {symbol: data}
     # Unset options take the market preset of the symbols (a resolved spec stays as it is).
     config = (config or BacktestConfig()).resolve(sorted(data), strategy_params=strategy.p)
     market = MarketArrays.from_universe(data)
+    known = {s: list(a) for s, a in (actions or {}).items() if a and s in data}
+    if known:
+        adjusted = adjust_universe(data, known)
+        events = ActionArrays.build(market.index, market.symbols, market.close, known)
+        market = market.with_actions(events, adjusted)
+        data = adjusted if config.price_adjustment == "adjusted" else data
     start_row = _start_row(market.index, trade_start)
     use_event = isinstance(strategy, OrderStrategy) or config.engine == "event"
     targets: pd.DataFrame | None = None
@@ -93,8 +108,11 @@ def run_vectorized(
         f_qty,
         f_price,
         f_fee,
+        *market.actions.kernel_args(),
     )
-    return RawRun(qty, cash, f_bar[:nf], f_sym[:nf], f_qty[:nf], f_price[:nf], f_fee[:nf])
+    return RawRun(
+        qty, cash, f_bar[:nf], f_sym[:nf], f_qty[:nf], f_price[:nf], f_fee[:nf], market.actions
+    )
 
 
 def _start_row(index: pd.DatetimeIndex, trade_start: pd.Timestamp | str | None) -> int:

@@ -21,6 +21,7 @@ from qts.backtest.portfolio import Portfolio
 from qts.backtest.raw_run import RawRun
 from qts.core.errors import ValidationError
 from qts.core.types import Bar, Fill, Order, OrderIntent, Side
+from qts.market.corporate_actions import PRICE_COLUMNS
 from qts.strategies.base import BarArrays, OrderStrategy, Strategy, Universe
 from qts.strategies.model_access import ModelAccess, latest_features, latest_scores
 
@@ -29,10 +30,19 @@ class BacktestContext:
     """`StrategyContext` implementation for backtests."""
 
     def __init__(
-        self, data: Universe, market: MarketArrays, book: OrderBook, portfolio: Portfolio
+        self,
+        data: Universe,
+        market: MarketArrays,
+        book: OrderBook,
+        portfolio: Portfolio,
+        point_in_time: bool = False,
     ) -> None:
         self._data = data
         self._market = market
+        # Adjusted history rescaled so its newest bar shows the raw price a broker quotes now
+        # (order prices taken from it are then raw prices; a later split is not foreseen).
+        self._point_in_time = point_in_time and market.growth_mark is not None
+        self._column = {s: j for j, s in enumerate(market.symbols)}
         self._book = book
         self._portfolio = portfolio
         self._positions = {
@@ -65,13 +75,32 @@ class BacktestContext:
     def history(self, symbol: str, lookback: int | None = None) -> pd.DataFrame:
         end = int(self._positions[symbol][self.i])
         start = 0 if lookback is None else max(end - lookback, 0)
-        return self._data[symbol].iloc[start:end]
+        frame = self._data[symbol].iloc[start:end]
+        scale = self._scale(symbol)
+        if scale != 1.0:
+            frame = frame.copy()
+            for name in PRICE_COLUMNS:
+                frame[name] = frame[name].to_numpy(np.float64) * scale
+        return frame
 
     def arrays(self, symbol: str, lookback: int | None = None) -> BarArrays:
         """The bars up to now as numpy views (no copy, no DataFrame): the fast `history`."""
         end = self._positions[symbol].item(self.i)
         start = 0 if lookback is None or end <= lookback else end - lookback
+        scale = self._scale(symbol)
+        if scale != 1.0:
+            ts, *prices, volume = (c[start:end] for c in self._arrays[symbol])
+            return BarArrays((ts, *(p * scale for p in prices), volume))
         return BarArrays(self._arrays[symbol], start, end)
+
+    def _scale(self, symbol: str) -> float:
+        """raw / adjusted at the newest visible bar (1.0 without corporate actions)."""
+        if not self._point_in_time:
+            return 1.0
+        j, growth = self._column[symbol], self._market.growth_mark
+        assert growth is not None
+        scale = float(self._market.mark[self.i, j] / growth[self.i, j])
+        return scale if scale == scale else 1.0  # NaN before the symbol's first bar
 
     def position(self, symbol: str) -> float:
         return self._portfolio.quantity(symbol)
@@ -110,7 +139,8 @@ def run_event(
     index = {s: j for j, s in enumerate(symbols)}
     book = OrderBook(config.fill_model)
     portfolio = Portfolio(cash=config.initial_cash)
-    ctx = BacktestContext(data, market, book, portfolio)
+    adjusted = config.price_adjustment == "adjusted"
+    ctx = BacktestContext(data, market, book, portfolio, point_in_time=adjusted)
     ctx.models = strategy.models
     plan = plan_execution(
         targets if targets is not None else pd.DataFrame(0.0, index=market.index, columns=symbols),
@@ -129,9 +159,16 @@ def run_event(
     target_orders: dict[str, Order] = {}
     if order_strategy is not None:
         order_strategy.on_start(ctx)
-    for i in _rows(n, book, target_rows):
+    action_rows = market.actions.rows(n) if len(market.actions) else None
+    visit = target_rows
+    if action_rows is not None and target_rows is not None:
+        visit = target_rows | action_rows
+    for i in _rows(n, book, visit):
         ctx.i = i
         before = len(fills)
+        moved = action_rows is not None and action_rows[i]
+        if moved:  # a split or dividend at this bar's open, before any fill
+            moved = _apply_actions(market, i, portfolio, book)
         if not close_mode and target_rows is not None and target_rows[i]:
             _submit_targets(book, plan.want[i], plan.flag[i], symbols, target_orders)
         if book.orders:  # nothing to match on a bar without open orders
@@ -145,12 +182,13 @@ def run_event(
                 _submit_targets(book, plan.want[i], plan.flag[i], symbols, target_orders)
             if book.orders:
                 fills += [(i, f) for f in bars_at.process(book, portfolio, plan.slip, i, "close")]
-        if len(fills) > before:
+        if len(fills) > before or moved:
             changed_rows.append(i)
             bars_at.snapshot(portfolio, symbols)
     qty, cash = bars_at.series(changed_rows, n, config.initial_cash)
     m = len(fills)
     return RawRun(
+        actions=market.actions,
         qty=qty,
         cash=cash,
         f_bar=np.array([i for i, _ in fills], dtype=np.int64).reshape(m),
@@ -159,6 +197,23 @@ def run_event(
         f_price=np.array([f.price for _, f in fills], dtype=np.float64).reshape(m),
         f_fee=np.array([f.fee for _, f in fills], dtype=np.float64).reshape(m),
     )
+
+
+def _apply_actions(market: MarketArrays, i: int, portfolio: Portfolio, book: OrderBook) -> bool:
+    """The actions of row i, as `qts.backtest.kernel.actions_kernel` applies them."""
+    moved = False
+    for j, ratio, cash in market.actions.at(i):
+        symbol = market.symbols[j]
+        if ratio != 1.0:
+            book.apply_split(symbol, ratio)
+        if portfolio.quantity(symbol) == 0.0:
+            continue
+        moved = True
+        if ratio != 1.0:
+            portfolio.apply_split(symbol, ratio)
+        if cash != 0.0:
+            portfolio.apply_dividend(symbol, cash)
+    return moved
 
 
 def _rows(n: int, book: OrderBook, target_rows: np.ndarray | None) -> Iterator[int]:

@@ -154,6 +154,19 @@ class OrderBook:
                 return True
         return False
 
+    def apply_split(self, symbol: str, ratio: float) -> None:
+        """Resting orders of `symbol` follow a split as a broker adjusts them: ratio times the
+        shares at prices divided by ratio (orders sized by a target fraction need nothing)."""
+        for order in self.orders:
+            if order.symbol != symbol or "target" in order.meta:
+                continue
+            order.quantity *= ratio
+            order.filled_quantity *= ratio
+            if order.limit_price is not None:
+                order.limit_price /= ratio
+            if order.stop_price is not None:
+                order.stop_price /= ratio
+
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         return [o for o in self.orders if symbol is None or o.symbol == symbol]
 

@@ -60,15 +60,23 @@ def rebalance_kernel(
     f_qty: np.ndarray,
     f_price: np.ndarray,
     f_fee: np.ndarray,
+    ev_bar: np.ndarray,  # (m,) corporate actions, sorted by row: the row they take effect at
+    ev_sym: np.ndarray,
+    ev_ratio: np.ndarray,  # split: new shares per old (1.0 for a dividend)
+    ev_cash: np.ndarray,  # dividend per share (0.0 for a split)
 ) -> int:
     n, k = price.shape
     qty = np.zeros(k)
+    ev = 0
+    ne = len(ev_bar)
     pending = np.zeros(k, dtype=np.bool_)
     pend_target = np.zeros(k)
     delta = np.zeros(k)
     cash = cash0
     nf = 0
     for i in range(n):
+        if ev < ne and ev_bar[ev] == i:  # the broker's side of a split / dividend
+            ev, cash = _apply_actions(i, ev, ev_bar, ev_sym, ev_ratio, ev_cash, qty, cash)
         any_pending = False
         for s in range(k):
             if flag[i, s]:
@@ -141,6 +149,94 @@ def rebalance_kernel(
     return nf
 
 
+def actions_kernel(
+    i: int,
+    ev: int,
+    ev_bar: np.ndarray,
+    ev_sym: np.ndarray,
+    ev_ratio: np.ndarray,
+    ev_cash: np.ndarray,
+    qty: np.ndarray,
+    cash: float,
+) -> tuple[int, float]:
+    """Corporate actions taking effect at row i, before its fills: a split multiplies the held
+    quantity (cash unchanged), a dividend pays quantity x amount (a short position pays it)."""
+    while ev < len(ev_bar) and ev_bar[ev] == i:
+        s = ev_sym[ev]
+        if qty[s] != 0.0:
+            qty[s] *= ev_ratio[ev]
+            cash += qty[s] * ev_cash[ev]
+        ev += 1
+    return ev, cash
+
+
+_apply_actions = _jit(actions_kernel)
+
+
+def ledger_actions_kernel(
+    bar: int,
+    ev: int,
+    ev_bar: np.ndarray,
+    ev_sym: np.ndarray,
+    ev_ratio: np.ndarray,
+    ev_cash: np.ndarray,
+    pos: np.ndarray,
+    avg: np.ndarray,
+    exit_qty: np.ndarray,
+    cur: np.ndarray,
+    t_size: np.ndarray,
+    t_entry_price: np.ndarray,
+    t_pnl: np.ndarray,
+) -> int:
+    """Actions up to row `bar` applied to the open trades: a split rescales the trade's share
+    count and prices (its value unchanged); a dividend adds to its pnl."""
+    while ev < len(ev_bar) and ev_bar[ev] <= bar:
+        s = ev_sym[ev]
+        t = cur[s]
+        if t >= 0 and pos[s] != 0.0:
+            r = ev_ratio[ev]
+            pos[s] *= r
+            avg[s] /= r
+            exit_qty[s] *= r
+            t_size[t] *= r
+            t_entry_price[t] = avg[s]
+            t_pnl[t] += pos[s] * ev_cash[ev]
+        ev += 1
+    return ev
+
+
+_ledger_actions = _jit(ledger_actions_kernel)
+
+
+def new_trade_kernel(
+    t: int,
+    s: int,
+    direction: int,
+    bar: int,
+    t_sym: np.ndarray,
+    t_dir: np.ndarray,
+    t_entry_bar: np.ndarray,
+    t_exit_bar: np.ndarray,
+    t_size: np.ndarray,
+    t_entry_price: np.ndarray,
+    t_exit_price: np.ndarray,
+    t_pnl: np.ndarray,
+    t_fees: np.ndarray,
+) -> None:
+    t_sym[t] = s
+    t_dir[t] = direction
+    t_entry_bar[t] = bar
+    t_exit_bar[t] = -1
+    t_size[t] = 0.0
+    t_entry_price[t] = 0.0
+    t_exit_price[t] = np.nan
+    t_pnl[t] = 0.0
+    t_fees[t] = 0.0
+
+
+_new_trade = _jit(new_trade_kernel)
+
+
 def ledger_kernel(
     f_bar: np.ndarray,
     f_sym: np.ndarray,
@@ -157,19 +253,26 @@ def ledger_kernel(
     t_exit_price: np.ndarray,
     t_pnl: np.ndarray,
     t_fees: np.ndarray,
+    ev_bar: np.ndarray,
+    ev_sym: np.ndarray,
+    ev_ratio: np.ndarray,
+    ev_cash: np.ndarray,
 ) -> int:
-    """Round-trip trades from fills: a trade runs from flat (or a reversal) back to flat.
-
-    Adds raise the size and average the entry price; partial exits realise pnl against the
-    average entry. A still-open trade at the end has exit_bar = -1 and pnl without exit value.
-    """
+    """Round-trip trades from fills: a trade runs from flat (or a reversal) back to flat. Adds
+    raise the size and average the entry price; partial exits realise pnl against the average
+    entry. A still-open trade at the end has exit_bar = -1 and pnl without exit value. Corporate
+    actions (`ev_*`, as in `rebalance_kernel`) rescale open trades and add their dividends."""
     pos = np.zeros(k)
     cur = np.full(k, -1)  # index of the open trade per symbol
     avg = np.zeros(k)
     exit_qty = np.zeros(k)
     exit_val = np.zeros(k)
     nt = 0
+    ev, ne = 0, len(ev_bar)
     for j in range(len(f_bar)):
+        if ev < ne and ev_bar[ev] <= f_bar[j]:
+            ev = _ledger_actions(f_bar[j], ev, ev_bar, ev_sym, ev_ratio, ev_cash, pos, avg,
+                                 exit_qty, cur, t_size, t_entry_price, t_pnl)  # fmt: skip
         s = f_sym[j]
         q = f_qty[j]
         p = f_price[j]
@@ -194,18 +297,11 @@ def ledger_kernel(
             fee = fee * (1.0 - share)
         if abs(remaining) > 1e-12:
             if cur[s] < 0:
-                t = nt
+                cur[s] = nt
+                _new_trade(nt, s, 1 if remaining > 0.0 else -1, f_bar[j], t_sym, t_dir,
+                           t_entry_bar, t_exit_bar, t_size, t_entry_price, t_exit_price,
+                           t_pnl, t_fees)  # fmt: skip
                 nt += 1
-                cur[s] = t
-                t_sym[t] = s
-                t_dir[t] = 1 if remaining > 0.0 else -1
-                t_entry_bar[t] = f_bar[j]
-                t_exit_bar[t] = -1
-                t_size[t] = 0.0
-                t_entry_price[t] = 0.0
-                t_exit_price[t] = np.nan
-                t_pnl[t] = 0.0
-                t_fees[t] = 0.0
                 avg[s] = 0.0
                 exit_qty[s] = 0.0
                 exit_val[s] = 0.0
@@ -217,6 +313,9 @@ def ledger_kernel(
             t_pnl[t] -= fee
             t_fees[t] += fee
             pos[s] += remaining
+    if ev < ne:  # actions after the last fill still touch the open trades
+        _ledger_actions(ev_bar[ne - 1], ev, ev_bar, ev_sym, ev_ratio, ev_cash, pos, avg,
+                        exit_qty, cur, t_size, t_entry_price, t_pnl)  # fmt: skip
     return nt
 
 

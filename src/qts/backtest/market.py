@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
+from qts.backtest.actions import ActionArrays
 from qts.backtest.config import BacktestConfig
 from qts.backtest.curve import ffill, plan
 from qts.core.errors import ValidationError
@@ -24,6 +25,10 @@ class MarketArrays:
     low: np.ndarray
     close: np.ndarray
     mark: np.ndarray  # close forward-filled, for marking positions between a symbol's bars
+    # Splits / dividends the engines apply to held positions (none: the plain path).
+    actions: ActionArrays = field(default_factory=ActionArrays.empty)
+    # Forward-filled adjusted close for the buy-and-hold benchmark (None: `mark`, no actions).
+    growth_mark: np.ndarray | None = None
 
     @classmethod
     def from_universe(cls, data: pd.DataFrame | Universe) -> MarketArrays:
@@ -54,6 +59,18 @@ class MarketArrays:
     @property
     def shape(self) -> tuple[int, int]:
         return self.close.shape
+
+    @property
+    def benchmark_mark(self) -> np.ndarray:
+        return self.mark if self.growth_mark is None else self.growth_mark
+
+    def with_actions(self, actions: ActionArrays, adjusted: Universe) -> MarketArrays:
+        """These raw bars with corporate actions to apply, and the benchmark marked on the
+        total-return `adjusted` bars (so a split is not a crash of the benchmark)."""
+        if not len(actions):
+            return self
+        growth = MarketArrays.from_universe(adjusted)
+        return replace(self, actions=actions, growth_mark=growth.mark)
 
 
 @dataclass(slots=True)

@@ -26,6 +26,20 @@ class Portfolio:
                 total += pos.quantity * prices.get(symbol, pos.average_price)
         return total
 
+    def apply_split(self, symbol: str, ratio: float) -> None:
+        """A split's ex-date: ratio new shares per old; the average price follows, cash does not."""
+        pos = self.positions.get(symbol)
+        if pos is not None and pos.quantity:
+            pos.quantity *= ratio
+            pos.average_price /= ratio
+
+    def apply_dividend(self, symbol: str, amount: float) -> None:
+        """A dividend's ex-date: quantity x amount in cash (a short position pays it)."""
+        quantity = self.quantity(symbol)
+        if quantity:
+            self.cash += quantity * amount
+            self.positions[symbol].realized_pnl += quantity * amount
+
     def apply(self, fill: Fill) -> None:
         self.cash -= fill.side.sign * fill.quantity * fill.price + fill.fee
         pos = self.positions.setdefault(fill.symbol, Position(symbol=fill.symbol))

@@ -3,10 +3,11 @@ the round-trip trades rebuilt from its fills."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from qts.backtest.actions import ActionArrays
 from qts.backtest.kernel import ledger
 
 
@@ -21,6 +22,7 @@ class RawRun:
     f_qty: np.ndarray  # signed
     f_price: np.ndarray
     f_fee: np.ndarray
+    actions: ActionArrays = field(default_factory=ActionArrays.empty)  # applied to positions
 
 
 def trade_arrays(raw: RawRun, k: int) -> dict[str, np.ndarray]:
@@ -52,5 +54,6 @@ def trade_arrays(raw: RawRun, k: int) -> dict[str, np.ndarray]:
         out["exit_price"],
         out["pnl"],
         out["fees"],
+        *raw.actions.kernel_args(),
     )
     return {key: value[:nt] for key, value in out.items()}

@@ -127,7 +127,14 @@ def build_result(
     n = len(index)
     equity_values, bench_values = np.empty(n), np.empty(n)
     curves(
-        raw.cash, raw.qty, market.mark, start_row, config.initial_cash, equity_values, bench_values
+        raw.cash,
+        raw.qty,
+        market.mark,
+        market.benchmark_mark,
+        start_row,
+        config.initial_cash,
+        equity_values,
+        bench_values,
     )
     equity = pd.Series(equity_values, index=index, name="equity")
     benchmark = pd.Series(bench_values, index=index, name="benchmark")

@@ -62,9 +62,9 @@ def _load_data(
     start: str | None,
     end: str | None,
     warmup: int = 0,
-) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict[str, str]]:
-    """The bars by symbol, and each symbol's stored exchange and currency (none for a file,
-    whose symbol is `--symbol` or the file's name). With a start, up to `warmup` bars before
+) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict[str, str], dict[str, list[Any]]]:
+    """The bars by symbol, each symbol's stored exchange and currency, and its stored corporate
+    actions (none for a file, whose symbol is `--symbol` or the file's name). With a start, up to `warmup` bars before
     it come too: they warm the strategy's indicators up and are not traded."""
     from qts.core.errors import ValidationError
 
@@ -80,25 +80,21 @@ def _load_data(
             bars = bars.iloc[max(0, first - warmup) :]
         if end:
             bars = bars.loc[:end]  # type: ignore[misc]
-        return {symbol or data.stem: bars}, {}, {}
+        return {symbol or data.stem: bars}, {}, {}, {}
     if symbol is None or timeframe is None:
         raise ValidationError("give --data FILE.csv, or --symbol (or --symbols) and --timeframe")
-    import pandas as pd
 
     from qts.cli.common import open_database
-    from qts.services.data.market_data import read_bars_with_history, stored_markets
+    from qts.services.data.run_data import read_run_data
 
     symbols = [s.strip() for s in symbol.split(",") if s.strip()]
-    universe = {}
     db = open_database()
     try:
-        for name in symbols:
-            history, bars = read_bars_with_history(name, timeframe, start, end, warmup, db=db)
-            universe[name] = pd.concat([history, bars]) if len(history) else bars
-        exchanges, currencies = stored_markets(db, symbols, timeframe)
+        # Raw quotes and their corporate actions: the engine adjusts what the strategy sees.
+        run = read_run_data(db, symbols, timeframe, start, end, warmup)
     finally:
         db.dispose()
-    return universe, exchanges, currencies
+    return run.universe, run.exchanges, run.currencies, run.actions
 
 
 def _prepare(
@@ -107,19 +103,23 @@ def _prepare(
     options: dict[str, Any],
     source: tuple[Path | None, str | None, str | None, str | None, str | None]
     | tuple[Path | None, str | None, str | None, str | None, str | None, int],
-) -> tuple[type[Strategy], dict[str, str], BacktestConfig, dict[str, pd.DataFrame]]:
+) -> tuple[
+    type[Strategy], dict[str, str], BacktestConfig, dict[str, pd.DataFrame], dict[str, list[Any]]
+]:
     """The strategy class, its raw parameters, the run spec resolved against the data's market
-    (options left None take the preset), and the data."""
+    (options left None take the preset), the data (raw bars) and its corporate actions."""
     from qts.services.research.backtest_types import run_options
     from qts.strategies import get_strategy_class, parse_param_pairs
 
     cls = get_strategy_class(strategy_spec)
     given = parse_param_pairs(params)
     config = run_options({**options, "timeframe": source[2]})
-    universe, exchanges, currencies = _load_data(*source)
+    universe, exchanges, currencies, actions = _load_data(*source)
     # Shorting is settled per run by the engine (a strategy's allow_short=true opts in).
-    resolved, universe = _with_fx(config, universe, exchanges, currencies, source[2])
-    return cls, given, resolved, universe
+    resolved, universe, actions = _with_fx(
+        config, universe, exchanges, currencies, source[2], actions
+    )
+    return cls, given, resolved, universe, actions
 
 
 def _with_fx(
@@ -128,12 +128,14 @@ def _with_fx(
     exchanges: dict[str, str],
     currencies: dict[str, str],
     timeframe: str | None,
-) -> tuple[BacktestConfig, dict[str, pd.DataFrame]]:
-    """The spec resolved against stored FX pairs, and the bars of symbols in another currency
-    priced in the run's at stored rates (the database is opened only when one needs them)."""
+    actions: dict[str, list[Any]],
+) -> tuple[BacktestConfig, dict[str, pd.DataFrame], dict[str, list[Any]]]:
+    """The spec resolved against stored FX pairs, and the bars (and dividends) of symbols in
+    another currency priced in the run's at stored rates (the database is opened only when one
+    needs them)."""
     from qts.cli.common import open_database
     from qts.market.frames import infer_timeframe
-    from qts.services.data.fx_rates import convert_run_data, resolve_run
+    from qts.services.data.fx_rates import convert_run_actions, convert_run_data, resolve_run
 
     opened: list[Any] = []
 
@@ -147,18 +149,20 @@ def _with_fx(
         if resolved.symbol_currencies:
             first = next(iter(universe.values()))
             frame = timeframe or infer_timeframe(first.index) or "1d"
-            universe = convert_run_data(database, resolved, universe, frame, exchanges)
+            raw = universe
+            universe = convert_run_data(database, resolved, raw, frame, exchanges)
+            actions = convert_run_actions(resolved, raw, universe, actions)
     finally:
         for db in opened:
             db.dispose()
-    return resolved, universe
+    return resolved, universe, actions
 
 
 RUN_OPTIONS = frozenset(
     {
         "cash", "commission", "fixed_fee", "min_fee", "sell_tax", "slippage_bps",
         "slippage_vol_mult", "lot_size", "fractional", "qty_step", "leverage", "allow_short",
-        "market", "currency", "fill_at", "rebalance", "asset_class", "engine",
+        "market", "currency", "fill_at", "rebalance", "asset_class", "engine", "price_adjustment",
     }
 )  # fmt: skip
 
@@ -182,6 +186,9 @@ FILL_AT = typer.Option("next_open", "--fill-at", help="next_open or close")
 REBALANCE = typer.Option("on_change", "--rebalance", help="on_change or every_bar")
 ASSET_CLASS = typer.Option("auto", "--asset-class", help="auto, stock or crypto")
 ENGINE = typer.Option("auto", "--engine", help="auto, vectorized or event")
+PRICES = typer.Option(
+    "adjusted", "--prices", help="What the strategy sees: adjusted (splits, dividends) or raw"
+)
 
 
 def _print_summary(result: Any) -> None:
@@ -260,6 +267,7 @@ def backtest(
     rebalance: str = REBALANCE,
     asset_class: str = ASSET_CLASS,
     engine: str = ENGINE,
+    price_adjustment: str = PRICES,
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
     equity_curve: bool = typer.Option(
         False, "--equity-curve", help="With --json: include the per-bar equity curve"
@@ -279,11 +287,12 @@ def backtest(
         instance = get_strategy_class(strategy)(**parse_param_pairs(param))
         warmup = instance.warmup_bars if start else 0
         symbol = symbols_option(symbol, symbols, universe)
-        _cls, _given, config, bars = _prepare(
+        _cls, _given, config, bars, actions = _prepare(
             strategy, param, options, (data, symbol, timeframe, start, end, warmup)
         )
         models = _bind_models(instance, start)
-        result = run_backtest(instance, bars, config, trade_start=start if warmup else None)
+        trade_start = start if warmup else None
+        result = run_backtest(instance, bars, config, trade_start=trade_start, actions=actions)
         if report is not None:
             write_html_report(result, report)
     except QtsError as exc:

@@ -9,8 +9,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from qts.cli import fx_cmd
-from qts.cli import fundamentals_cmd
+from qts.cli import fundamentals_cmd, fx_cmd
+from qts.cli.actions_cmd import app as actions_app
 from qts.cli.output import make_console
 from qts.core.errors import QtsError
 
@@ -19,6 +19,7 @@ app.add_typer(fx_cmd.app, name="fx")
 app.add_typer(fundamentals_cmd.app, name="fundamentals")
 console = make_console()
 err_console = make_console(stderr=True)
+app.add_typer(actions_app, name="actions")
 
 
 def _database() -> Any:

@@ -146,13 +146,16 @@ def optimize(
 
     options = {k: v for k, v in locals().items() if k in bt.RUN_OPTIONS}
     try:
+        from qts.market.corporate_actions import adjust_universe
         from qts.strategies import parse_param_pairs
 
         if method not in ("grid", "optuna"):
             raise ValidationError("--method must be grid or optuna")
-        cls, fixed_raw, config, universe = bt._prepare(
+        cls, fixed_raw, config, universe, actions = bt._prepare(
             strategy, param, options, (data, symbol, timeframe, start, end)
         )
+        # The search runs on adjusted bars (splits and dividends applied), as signals see them.
+        universe = adjust_universe(universe, actions, config.price_adjustment)
         declared = {p.name: p for p in cls.params}
         fixed = {}
         for k, v in fixed_raw.items():

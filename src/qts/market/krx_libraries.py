@@ -66,10 +66,12 @@ def _quiet() -> Iterator[None]:
 
 
 class PykrxProvider:
-    """`pykrx.stock.get_market_ohlcv(from, to, code, adjusted=True)` as a bars frame."""
+    """`pykrx.stock.get_market_ohlcv(from, to, code, adjusted=True)` as a bars frame
+    (`adjusted=False`: the raw quotes, from data.krx.co.kr)."""
 
-    def __init__(self, base_url: str | None = None) -> None:
+    def __init__(self, base_url: str | None = None, adjusted: bool = True) -> None:
         self.base_url = base_url.rstrip("/") if base_url else None
+        self.adjusted = adjusted
 
     def fetch(
         self, symbol: str, timeframe: str, since_ms: int, until_ms: int | None = None
@@ -88,7 +90,7 @@ class PykrxProvider:
                 core.NaverWebIo.url = property(lambda _self: f"{self.base_url}/sise.nhn")  # type: ignore[method-assign,assignment]
             try:
                 frame = stock.get_market_ohlcv(
-                    start.strftime("%Y%m%d"), end.strftime("%Y%m%d"), symbol, adjusted=True
+                    start.strftime("%Y%m%d"), end.strftime("%Y%m%d"), symbol, adjusted=self.adjusted
                 )
             finally:
                 core.NaverWebIo.url = original  # type: ignore[method-assign]

@@ -2,6 +2,7 @@
 
 from qts.db.models.audit import AuditLog
 from qts.db.models.backtests import BacktestRun
+from qts.db.models.corporate_actions import CorporateActionRow
 from qts.db.models.dashboard import AccountSnapshot, OptimizationRun
 from qts.db.models.features import FeatureValue
 from qts.db.models.jobs import JobRun, SystemStatus
@@ -22,6 +23,7 @@ __all__ = [
     "AuditLog",
     "BacktestRun",
     "Bar",
+    "CorporateActionRow",
     "FeatureDefinition",
     "FeatureValue",
     "Fill",

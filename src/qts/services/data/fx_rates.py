@@ -211,3 +211,32 @@ def convert_run_data(
     return convert_universe(
         universe, config.symbol_currencies, str(config.currency), rates, timeframe, exchanges
     )
+
+
+def convert_run_actions(
+    config: BacktestConfig,
+    raw: Mapping[str, pd.DataFrame],
+    converted: Mapping[str, pd.DataFrame],
+    actions: Mapping[str, list[Any]],
+) -> dict[str, list[Any]]:
+    """Dividends of the run's foreign symbols in its base currency, at the rate its bars were
+    converted with on the ex-date (converted close / raw close); splits need no rate."""
+    from dataclasses import replace
+
+    out = {}
+    for symbol, items in actions.items():
+        if symbol not in config.symbol_currencies or symbol not in converted:
+            out[symbol] = list(items)
+            continue
+        before, after = raw[symbol]["close"], converted[symbol]["close"]
+        moved = []
+        for action in items:
+            if action.kind == "dividend" and len(before):
+                at = min(
+                    int(before.index.searchsorted(pd.Timestamp(action.ex_date))), len(before) - 1
+                )
+                rate = float(after.iloc[at]) / float(before.iloc[at])
+                action = replace(action, amount=action.amount * rate)
+            moved.append(action)
+        out[symbol] = moved
+    return out

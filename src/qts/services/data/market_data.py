@@ -23,6 +23,7 @@ from qts.market.calendars import guess_exchange
 from qts.market.files import load_bars_with_report
 from qts.market.frames import infer_timeframe, timeframe_ms
 from qts.market.validation import validate_frame
+from qts.services.data.corporate_actions import adjust_stored, store_fetched
 
 ProgressCallback = Callable[[int, int | None], None]  # (bars so far, expected total or None)
 
@@ -89,14 +90,17 @@ def read_bars(
     end: Any = None,
     exchange: str | None = None,
     db: Database | None = None,
+    prices: str = "adjusted",
 ) -> pd.DataFrame:
     """Stored bars (start <= ts <= end). Without `exchange`, the one exchange holding the
-    symbol at that timeframe is used."""
+    symbol at that timeframe is used. `prices`: "adjusted" (stored splits and dividends
+    applied: what signals and features see) or "raw" (the quotes as stored)."""
     database = resolve_database(db)
     with database.session() as s:
         repo = MarketRepository(s)
         exchange = exchange or _resolve_exchange(repo, symbol, timeframe)
-        return repo.read_bars(exchange, symbol, timeframe, start, end)
+        bars = repo.read_bars(exchange, symbol, timeframe, start, end)
+        return adjust_stored(s, exchange, symbol, [bars], prices)[0]
 
 
 def stored_markets(
@@ -126,9 +130,11 @@ def read_bars_with_history(
     end: Any,
     history_bars: int,
     db: Database | None = None,
+    prices: str = "adjusted",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(history, bars): the stored bars start..end, and up to `history_bars` stored bars before
-    `start` that warm a strategy's indicators up (none without a start)."""
+    `start` that warm a strategy's indicators up (none without a start); `prices` as in
+    `read_bars`."""
     database = resolve_database(db)
     with database.session() as s:
         repo = MarketRepository(s)
@@ -140,8 +146,9 @@ def read_bars_with_history(
             else None
         )
         if first is None:
-            return bars.iloc[:0], bars
+            return bars.iloc[:0], adjust_stored(s, exchange, symbol, [bars], prices)[0]
         history = repo.read_bars(exchange, symbol, timeframe, first, to_epoch_ms(start) - 1)
+        history, bars = adjust_stored(s, exchange, symbol, [history, bars], prices)
         return history, bars
 
 
@@ -247,6 +254,8 @@ def fetch(
         fetched += len(page)
         if progress_cb is not None:
             progress_cb(fetched, expected)
+    # Yahoo reports splits and dividends with the bars (which it returns raw): store them too.
+    actions = store_fetched(database, exchange, client)
     return {
         "provider": name,
         "exchange": exchange,
@@ -257,6 +266,7 @@ def fetch(
         if resumed_from is not None
         else None,
         **totals,
+        **({"corporate_actions": actions} if actions else {}),
     }
 
 

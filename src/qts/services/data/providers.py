@@ -49,6 +49,11 @@ class _OneShot:
     def __init__(self, client: Any) -> None:
         self.client = client
 
+    @property
+    def actions(self) -> list[Any]:
+        """Corporate actions the last fetch reported (Yahoo's splits and dividends)."""
+        return list(getattr(self.client, "actions", None) or [])
+
     def fetch_pages(
         self, symbol: str, timeframe: str, since_ms: int, until_ms: int | None = None
     ) -> Iterator[pd.DataFrame]:

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from qts.backtest.config import ASSET_CLASSES, ENGINES, FILL_AT, REBALANCE, BacktestConfig
+from qts.backtest.config import (
+    ASSET_CLASSES,
+    ENGINES,
+    FILL_AT,
+    PRICE_ADJUSTMENTS,
+    REBALANCE,
+    BacktestConfig,
+)
 from qts.backtest.presets import MARKETS
 from qts.core.errors import ValidationError
 from qts.market.frames import timeframe_ms
@@ -22,6 +29,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "rebalance": REBALANCE,
     "asset_class": ASSET_CLASSES,
     "engine": ENGINES,
+    "price_adjustment": PRICE_ADJUSTMENTS,
 }
 
 

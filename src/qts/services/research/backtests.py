@@ -97,10 +97,8 @@ def _run(
     params: dict[str, Any],
     settings: Any = None,
 ) -> None:
-    import pandas as pd
-
     from qts.backtest.engine import run_backtest
-    from qts.services.data.market_data import read_bars_with_history
+    from qts.services.data.run_data import read_run_data
     from qts.strategies.registry import create_strategy
 
     _set(db, run_id, status="running")
@@ -109,21 +107,21 @@ def _run(
         strategy = create_strategy(request.strategy, params, files=False)
         models = _bind_models(db, bus, strategy, request.start, settings)
         warmup = strategy.warmup_bars if request.start is not None else 0
-        frames = {}
-        for sym in request.symbols:
-            history, bars = read_bars_with_history(
-                sym, request.timeframe, request.start, request.end, warmup, db=db
-            )
-            frames[sym] = pd.concat([history, bars]) if len(history) else bars
+        # Raw quotes and their corporate actions (the engine shows the strategy adjusted bars).
+        run = read_run_data(
+            db, request.symbols, request.timeframe, request.start, request.end, warmup
+        )
         if config.symbol_currencies:  # priced in the run's currency at stored FX rates
-            from qts.services.data.fx_rates import convert_run_data
-            from qts.services.data.market_data import stored_markets
+            from qts.services.data.fx_rates import convert_run_actions, convert_run_data
 
-            exchanges = stored_markets(db, request.symbols, request.timeframe)[0]
-            frames = convert_run_data(db, config, frames, request.timeframe, exchanges)
+            raw = run.universe
+            run.universe = convert_run_data(db, config, raw, request.timeframe, run.exchanges)
+            run.actions = convert_run_actions(config, raw, run.universe, run.actions)
         # Bars before the start only warm indicators up (the CLI does the same).
         trade_start = request.start if warmup else None
-        result = run_backtest(strategy, frames, config, trade_start=trade_start)
+        result = run_backtest(
+            strategy, run.universe, config, trade_start=trade_start, actions=run.actions
+        )
         data = result.to_dict(max_points=MAX_POINTS)
         if models is not None:  # which versions, and whether frozen or a walk-forward refit
             data["model"] = models.describe()
