@@ -9,12 +9,14 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from qts.cli import news_cmd
 from qts.cli.output import make_console
 from qts.core.errors import QtsError
 
 app = typer.Typer(help="Market data: import files, fetch from providers, generate, list.")
 console = make_console()
 err_console = make_console(stderr=True)
+app.add_typer(news_cmd.app, name="news")
 
 
 def _database() -> Any:

@@ -8,14 +8,11 @@ what to install. Items that already carry a score (a provider's own) keep it.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .sentiment import get_scorer
-
-log = logging.getLogger(__name__)
 
 KR_MODEL_SETTING = "QTS_KR_SENTIMENT_MODEL"
 KR_MODEL_HINT = (
@@ -25,7 +22,6 @@ KR_MODEL_HINT = (
     f"files) into a folder and set {KR_MODEL_SETTING}=/that/folder; nothing is downloaded "
     "by qts"
 )
-_warned: set[str] = set()
 
 
 def korean_model_problem(path: str | Path | None) -> str | None:
@@ -38,12 +34,6 @@ def korean_model_problem(path: str | Path | None) -> str | None:
             f"{KR_MODEL_HINT}"
         )
     return None
-
-
-def _warn_once(message: str) -> None:
-    if message not in _warned:
-        _warned.add(message)
-        log.warning(message)
 
 
 def score_news_items(
@@ -66,7 +56,6 @@ def score_news_items(
             _apply(todo["ko"], get_scorer("finbert", str(korean_model)), models)
         else:
             notes.append(f"{len(todo['ko'])} Korean item(s) stored without a score: {problem}")
-            _warn_once(problem)
     unscored = sum(1 for i in items if i.get("sentiment") is None)
     return {"scored": models, "unscored": unscored, "notes": notes}
 

@@ -8,6 +8,7 @@ an item seen before keeps its first `known_at`. A bad file or feed stores nothin
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,9 @@ from qts.db import Database
 from qts.db.repositories.news import NewsRepository
 from qts.services.context import AppContext
 from qts.services.data.market_data import resolve_database
+
+log = logging.getLogger(__name__)
+_said: set[str] = set()  # notes the news job has logged in this process (each said once)
 
 
 def _korean_model(korean_model: str | Path | None) -> str | Path | None:
@@ -124,6 +128,12 @@ def collect_news(ctx: AppContext) -> dict[str, Any]:
     result = fetch_news(ctx.db, urls, korean_model=ctx.settings.kr_sentiment_model)
     if result["errors"] and not result["feeds"]:
         raise RuntimeError("; ".join(f"{u}: {m}" for u, m in result["errors"].items()))
+    for feed in result["feeds"].values():
+        for note in feed["notes"]:
+            key = note.split(": ", 1)[-1]
+            if key not in _said:
+                _said.add(key)
+                log.warning("news job: %s", note)
     inserted = sum(f["inserted"] for f in result["feeds"].values())
     return {"feeds": len(urls), "inserted": inserted, **result}
 
