@@ -86,7 +86,7 @@ def import_cmd(
     except QtsError as exc:
         raise _fail(exc) from exc
     if as_json:
-        console.print_json(json.dumps(result, default=str))
+        typer.echo(json.dumps(result, default=str))
     else:
         console.print(f"[green]imported[/green] {result['items']} items: {_summary(result)}")
     _notes(result)
@@ -111,7 +111,7 @@ def fetch_cmd(
     except QtsError as exc:
         raise _fail(exc) from exc
     if as_json:
-        console.print_json(json.dumps(result, default=str))
+        typer.echo(json.dumps(result, default=str))
     for feed, summary in result["feeds"].items():
         if not as_json:
             console.print(f"[green]fetched[/green] {feed}: {summary['items']} items, "
@@ -134,7 +134,7 @@ def list_cmd(
 
     page = page_news(_database(), symbol, limit=limit)
     if as_json:
-        console.print_json(json.dumps(page["items"], default=str))
+        typer.echo(json.dumps(page["items"], default=str))
         return
     table = Table("published", "known", "symbols", "lang", "sentiment", "model", "headline")
     for item in page["items"]:

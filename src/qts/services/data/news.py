@@ -43,11 +43,15 @@ def store_items(
     scores = score_news_items(fresh, _korean_model(korean_model))
     with db.session() as s:
         counts = NewsRepository(s).insert_news(items)
+    by_model: dict[str, int] = {}
+    for item in fresh:
+        if item["sentiment"] is not None:
+            by_model[item["sentiment_model"]] = by_model.get(item["sentiment_model"], 0) + 1
     return {
         **counts,
         "mapped": mapped,
         "without_symbols": sum(1 for i in fresh if not i["symbols"]),
-        "scored": scores["scored"],
+        "scored": by_model,
         "unscored": scores["unscored"],
         "notes": scores["notes"],
     }
