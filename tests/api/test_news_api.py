@@ -14,9 +14,9 @@ from qts.services.data import news as news_service
 
 NEWS_CSV = (
     "published_at,headline,symbols\n"
-    "2024-03-04T09:00:00+09:00,\"삼성전자, 3분기 영업이익 급증\",\n"
+    '2024-03-04T09:00:00+09:00,"삼성전자, 3분기 영업이익 급증",\n'
     "2024-03-05T10:00:00-05:00,Apple shares surge after record profit,\n"
-    "2024-03-06T10:00:00-05:00,\"Apple hit by fraud lawsuit, shares crash\",AAPL\n"
+    '2024-03-06T10:00:00-05:00,"Apple hit by fraud lawsuit, shares crash",AAPL\n'
     "2024-03-07,$MSFT and Apple rally,\n"
 )
 

@@ -46,7 +46,7 @@ class FakeNewsFeeds:
         feeds = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 feeds.requests.append(self.path)
                 status, kind, body = feeds.bodies.get(self.path, (404, "text/plain", "no feed"))
                 data = body.encode("utf-8")

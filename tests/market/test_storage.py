@@ -13,10 +13,10 @@ from qts.db import Database
 from qts.db.repositories.fundamentals import FundamentalsRepository
 from qts.db.repositories.market import MarketRepository
 from qts.db.repositories.news import NewsRepository
-from qts.services.data import news as news_service
 from qts.market.files import load_bars_file
 from qts.market.synthetic import generate_bars
 from qts.services.data import market_data as md
+from qts.services.data import news as news_service
 from qts.services.data.sample_data import load_sample_data
 
 SAMSUNG = SAMPLE / "kr_daily" / "005930.csv"

@@ -68,12 +68,12 @@ class NewsRepository:
 
     @staticmethod
     def _filtered(
-        q: Select[tuple[NewsItem]],
+        q: Select[Any],
         symbol: str | None,
         start: datetime | None,
         end: datetime | None,
         known_by: datetime | None = None,
-    ) -> Select[tuple[NewsItem]]:
+    ) -> Select[Any]:
         if symbol:
             q = q.where(NewsItem.symbols.like(f"%,{symbol},%"))
         if start:

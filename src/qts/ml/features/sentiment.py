@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from qts.core.errors import ConfigurationError, ValidationError
-
 from qts.market.news import language_of
 
 from .context import FeatureContext
