@@ -51,7 +51,13 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     scores = pd.read_csv(SHARED / "news" / "daily_sentiment_fnspid.csv", dtype={"date": str})
     scores = scores[scores["ticker"].isin(TICKERS) & scores["date"].between(FIRST, LAST)]
     scores.to_csv(work / "sentiment.csv", index=False)  # a slice in the test's temp dir only
+    configs = work / "models"
+    configs.mkdir()
+    (configs / "lightgbm.yaml").write_text(  # tiny and single-threaded: a shared CI machine
+        "epochs: 20\nlr: 0.1\nnum_leaves: 7\nmin_data_in_leaf: 20\nnum_threads: 1\n"
+    )
     with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("QTS_MODEL_CONFIG_DIR", str(configs))
         mp.setenv("QTS_DATA_DIR", str(work / "var"))
         for name in ("QTS_DATABASE_URL", "QTS_MLFLOW_TRACKING_URI", "QTS_REDIS_URL"):
             mp.delenv(name, raising=False)
@@ -70,7 +76,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         imported = _json(r.output)
         r = runner.invoke(app, [
             "train", "--model", "lightgbm", "--symbols", ",".join(TICKERS), "--features",
-            "technical,sentiment", "--epochs", "20", "--folds", "2", "--json",
+            "technical,sentiment", "--folds", "2", "--json",
         ])  # fmt: skip
         assert r.exit_code == 0, r.output
         yield {"work": work, "scores": scores, "imported": imported, "result": _json(r.output)}
