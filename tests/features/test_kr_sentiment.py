@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from qts.config import reset_settings_cache
 from qts.db import Database
 from qts.db.repositories.news import NewsRepository
 from qts.ml.features import SENTIMENT, FeatureContext
@@ -63,9 +64,14 @@ def _stored(db: Database) -> dict[str, dict]:
 
 
 def test_korean_headlines_scored_by_the_local_model(
-    sqlite_db: Database, tiny_kr_bert: Path, tmp_path: Path
+    sqlite_db: Database, tiny_kr_bert: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    out = news_service.import_news(sqlite_db, _csv(tmp_path), korean_model=tiny_kr_bert)
+    monkeypatch.setenv("QTS_KR_SENTIMENT_MODEL", str(tiny_kr_bert))  # the setting users set
+    reset_settings_cache()
+    try:
+        out = news_service.import_news(sqlite_db, _csv(tmp_path))
+    finally:
+        reset_settings_cache()
     model_id = f"finbert:{tiny_kr_bert.name}"
     assert out["inserted"] == 4 and out["scored"] == {"vader": 1, model_id: 3}
     assert out["unscored"] == 0 and out["notes"] == []

@@ -145,3 +145,20 @@ def test_cli_import_reports_and_refuses_bad_files(
     assert "QTS_KR_SENTIMENT_MODEL" in r.output  # the Korean model is missing: said once
     r = runner.invoke(app, ["data", "news", "list", "--symbol", "TSLA", "--json"])
     assert r.exit_code == 0 and '"sentiment_model": "vader"' in r.output
+
+
+def test_cli_fetch_polls_a_feed_and_a_second_poll_adds_nothing(fresh_data_dir: Path) -> None:
+    from tests.market.fake_news_feed import FakeNewsFeeds
+
+    feeds = FakeNewsFeeds().start()
+    try:
+        runner = CliRunner()
+        url = f"{feeds.base_url}/atom"
+        r = runner.invoke(app, ["data", "news", "fetch", "--url", url])
+        assert r.exit_code == 0 and "1 items, 1 new" in r.output, r.output
+        r = runner.invoke(app, ["data", "news", "fetch", "--url", url, "--json"])
+        assert r.exit_code == 0 and '"inserted": 0' in r.output and '"skipped": 1' in r.output
+        r = runner.invoke(app, ["data", "news", "fetch", "--url", f"{feeds.base_url}/nope"])
+        assert r.exit_code == 3 and "HTTP 404" in r.output
+    finally:
+        feeds.stop()
