@@ -132,6 +132,8 @@ def collect_news(ctx: AppContext) -> dict[str, Any]:
     result = fetch_news(ctx.db, urls, korean_model=ctx.settings.kr_sentiment_model)
     if result["errors"] and not result["feeds"]:
         raise RuntimeError("; ".join(f"{u}: {m}" for u, m in result["errors"].items()))
+    for url, message in result["errors"].items():
+        log.warning("news job: feed %s failed: %s", url, message)
     for feed in result["feeds"].values():
         for note in feed["notes"]:
             key = note.split(": ", 1)[-1]
