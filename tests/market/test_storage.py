@@ -16,6 +16,7 @@ from qts.db.repositories.news import NewsRepository
 from qts.market.files import load_bars_file
 from qts.market.synthetic import generate_bars
 from qts.services.data import market_data as md
+from qts.services.data import news as news_service
 from qts.services.data.sample_data import load_sample_data
 
 SAMSUNG = SAMPLE / "kr_daily" / "005930.csv"
@@ -139,8 +140,10 @@ def test_news_and_fundamentals_known_at(db: Database, tmp_path: Path) -> None:
         "2024-01-05,AAPL,Apple ships,nasdaq,https://example.invalid/a\n"
         '2024-01-05T14:30:00Z,"AAPL,MSFT",Big tech rally,wire,https://example.invalid/b\n'
     )
-    assert md.import_news(db, news_csv) == {"inserted": 2, "skipped": 0}
-    assert md.import_news(db, news_csv) == {"inserted": 0, "skipped": 2}
+    first = news_service.import_news(db, news_csv)
+    assert (first["inserted"], first["skipped"], first["scored"]) == (2, 0, {"vader": 2})
+    again = news_service.import_news(db, news_csv)
+    assert (again["inserted"], again["skipped"], again["scored"]) == (0, 2, {})
     with db.session() as s:
         repo = NewsRepository(s)
         items = repo.read_news("AAPL")
@@ -160,7 +163,7 @@ def test_news_and_fundamentals_known_at(db: Database, tmp_path: Path) -> None:
         "<description>Q3</description><pubDate>Tue, 08 Oct 2024 08:00:00 +0900</pubDate>"
         "<category>005930</category></item></channel></rss>"
     )
-    assert md.import_news(db, rss)["inserted"] == 1
+    assert news_service.import_news(db, rss)["inserted"] == 1
     with db.session() as s:
         (samsung,) = NewsRepository(s).read_news("005930")
         assert (

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from qts.cli import fundamentals_cmd, fx_cmd
 from qts.cli.actions_cmd import app as actions_app
+from qts.cli import news_cmd
 from qts.cli.output import make_console
 from qts.core.errors import QtsError
 
@@ -20,6 +21,7 @@ app.add_typer(fundamentals_cmd.app, name="fundamentals")
 console = make_console()
 err_console = make_console(stderr=True)
 app.add_typer(actions_app, name="actions")
+app.add_typer(news_cmd.app, name="news")
 
 
 def _database() -> Any:

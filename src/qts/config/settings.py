@@ -12,12 +12,13 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -163,11 +164,24 @@ class Settings(ProfileSettings):
     # OpenDART (qts data fundamentals fetch, the fundamentals job): a free 40-character key.
     opendart_api_key: SecretStr | None = None
     opendart_base_url: str = "https://opendart.fss.or.kr/api"
+    # News (qts.services.data.news): RSS/Atom feeds the `news` job polls (a JSON list or
+    # comma-separated URLs; none: the job does nothing) and the folder of a local Korean
+    # sentiment model (KR-FinBERT style transformers checkpoint; never downloaded).
+    news_feeds: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    kr_sentiment_model: Path | None = None
 
     @field_validator("data_dir")
     @classmethod
     def _expand(cls, v: Path) -> Path:
         return v.expanduser()
+
+    @field_validator("news_feeds", mode="before")
+    @classmethod
+    def _feed_list(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            text = v.strip()
+            v = yaml.safe_load(text) if text.startswith("[") else text.split(",")
+        return [str(url).strip() for url in v if str(url).strip()] if isinstance(v, list) else v
 
     # Derived values ---------------------------------------------------------------------------
     @property

@@ -115,6 +115,9 @@ DEFAULT_JOBS: tuple[JobSpec, ...] = (
             Cron("30 0 * * *"), {"pairs": ["USD/KRW"]}, enabled=False, soft_time_limit=100,
             time_limit=120, description="daily FX rates of the configured pairs (Yahoo; "
             "needs the network, so off until enabled)"),
+    JobSpec("news", "qts.services.data.news.collect_news", "market", Interval(900),
+            soft_time_limit=240, time_limit=280,
+            description="poll the RSS/Atom feeds of QTS_NEWS_FEEDS (nothing when none is set)"),
     JobSpec("strategies", "qts.services.trading.strategies.run_started_strategies", "strategy",
             Interval(60), soft_time_limit=50, time_limit=55, max_retries=0, idempotent=False,
             description="run started strategies on new bars"),

@@ -52,6 +52,30 @@ class BarPage(BaseModel):
     next_after: str | None  # pass as `after` for the next page; None on the last one
 
 
+class NewsItemOut(BaseModel):
+    """A stored news item: `known_at` is when qts first could have known it (features use it),
+    `sentiment` in [-1, 1] or None when not scored (Korean text with no Korean model)."""
+
+    id: int
+    published_at: str
+    known_at: str
+    symbols: list[str]
+    headline: str
+    body: str
+    source: str
+    url: str
+    sentiment: float | None
+    sentiment_model: str  # vader | finbert:<folder> | provider:<column> | "" (not scored)
+    language: str  # ko | en | ""
+
+
+class NewsPage(BaseModel):
+    items: list[NewsItemOut]  # newest first
+    limit: int
+    offset: int
+    next_offset: int | None  # pass as `offset` for the next page; None on the last one
+
+
 ParamValue = bool | int | float | str | None
 
 

@@ -1,4 +1,4 @@
-"""Market data: symbols and stored datasets, and paged bars."""
+"""Market data: symbols and stored datasets, paged bars and news."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from fastapi import APIRouter, Query, Response
 
 from qts.api.deps import Ctx, CurrentUser
 from qts.api.json_response import documented, json_response
-from qts.api.responses.market import BarPage, DatasetOut, SymbolOut
+from qts.api.responses.market import BarPage, DatasetOut, NewsPage, SymbolOut
 from qts.api.schemas import TIMEFRAME_PATTERN, ApiTime, Offset
 from qts.services.data import market_data
+from qts.services.data import news as news_service
 
 router = APIRouter(prefix="/market", tags=["market"])
 
@@ -61,3 +62,18 @@ async def bars(
         db=ctx.db,
     )
     return json_response(await anyio.to_thread.run_sync(read, limiter=_BAR_READERS))
+
+
+@router.get("/news", response_model=NewsPage)
+def news(
+    ctx: Ctx,
+    _user: CurrentUser,
+    symbol: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    start: ApiTime | None = None,
+    end: ApiTime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """Stored news, newest first (`start`/`end` bound the publication time, `end` inclusive),
+    with each item's sentiment, its model, language, symbols and `known_at`."""
+    return news_service.page_news(ctx.db, symbol, start, end, limit=limit, offset=offset)

@@ -57,6 +57,12 @@ class NewsItem(Base):
     source: Mapped[str] = mapped_column(String(128), default="")
     url: Mapped[str] = mapped_column(Text, default="")
     content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Score in [-1, 1] (None: not scored, e.g. Korean text with no Korean model installed),
+    # the model that gave it (`vader`, `finbert:<dir>`, `provider:<column>`) and the text's
+    # language (`ko` when the headline has Hangul, else `en`).
+    sentiment: Mapped[float | None] = mapped_column(Float, nullable=True)
+    sentiment_model: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    language: Mapped[str] = mapped_column(String(8), default="", server_default="")
 
 
 class Fundamental(Base):

@@ -18,7 +18,6 @@ from qts.core.errors import NotFoundError, ValidationError
 from qts.db import Database
 from qts.db.repositories.fundamentals import FundamentalsRepository
 from qts.db.repositories.market import MarketRepository, to_epoch_ms
-from qts.db.repositories.news import NewsRepository
 from qts.market.calendars import guess_exchange
 from qts.market.files import load_bars_with_report
 from qts.market.frames import infer_timeframe, timeframe_ms
@@ -334,15 +333,6 @@ async def publish_feed(bus: Any, feed: Any, to_event: Callable[[Any], dict[str, 
         bus.publish(f"bars:{bar.symbol}", to_event(bar))
         count += 1
     return count
-
-
-def import_news(db: Database | None, path: str | Path, **options: Any) -> dict[str, Any]:
-    """Import news (CSV/JSON/RSS); an item seen before keeps its first `known_at`."""
-    from qts.market.news import parse_news_file
-
-    items = parse_news_file(path, **options)
-    with resolve_database(db).session() as s:
-        return NewsRepository(s).insert_news(items)
 
 
 def import_fundamentals(

@@ -113,13 +113,19 @@ def load_fundamentals(db: Database, symbol: str, exchange: str | None = None) ->
     return pd.DataFrame(rows, columns=["metric", "period_end", "known_at", "value"])
 
 
+NEWS_COLUMNS = ["known_at", "headline", "body", "sentiment", "language"]
+
+
 def load_news(db: Database, symbol: str) -> pd.DataFrame:
-    q = select(NewsItem.known_at, NewsItem.headline, NewsItem.body).where(
-        NewsItem.symbols.contains(f",{symbol},")
-    )
+    """One symbol's news with its stored scores (None where not scored)."""
+    q = select(
+        NewsItem.known_at, NewsItem.headline, NewsItem.body, NewsItem.sentiment, NewsItem.language
+    ).where(NewsItem.symbols.contains(f",{symbol},"))
     with db.session() as s:
-        rows = s.execute(q.order_by(NewsItem.known_at)).all()
-    return pd.DataFrame(rows, columns=["known_at", "headline", "body"])
+        rows = s.execute(q.order_by(NewsItem.known_at, NewsItem.id)).all()
+    frame = pd.DataFrame(rows, columns=NEWS_COLUMNS)
+    frame["sentiment"] = pd.to_numeric(frame["sentiment"], errors="coerce")
+    return frame
 
 
 def sync_definitions(
