@@ -1,7 +1,7 @@
 """news_sentiment: a sentiment score, its model and the language of each news item
 
-Revision ID: 0005_news_sentiment
-Revises: 0004_model_monitoring
+Revision ID: 0007_news_sentiment
+Revises: 0006_position_currency
 Create Date: 2026-11-29 18:00:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_news_sentiment"
-down_revision: str | None = "0004_model_monitoring"
+revision: str = "0007_news_sentiment"
+down_revision: str | None = "0006_position_currency"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

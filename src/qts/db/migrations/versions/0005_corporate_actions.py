@@ -1,6 +1,6 @@
 """corporate_actions: splits and cash dividends beside the raw bars
 
-Revision ID: 0005_corpact_corporate_actions
+Revision ID: 0005_corporate_actions
 Revises: 0004_model_monitoring
 Create Date: 2026-11-29 18:00:00
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import qts.db.base
 
-revision: str = "0005_corpact_corporate_actions"
+revision: str = "0005_corporate_actions"
 down_revision: str | None = "0004_model_monitoring"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,7 +1,7 @@
 """kisus: positions carry their trading currency
 
-Revision ID: 0005_kisus_position_currency
-Revises: 0004_model_monitoring
+Revision ID: 0006_position_currency
+Revises: 0005_corporate_actions
 Create Date: 2026-11-29 18:00:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_kisus_position_currency"
-down_revision: str | None = "0004_model_monitoring"
+revision: str = "0006_position_currency"
+down_revision: str | None = "0005_corporate_actions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
