@@ -9,9 +9,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from qts.cli import fundamentals_cmd, fx_cmd
+from qts.cli import fundamentals_cmd, fx_cmd, news_cmd
 from qts.cli.actions_cmd import app as actions_app
-from qts.cli import news_cmd
 from qts.cli.output import make_console
 from qts.core.errors import QtsError
 
