@@ -50,16 +50,26 @@ class YahooChartProvider:
         self.actions: list[CorporateAction] = []  # of the last `fetch`
 
     def fetch(
-        self, symbol: str, timeframe: str, since_ms: int, until_ms: int | None = None
+        self,
+        symbol: str,
+        timeframe: str,
+        since_ms: int,
+        until_ms: int | None = None,
+        *,
+        with_actions: bool = True,
     ) -> pd.DataFrame:
-        """Raw bars since..until; the splits and dividends since then are left in `actions`."""
+        """Raw bars since..until; the splits and dividends since then are left in `actions`
+        (`with_actions=False`, for series without any such as FX rates: the quotes as given,
+        one request)."""
         if timeframe not in INTERVALS:
             raise ValidationError(f"Yahoo has no {timeframe} bars; use one of {list(INTERVALS)}")
         now_ms = int(pd.Timestamp.now("UTC").value // 1_000_000)
         result = self._chart(symbol, since_ms, until_ms or now_ms, INTERVALS[timeframe])
         bars = parse_chart_result(result, timeframe)
-        actions = parse_chart_events(result, symbol)
-        if until_ms is not None and until_ms < now_ms:  # later splits adjust these quotes too
+        actions = parse_chart_events(result, symbol) if with_actions else []
+        if (
+            with_actions and until_ms is not None and until_ms < now_ms
+        ):  # later splits adjust these quotes too
             later = self._chart(symbol, until_ms + 1, now_ms, "1mo")
             actions = _unique([*actions, *parse_chart_events(later, symbol)])
         self.actions = raw_actions(actions)

@@ -81,7 +81,9 @@ def fetch_rates(
     symbol = fx_pair.yahoo_symbol()
     # Yahoo stamps FX days at 00:00 London, 23:00 UTC the day before in summer: ask a day
     # earlier so the first day is not missed, and keep the days from the start on.
-    bars = YahooChartProvider(url).fetch(symbol, timeframe, since_ms - 86_400_000, until_ms)
+    bars = YahooChartProvider(url).fetch(
+        symbol, timeframe, since_ms - 86_400_000, until_ms, with_actions=False
+    )
     bars = widen_range(bars[bars.index >= pd.Timestamp(since_ms, unit="ms", tz="UTC").floor("D")])
     validate_frame(bars, f"yahoo:{symbol}:{timeframe}")
     counts = _store(database, fx_pair, timeframe, bars)
