@@ -19,6 +19,7 @@ KIS has no client order id field: idempotency goes through the `OrderIdStore` jo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -211,35 +212,43 @@ class KisBroker(TokenRestBroker):
 
     def _todays_orders(self) -> list[BrokerOrder]:
         today = datetime.fromtimestamp(self.clock(), KST).strftime("%Y%m%d")
-        rows: list[dict[str, Any]] = []
-        fk = nk = ""
-        page_key: str | None = None
-        for _ in range(50):  # 100 rows a page on real accounts, 15 on mock ones
-            params = {
-                "CANO": self.cano,
-                "ACNT_PRDT_CD": self.product_code,
-                "INQR_STRT_DT": today,
-                "INQR_END_DT": today,
-                "SLL_BUY_DVSN_CD": "00",
-                "INQR_DVSN": "01",
-                "PDNO": "",
-                "CCLD_DVSN": "00",
-                "ORD_GNO_BRNO": "",
-                "ODNO": "",
-                "INQR_DVSN_3": "00",
-                "INQR_DVSN_1": "",
-                "EXCG_ID_DVSN_CD": "KRX",
-                "CTX_AREA_FK100": fk,
-                "CTX_AREA_NK100": nk,
-            }
-            data, headers = self._call(
-                "GET", DAILY_PATH, self.tr_ids["daily"], params=params, page_key=page_key
-            )
-            rows.extend(data.get("output1") or [])
-            if headers.get("tr_cont") not in ("M", "F"):
-                break
-            fk, nk, page_key = data.get("ctx_area_fk100", ""), data.get("ctx_area_nk100", ""), "N"
+        params = {
+            "CANO": self.cano,
+            "ACNT_PRDT_CD": self.product_code,
+            "INQR_STRT_DT": today,
+            "INQR_END_DT": today,
+            "SLL_BUY_DVSN_CD": "00",
+            "INQR_DVSN": "01",
+            "PDNO": "",
+            "CCLD_DVSN": "00",
+            "ORD_GNO_BRNO": "",
+            "ODNO": "",
+            "INQR_DVSN_3": "00",
+            "INQR_DVSN_1": "",
+            "EXCG_ID_DVSN_CD": "KRX",
+        }
+        # 100 rows a page on real accounts, 15 on mock ones
+        pages = self._pages(DAILY_PATH, self.tr_ids["daily"], params)
+        rows = [row for data in pages for row in data.get("output1") or []]
         return _orders_from_rows(rows)
+
+    def _pages(
+        self, path: str, tr_id: str, params: dict[str, Any], width: int = 100
+    ) -> Iterator[dict[str, Any]]:
+        """Each page of a KIS inquiry: `tr_cont` M/F means more, fetched with the
+        CTX_AREA_FK/NK keys of the page before (100 wide at home, 200 overseas); 50 at most."""
+        fk, nk = f"CTX_AREA_FK{width}", f"CTX_AREA_NK{width}"
+        cursor = {fk: "", nk: ""}
+        page_key: str | None = None
+        for _ in range(50):
+            data, headers = self._call(
+                "GET", path, tr_id, params={**params, **cursor}, page_key=page_key
+            )
+            yield data
+            if headers.get("tr_cont") not in ("M", "F"):
+                return
+            cursor = {fk: data.get(fk.lower(), ""), nk: data.get(nk.lower(), "")}
+            page_key = "N"
 
     def balances(self) -> list[Balance]:
         _, cash = self._balance()
@@ -252,25 +261,18 @@ class KisBroker(TokenRestBroker):
     def _balance(self) -> tuple[list[BrokerPosition], float]:
         positions: list[BrokerPosition] = []
         cash = 0.0
-        fk = nk = ""
-        page_key: str | None = None
-        for _ in range(50):
-            params = {
-                "CANO": self.cano,
-                "ACNT_PRDT_CD": self.product_code,
-                "AFHR_FLPR_YN": "N",
-                "OFL_YN": "",
-                "INQR_DVSN": "02",
-                "UNPR_DVSN": "01",
-                "FUND_STTL_ICLD_YN": "N",
-                "FNCG_AMT_AUTO_RDPT_YN": "N",
-                "PRCS_DVSN": "00",
-                "CTX_AREA_FK100": fk,
-                "CTX_AREA_NK100": nk,
-            }
-            data, headers = self._call(
-                "GET", BALANCE_PATH, self.tr_ids["balance"], params=params, page_key=page_key
-            )
+        params = {
+            "CANO": self.cano,
+            "ACNT_PRDT_CD": self.product_code,
+            "AFHR_FLPR_YN": "N",
+            "OFL_YN": "",
+            "INQR_DVSN": "02",
+            "UNPR_DVSN": "01",
+            "FUND_STTL_ICLD_YN": "N",
+            "FNCG_AMT_AUTO_RDPT_YN": "N",
+            "PRCS_DVSN": "00",
+        }
+        for data in self._pages(BALANCE_PATH, self.tr_ids["balance"], params):
             for row in data.get("output1") or []:
                 quantity = parse_number(row.get("hldg_qty"))
                 if quantity > 0:
@@ -286,9 +288,6 @@ class KisBroker(TokenRestBroker):
             summary = summary[0] if isinstance(summary, list) and summary else summary
             # D+2 projected deposit: the cash after today's trades settle
             cash = parse_number(summary.get("prvs_rcdl_excc_amt", summary.get("dnca_tot_amt")))
-            if headers.get("tr_cont") not in ("M", "F"):
-                break
-            fk, nk, page_key = data.get("ctx_area_fk100", ""), data.get("ctx_area_nk100", ""), "N"
         return positions, cash
 
 

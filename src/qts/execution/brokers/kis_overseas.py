@@ -211,34 +211,25 @@ class KisOverseasBroker(KisBroker):
         start = datetime.fromtimestamp(now, ET).date() - timedelta(days=1)
         end = datetime.fromtimestamp(now, KST).date()
         everything = "" if self.mock else "%"  # mock accounts refuse "%" (all) here
+        params = {
+            "CANO": self.cano,
+            "ACNT_PRDT_CD": self.product_code,
+            "PDNO": everything,
+            "ORD_STRT_DT": start.strftime("%Y%m%d"),
+            "ORD_END_DT": end.strftime("%Y%m%d"),
+            "SLL_BUY_DVSN": "00",
+            "CCLD_NCCS_DVSN": "00",
+            "OVRS_EXCG_CD": everything,
+            "SORT_SQN": "DS",
+            "ORD_DT": "",
+            "ORD_GNO_BRNO": "",
+            "ODNO": "",
+        }
         rows: list[dict[str, Any]] = []
-        fk = nk = ""
-        page_key: str | None = None
-        for _ in range(50):  # 20 rows a page on real accounts, 15 on mock ones
-            params = {
-                "CANO": self.cano,
-                "ACNT_PRDT_CD": self.product_code,
-                "PDNO": everything,
-                "ORD_STRT_DT": start.strftime("%Y%m%d"),
-                "ORD_END_DT": end.strftime("%Y%m%d"),
-                "SLL_BUY_DVSN": "00",
-                "CCLD_NCCS_DVSN": "00",
-                "OVRS_EXCG_CD": everything,
-                "SORT_SQN": "DS",
-                "ORD_DT": "",
-                "ORD_GNO_BRNO": "",
-                "ODNO": "",
-                "CTX_AREA_NK200": nk,
-                "CTX_AREA_FK200": fk,
-            }
-            data, headers = self._call(
-                "GET", CCNL_PATH, self.tr_ids["ccnl"], params=params, page_key=page_key
-            )
+        # 20 rows a page on real accounts, 15 on mock ones
+        for data in self._pages(CCNL_PATH, self.tr_ids["ccnl"], params, width=200):
             output = data.get("output") or []
             rows.extend(output if isinstance(output, list) else [output])
-            if headers.get("tr_cont") not in ("M", "F"):
-                break
-            fk, nk, page_key = data.get("ctx_area_fk200", ""), data.get("ctx_area_nk200", ""), "N"
         return orders_from_ccnl(rows)
 
     # Balances -----------------------------------------------------------------------------------
@@ -292,25 +283,14 @@ class KisOverseasBroker(KisBroker):
         return list(held.values())
 
     def _holdings(self, exchange: str) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        fk = nk = ""
-        page_key: str | None = None
-        for _ in range(50):
-            params = {
-                "CANO": self.cano,
-                "ACNT_PRDT_CD": self.product_code,
-                "OVRS_EXCG_CD": exchange,
-                "TR_CRCY_CD": "USD",
-                "CTX_AREA_FK200": fk,
-                "CTX_AREA_NK200": nk,
-            }
-            data, headers = self._call(
-                "GET", BALANCE_PATH, self.tr_ids["balance"], params=params, page_key=page_key
-            )
-            rows.extend(data.get("output1") or [])
-            if headers.get("tr_cont") not in ("M", "F"):
-                break
-            fk, nk, page_key = data.get("ctx_area_fk200", ""), data.get("ctx_area_nk200", ""), "N"
+        params = {
+            "CANO": self.cano,
+            "ACNT_PRDT_CD": self.product_code,
+            "OVRS_EXCG_CD": exchange,
+            "TR_CRCY_CD": "USD",
+        }
+        pages = self._pages(BALANCE_PATH, self.tr_ids["balance"], params, width=200)
+        rows = [row for data in pages for row in data.get("output1") or []]
         return rows
 
 
