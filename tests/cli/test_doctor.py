@@ -43,6 +43,28 @@ def test_fresh_embedded_setup_passes(fresh_data_dir: Path) -> None:
     assert checks["data directory"]["status"] == "ok"
     assert checks["database"]["status"] in ("ok", "warn")  # a fresh database is not migrated yet
     assert all(c["status"] != "fail" for c in checks.values())
+    # Optional sources warn with what to set, and never fail the check.
+    assert checks["opendart"]["status"] == "warn"
+    assert "QTS_OPENDART_API_KEY" in checks["opendart"]["fix"]
+    assert checks["korean sentiment"]["status"] == "warn"
+
+
+def test_data_sources_reported(
+    fresh_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qts.config import reset_settings_cache
+
+    monkeypatch.setenv("QTS_OPENDART_API_KEY", "k" * 40)
+    monkeypatch.setenv("QTS_KR_SENTIMENT_MODEL", str(tmp_path))
+    reset_settings_cache()
+    _, checks = _checks(["doctor"])
+    assert checks["opendart"]["status"] == "ok"
+    assert "k" * 40 not in json.dumps(checks)  # the key is never printed
+    assert checks["korean sentiment"]["status"] == "warn"
+    assert "no config.json" in checks["korean sentiment"]["detail"]
+    (tmp_path / "config.json").write_text("{}")
+    _, checks = _checks(["doctor"])
+    assert checks["korean sentiment"]["status"] == "ok"
 
 
 def test_redis_down_fails_with_what_to_do(

@@ -1,6 +1,7 @@
 """`qts doctor`: is this machine ready? Python, extras, database, Redis, MLflow, the data
-directory, TA-Lib and CUDA, each with what to do when it is not. Exits 1 when something
-required fails (optional parts only warn)."""
+directory, TA-Lib, CUDA and the optional data sources (OpenDART, a Korean sentiment model),
+each with what to do when it is not. Exits 1 when something required fails (optional parts
+only warn)."""
 
 from __future__ import annotations
 
@@ -139,6 +140,25 @@ def _cuda() -> Check:
     return Check("cuda", "ok", "no GPU: models train on the CPU")
 
 
+def _data_sources(settings: Any) -> list[Check]:
+    """Optional sources of model inputs: OpenDART (fundamentals) and a Korean sentiment model."""
+    if settings.opendart_api_key is None:
+        dart = Check("opendart", "warn", "no API key: `qts data fundamentals fetch` is off",
+                     "a free key from opendart.fss.or.kr in QTS_OPENDART_API_KEY")  # fmt: skip
+    else:
+        dart = Check("opendart", "ok", f"key set, {settings.opendart_base_url}")
+    model = settings.kr_sentiment_model
+    if model is None:
+        korean = Check("korean sentiment", "warn", "no model: Korean headlines stay unscored",
+                       "a KR-FinBERT style folder in QTS_KR_SENTIMENT_MODEL")  # fmt: skip
+    elif not (model / "config.json").is_file():
+        korean = Check("korean sentiment", "warn", f"{model}: no config.json there",
+                       "point QTS_KR_SENTIMENT_MODEL at a transformers checkpoint folder")  # fmt: skip
+    else:
+        korean = Check("korean sentiment", "ok", f"model at {model}")
+    return [dart, korean]
+
+
 def run_checks() -> list[Check]:
     from qts.config import get_settings
 
@@ -146,6 +166,7 @@ def run_checks() -> list[Check]:
     checks: list[Callable[[], Check | list[Check]]] = [
         _python, _extras, lambda: _data_dir(settings), lambda: _database(settings),
         lambda: _redis(settings), lambda: _mlflow(settings), _talib, _cuda,
+        lambda: _data_sources(settings),
     ]  # fmt: skip
     found: list[Check] = []
     for check in checks:
