@@ -98,6 +98,7 @@ function RunForm({ onStarted }: { onStarted: (id: string) => void }) {
           {choice("timeframe", t("timeframe"), (timeframes.length ? timeframes : ["1d"]).map((x) => [x, x]))}
           {text("start", t("start"), "date")}
           {text("end", t("end"), "date")}
+          {choice("price_adjustment", t("prices"), [["adjusted", t("pricesAdjusted")], ["raw", t("pricesRaw")]])}
         </div>
         {spec && (
           <>
@@ -207,7 +208,7 @@ function RunDetail({ id }: { id: string }) {
   const { t, locale } = useI18n();
   const q = useRun(id);
   const run = q.data;
-  const result = (run?.result ?? null) as { equity_curve?: CurvePoint[]; trades?: Trade[]; config?: { currency?: string } } | null;
+  const result = (run?.result ?? null) as { equity_curve?: CurvePoint[]; trades?: Trade[]; config?: { currency?: string; fx_pairs?: string[]; price_adjustment?: string } } | null;
   const currency = result?.config?.currency ?? "USD";
   const curves = useMemo(() => {
     const pts = result?.equity_curve ?? [];
@@ -241,6 +242,7 @@ function RunDetail({ id }: { id: string }) {
               </div>
             ))}
           </dl>
+          <RunConfigNote config={result?.config} />
           <h3>{t("equity")}</h3>
           <LineChart series={curves.equity} label={t("equity")} />
           <h3>{t("drawdown")} (%)</h3>
@@ -283,6 +285,21 @@ function RunDetail({ id }: { id: string }) {
         </>
       )}
     </Card>
+  );
+}
+
+/** The run's price basis and the FX pairs that converted its foreign symbols, when any. */
+function RunConfigNote({ config }: { config?: { fx_pairs?: string[]; price_adjustment?: string } }) {
+  const { t } = useI18n();
+  const pairs = config?.fx_pairs ?? [];
+  const prices = config?.price_adjustment;
+  if (!prices && !pairs.length) return null;
+  return (
+    <p className="muted small" data-testid="run-config">
+      {prices && `${t("prices")}: ${prices === "raw" ? t("pricesRaw") : t("pricesAdjusted")}`}
+      {prices && pairs.length > 0 && " · "}
+      {pairs.length > 0 && <span data-testid="fx-pairs">{`${t("fxPairs")}: ${pairs.join(", ")}`}</span>}
+    </p>
   );
 }
 
