@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState, type FormEvent } from "react";
+import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap } from "../api/client";
 import { useAuth } from "../auth";
@@ -46,12 +46,14 @@ function RunForm({ onStarted }: { onStarted: (id: string) => void }) {
   useEffect(() => {
     if (spec) setForm((f) => ({ ...f, params: defaultsOf(spec.params) }));
   }, [spec]);
+  // Suggest a stored series once; a field the user cleared stays empty (no refill under the cursor).
+  const suggested = useRef(false);
   useEffect(() => {
-    if (!form.symbols && datasets.data?.length) {
-      const d = datasets.data.find((x) => x.timeframe === "1d") ?? datasets.data[0];
-      setForm((f) => ({ ...f, symbols: d.symbol, timeframe: d.timeframe }));
-    }
-  }, [datasets.data, form.symbols]);
+    if (suggested.current || !datasets.data?.length) return;
+    suggested.current = true;
+    const d = datasets.data.find((x) => x.timeframe === "1d") ?? datasets.data[0];
+    setForm((f) => (f.symbols ? f : { ...f, symbols: d.symbol, timeframe: d.timeframe }));
+  }, [datasets.data]);
   const m = useMutation({
     mutationFn: (body: Record<string, unknown>) => unwrap(api.POST("/api/v1/backtests", { body: body as never })),
     onSuccess: (run) => {

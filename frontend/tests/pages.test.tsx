@@ -6,6 +6,7 @@ import type { Schemas } from "../src/api/client";
 import { I18nProvider } from "../src/i18n";
 import { NEWS_PAGE, NewsCard } from "../src/pages/MarketNews";
 import { CashByCurrency, MissingFx } from "../src/pages/Dashboard";
+import { TrainingForm } from "../src/pages/Training";
 import { installFakeApi } from "./fakeApi";
 
 type NewsItem = Schemas["NewsItemOut"];
@@ -135,5 +136,23 @@ describe("cash per currency", () => {
     const { container } = render(wrap(<><MissingFx account="paper" pairs={["USD/KRW"]} /><MissingFx account="live:kis" pairs={[]} /></>));
     expect(screen.getAllByTestId("missing-fx")).toHaveLength(1);
     expect(container).toHaveTextContent("paper: No FX rate for USD/KRW: run qts data fx fetch --pair USD/KRW");
+  });
+});
+
+describe("training form", () => {
+  it("suggests a stored symbol once and leaves a field the user cleared empty", async () => {
+    installFakeApi({
+      "/api/v1/market/datasets": () => [
+        { exchange: "XKRX", symbol: "000660", timeframe: "1d", bars: 10, first: "2024-01-02", last: "2024-01-15" },
+      ],
+    });
+    render(wrap(<TrainingForm onStarted={() => {}} />));
+    const field = screen.getByLabelText("Symbols") as HTMLInputElement;
+    await waitFor(() => expect(field.value).toBe("000660"));
+    fireEvent.change(field, { target: { value: "" } });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(field.value).toBe("");
+    fireEvent.change(field, { target: { value: "005930" } });
+    expect(field.value).toBe("005930");
   });
 });
