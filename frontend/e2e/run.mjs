@@ -1,10 +1,11 @@
 // End-to-end tests in the machine's Chromium against a real `qts up` on a fresh data directory.
 // Every flow runs even when an earlier one fails; the exit code is 1 when any failed.
 // Screenshots of every page go to e2e-artifacts/ (QTS_E2E_ARTIFACTS to change).
+import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
-import { CHROMIUM_ARGS, USERS, chromiumPath, login, startServer } from "./server.mjs";
+import { CHROMIUM_ARGS, USERS, chromiumPath, login, python, startServer } from "./server.mjs";
 
 const require = createRequire(import.meta.url);
 const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
@@ -129,6 +130,8 @@ flow("the dashboard lists accounts and draws the equity history from /accounts/e
   const body = await (await equity).json();
   assert(body.account && body.now && Array.isArray(body.points), `equity history: ${JSON.stringify(body).slice(0, 200)}`);
   await page.waitForSelector("[data-testid=equity-history] [data-testid=chart] canvas");
+  const cash = await page.locator('[data-testid=account-row]:has-text("paper:seed-replay") [data-testid=cash-by-currency]').innerText();
+  assert(/^₩[\d,]+$/.test(cash.trim()), `cash per currency of a won account: ${cash}`);
   await page.locator("[data-testid=account-row] button", { hasText: "paper:seed-replay" }).click();
   await page.waitForSelector('section[aria-labelledby=acct-title] h3:has-text("paper:seed-replay")');
   await page.waitForSelector("[data-testid=equity-history] [data-testid=chart] canvas");
@@ -179,6 +182,24 @@ flow("a small model trains with its curve drawn live, then an admin promotes it"
   await page.waitForSelector("[data-testid=promote-result]", { timeout: 60_000 });
   await page.waitForSelector('[data-testid=alias]:has-text("production")');
   await shot(page, "models-promoted");
+});
+
+flow("the market page lists the selected symbol's news, newest first, with its sentiment", async ({ page }) => {
+  await go(page, "/market");
+  await page.selectOption("#m-symbol", "AAPL");
+  const en = page.locator("[data-testid=news-row]", { hasText: "Apple shares surge" });
+  await en.waitFor({ timeout: 15_000 });
+  const score = en.locator("[data-testid=news-sentiment]");
+  const text = (await score.innerText()).trim();
+  assert(/^\+\d\.\d\d$/.test(text) && (await score.getAttribute("class")).includes("pos"), `English sentiment: ${text}`);
+  assert((await score.getAttribute("title")).includes("vader"), "no model tooltip");
+  await page.selectOption("#m-symbol", "005930");
+  // Korean headlines stay unscored here: the e2e server has no Korean sentiment model.
+  const ko = page.locator("[data-testid=news-row]", { hasText: "삼성전자" });
+  await ko.waitFor({ timeout: 15_000 });
+  assert((await ko.locator("[data-testid=news-sentiment]").innerText()).trim() === "—", "an unscored item shows a score");
+  await axe(page, "market with news");
+  await shot(page, "market-news");
 });
 
 flow("every page renders with no serious or critical axe violation, light and dark", async ({ page }) => {
@@ -300,6 +321,9 @@ async function main() {
     for (let i = 0; i < 240 && (await apiCall(server.base, token, "GET", `/strategies/${s.id}`)).state === "running"; i++) {
       await new Promise((r) => setTimeout(r, 500));
     }
+    // News for the market page, through the CLI a user runs (English scored by VADER).
+    const headlines = new URL("../../tests/data/news/headlines.csv", import.meta.url).pathname;
+    execFileSync(python(), ["-m", "qts.cli", "data", "news", "import", headlines], { env: server.env, stdio: ["ignore", "pipe", "pipe"] });
     const ctx = await guardedContext(browser, server.base, foreign);
     const page = await ctx.newPage();
     const errors = [];

@@ -44,6 +44,12 @@ export function formatNumber(value: number | null | undefined, locale: string, d
   return numberFormat(locale, { maximumFractionDigits: digits }).format(value);
 }
 
+/** A score such as a sentiment in [-1, 1], signed ("+0.62", "−0.41"); "—" when absent. */
+export function formatSigned(value: number | null | undefined, locale: string, digits = 2): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return "—";
+  return numberFormat(locale, { minimumFractionDigits: digits, maximumFractionDigits: digits, signDisplay: "exceptZero" }).format(value);
+}
+
 export function formatPercent(value: number | null | undefined, locale: string, digits = 2): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return "–";
   return numberFormat(locale, {

@@ -40,6 +40,10 @@ const en = {
   modelUniverse: "empty: the model's universe", trainedOn: "trained on", unscored: "Not scored",
   expectedReturn: "Expected return", runCheck: "Run a drift check", liveIc: "Live IC", retraining: "retraining",
   breaches: "Breaches",
+  news: "News", noNews: "No stored news for this symbol", more: "More", headline: "Headline", source: "Source",
+  sentiment: "Sentiment", sentimentBy: "Scored by", cashHeld: "Cash", newTab: "(opens in a new tab)",
+  missingFx: "No FX rate for {pair}: run qts data fx fetch --pair {pair}", prices: "Prices",
+  pricesAdjusted: "adjusted (splits, dividends)", pricesRaw: "raw", fxPairs: "FX pairs",
 };
 export type MessageKey = keyof typeof en;
 
@@ -79,6 +83,10 @@ const ko: Record<MessageKey, string> = {
   modelUniverse: "비우면 모델의 유니버스", trainedOn: "학습 기간", unscored: "점수 없음",
   expectedReturn: "기대 수익률", runCheck: "드리프트 점검 실행", liveIc: "실시간 IC", retraining: "재학습",
   breaches: "임계 초과",
+  news: "뉴스", noNews: "이 종목의 저장된 뉴스가 없습니다", more: "더 보기", headline: "제목", source: "출처",
+  sentiment: "감성 점수", sentimentBy: "채점 모델", cashHeld: "예수금", newTab: "(새 탭에서 열림)",
+  missingFx: "{pair} 환율이 없습니다: qts data fx fetch --pair {pair} 를 실행하세요", prices: "가격 기준",
+  pricesAdjusted: "수정주가 (분할, 배당 반영)", pricesRaw: "원주가", fxPairs: "환율 쌍",
 };
 
 const messages: Record<Lang, Record<MessageKey, string>> = { en, ko };

@@ -91,11 +91,16 @@ describe("backtest form", () => {
       fill_at: "next_open",
       rebalance: "on_change",
       engine: "auto",
+      price_adjustment: "adjusted",
       start: "2024-01-01",
       commission: 0.00015,
       sell_tax: 0.0018,
       fractional: false,
     });
+  });
+
+  it("sends the chosen price basis", () => {
+    expect(buildBacktestBody({ ...emptyBacktestForm(), symbols: "AAPL", price_adjustment: "raw" }).price_adjustment).toBe("raw");
   });
 
   it("refuses empty symbols, reversed dates and negative costs with a clear message", () => {

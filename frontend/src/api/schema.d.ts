@@ -216,6 +216,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/market/news": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * News
+         * @description Stored news, newest first (`start`/`end` bound the publication time, `end` inclusive),
+         *     with each item's sentiment, its model, language, symbols and `known_at`.
+         */
+        get: operations["news_api_v1_market_news_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/market/symbols": {
         parameters: {
             query?: never;
@@ -884,10 +905,28 @@ export interface components {
         AccountPoint: {
             /** Cash */
             cash: number | null;
+            /** Cash By Currency */
+            cash_by_currency?: {
+                [key: string]: number;
+            } | null;
+            /** Currency */
+            currency?: string | null;
             /** Equity */
             equity: number | null;
             /** Fees */
             fees: number;
+            /**
+             * Fx Rates
+             * @default {}
+             */
+            fx_rates: {
+                [key: string]: number;
+            };
+            /**
+             * Missing Fx
+             * @default []
+             */
+            missing_fx: string[];
             /** Open Positions */
             open_positions: number;
             /** Pnl */
@@ -979,6 +1018,12 @@ export interface components {
             };
             /** Periods Per Year */
             periods_per_year?: number | null;
+            /**
+             * Price Adjustment
+             * @default adjusted
+             * @enum {string}
+             */
+            price_adjustment: "adjusted" | "raw";
             /** Qty Step */
             qty_step?: number | null;
             /**
@@ -1002,6 +1047,13 @@ export interface components {
             start?: string | null;
             /** Strategy */
             strategy: string;
+            /**
+             * Symbol Currencies
+             * @default {}
+             */
+            symbol_currencies: {
+                [key: string]: string;
+            };
             /** Symbols */
             symbols: string[];
             /**
@@ -1708,6 +1760,46 @@ export interface components {
             username: string;
         };
         /**
+         * NewsItemOut
+         * @description A stored news item: `known_at` is when qts first could have known it (features use it),
+         *     `sentiment` in [-1, 1] or None when not scored (Korean text with no Korean model).
+         */
+        NewsItemOut: {
+            /** Body */
+            body: string;
+            /** Headline */
+            headline: string;
+            /** Id */
+            id: number;
+            /** Known At */
+            known_at: string;
+            /** Language */
+            language: string;
+            /** Published At */
+            published_at: string;
+            /** Sentiment */
+            sentiment: number | null;
+            /** Sentiment Model */
+            sentiment_model: string;
+            /** Source */
+            source: string;
+            /** Symbols */
+            symbols: string[];
+            /** Url */
+            url: string;
+        };
+        /** NewsPage */
+        NewsPage: {
+            /** Items */
+            items: components["schemas"]["NewsItemOut"][];
+            /** Limit */
+            limit: number;
+            /** Next Offset */
+            next_offset: number | null;
+            /** Offset */
+            offset: number;
+        };
+        /**
          * OptimizationBody
          * @description Through the API a strategy is a registered name or an installed class, never a file.
          */
@@ -1789,6 +1881,12 @@ export interface components {
             };
             /** Periods Per Year */
             periods_per_year?: number | null;
+            /**
+             * Price Adjustment
+             * @default adjusted
+             * @enum {string}
+             */
+            price_adjustment: "adjusted" | "raw";
             /** Qty Step */
             qty_step?: number | null;
             /**
@@ -1817,6 +1915,13 @@ export interface components {
             start?: string | null;
             /** Strategy */
             strategy: string;
+            /**
+             * Symbol Currencies
+             * @default {}
+             */
+            symbol_currencies: {
+                [key: string]: string;
+            };
             /** Symbols */
             symbols: string[];
             /**
@@ -1915,6 +2020,12 @@ export interface components {
             };
             /** Periods Per Year */
             periods_per_year?: number | null;
+            /**
+             * Price Adjustment
+             * @default adjusted
+             * @enum {string}
+             */
+            price_adjustment: "adjusted" | "raw";
             /** Qty Step */
             qty_step?: number | null;
             /**
@@ -1943,6 +2054,13 @@ export interface components {
             start?: string | null;
             /** Strategy */
             strategy: string;
+            /**
+             * Symbol Currencies
+             * @default {}
+             */
+            symbol_currencies: {
+                [key: string]: string;
+            };
             /** Symbols */
             symbols: string[];
             /**
@@ -2177,6 +2295,11 @@ export interface components {
             account: string;
             /** Average Price */
             average_price: number;
+            /**
+             * Currency
+             * @default
+             */
+            currency: string;
             /** Fees */
             fees: number;
             /** Last Price */
@@ -3329,6 +3452,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DatasetOut"][];
+                };
+            };
+        };
+    };
+    news_api_v1_market_news_get: {
+        parameters: {
+            query?: {
+                symbol?: string | null;
+                start?: string | null;
+                end?: string | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewsPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

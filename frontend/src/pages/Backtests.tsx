@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState, type FormEvent } from "react";
+import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap } from "../api/client";
 import { useAuth } from "../auth";
@@ -46,12 +46,14 @@ function RunForm({ onStarted }: { onStarted: (id: string) => void }) {
   useEffect(() => {
     if (spec) setForm((f) => ({ ...f, params: defaultsOf(spec.params) }));
   }, [spec]);
+  // Suggest a stored series once; a field the user cleared stays empty (no refill under the cursor).
+  const suggested = useRef(false);
   useEffect(() => {
-    if (!form.symbols && datasets.data?.length) {
-      const d = datasets.data.find((x) => x.timeframe === "1d") ?? datasets.data[0];
-      setForm((f) => ({ ...f, symbols: d.symbol, timeframe: d.timeframe }));
-    }
-  }, [datasets.data, form.symbols]);
+    if (suggested.current || !datasets.data?.length) return;
+    suggested.current = true;
+    const d = datasets.data.find((x) => x.timeframe === "1d") ?? datasets.data[0];
+    setForm((f) => (f.symbols ? f : { ...f, symbols: d.symbol, timeframe: d.timeframe }));
+  }, [datasets.data]);
   const m = useMutation({
     mutationFn: (body: Record<string, unknown>) => unwrap(api.POST("/api/v1/backtests", { body: body as never })),
     onSuccess: (run) => {
@@ -98,6 +100,7 @@ function RunForm({ onStarted }: { onStarted: (id: string) => void }) {
           {choice("timeframe", t("timeframe"), (timeframes.length ? timeframes : ["1d"]).map((x) => [x, x]))}
           {text("start", t("start"), "date")}
           {text("end", t("end"), "date")}
+          {choice("price_adjustment", t("prices"), [["adjusted", t("pricesAdjusted")], ["raw", t("pricesRaw")]])}
         </div>
         {spec && (
           <>
@@ -207,7 +210,7 @@ function RunDetail({ id }: { id: string }) {
   const { t, locale } = useI18n();
   const q = useRun(id);
   const run = q.data;
-  const result = (run?.result ?? null) as { equity_curve?: CurvePoint[]; trades?: Trade[]; config?: { currency?: string } } | null;
+  const result = (run?.result ?? null) as { equity_curve?: CurvePoint[]; trades?: Trade[]; config?: { currency?: string; fx_pairs?: string[]; price_adjustment?: string } } | null;
   const currency = result?.config?.currency ?? "USD";
   const curves = useMemo(() => {
     const pts = result?.equity_curve ?? [];
@@ -241,6 +244,7 @@ function RunDetail({ id }: { id: string }) {
               </div>
             ))}
           </dl>
+          <RunConfigNote config={result?.config} />
           <h3>{t("equity")}</h3>
           <LineChart series={curves.equity} label={t("equity")} />
           <h3>{t("drawdown")} (%)</h3>
@@ -283,6 +287,21 @@ function RunDetail({ id }: { id: string }) {
         </>
       )}
     </Card>
+  );
+}
+
+/** The run's price basis and the FX pairs that converted its foreign symbols, when any. */
+function RunConfigNote({ config }: { config?: { fx_pairs?: string[]; price_adjustment?: string } }) {
+  const { t } = useI18n();
+  const pairs = config?.fx_pairs ?? [];
+  const prices = config?.price_adjustment;
+  if (!prices && !pairs.length) return null;
+  return (
+    <p className="muted small" data-testid="run-config">
+      {prices && `${t("prices")}: ${prices === "raw" ? t("pricesRaw") : t("pricesAdjusted")}`}
+      {prices && pairs.length > 0 && " · "}
+      {pairs.length > 0 && <span data-testid="fx-pairs">{`${t("fxPairs")}: ${pairs.join(", ")}`}</span>}
+    </p>
   );
 }
 

@@ -110,8 +110,9 @@ function Accounts() {
   const [picked, setPicked] = useState<string | null>(null);
   const rows = q.data ?? [];
   const selected = rows.find((a) => a.account === picked)?.account ?? rows[0]?.account;
-  // The currency of an account's positions; mixed or none: plain numbers.
+  // The account's base currency, else that of its positions; mixed or none: plain numbers.
   const currencyOf = (a: Schemas["AccountSummary"]) => {
+    if (a.now.currency) return a.now.currency;
     const set = new Set((positions.data ?? []).filter((p) => p.account === a.account).map((p) => ccy(p.symbol)));
     return set.size === 1 ? [...set][0] : null;
   };
@@ -127,6 +128,7 @@ function Accounts() {
               <tr>
                 <th scope="col">{t("account")}</th>
                 <th scope="col">{t("equity")}</th>
+                <th scope="col">{t("cashHeld")}</th>
                 <th scope="col">P&amp;L</th>
                 <th scope="col">{t("unrealized")}</th>
                 <th scope="col">{t("realized")}</th>
@@ -144,6 +146,9 @@ function Accounts() {
                       </button>
                     </td>
                     <td className="num">{money(a.now.equity)}</td>
+                    <td className="num">
+                      <CashByCurrency point={a.now} />
+                    </td>
                     <td className={`num ${pnlClass(a.now.pnl)}`}>{money(a.now.pnl)}</td>
                     <td className={`num ${pnlClass(a.now.unrealized_pnl)}`}>{money(a.now.unrealized_pnl)}</td>
                     <td className={`num ${pnlClass(a.now.realized_pnl)}`}>{money(a.now.realized_pnl)}</td>
@@ -154,6 +159,9 @@ function Accounts() {
           </table>
         </div>
       )}
+      {rows.map((a) => (
+        <MissingFx key={a.account} account={a.account} pairs={a.now.missing_fx ?? []} />
+      ))}
       {selected && (
         <>
           <h3>
@@ -165,6 +173,36 @@ function Accounts() {
         </>
       )}
     </Card>
+  );
+}
+
+/** Cash held in each currency (₩ without decimals, $ with cents); the rates used as a tooltip. */
+export function CashByCurrency({ point }: { point: Schemas["AccountPoint"] }) {
+  const { locale } = useI18n();
+  const held = Object.entries(point.cash_by_currency ?? {});
+  if (!held.length) return <>–</>;
+  const rates = Object.entries(point.fx_rates ?? {}).map(([pair, r]) => `${pair} ${formatNumber(r, locale, 4)}`);
+  return (
+    <span className="cash-list" title={rates.join(", ") || undefined} data-testid="cash-by-currency">
+      {held.map(([ccy, v]) => (
+        <span key={ccy}>{formatMoney(v, ccy, locale)}</span>
+      ))}
+    </span>
+  );
+}
+
+/** Pairs an account's figures need but that have no stored rate, with the command that fetches them. */
+export function MissingFx({ account, pairs }: { account: string; pairs: string[] }) {
+  const { t } = useI18n();
+  if (!pairs.length) return null;
+  return (
+    <ul className="plain warn" data-testid="missing-fx">
+      {pairs.map((p) => (
+        <li key={p}>
+          {account}: {t("missingFx").replaceAll("{pair}", p)}
+        </li>
+      ))}
+    </ul>
   );
 }
 

@@ -8,6 +8,7 @@ import { currencyOf, formatDate, formatNumber } from "../format";
 import { useLive } from "../hooks";
 import { useI18n } from "../i18n";
 import { useDatasets } from "./catalog";
+import { NewsCard } from "./MarketNews";
 
 const SHOWN_BARS = 1500;
 
@@ -53,6 +54,7 @@ export default function MarketPage() {
         </div>
       </div>
       {pick && ds && <PriceChart symbol={pick.symbol} timeframe={pick.timeframe} exchange={pick.exchange} bars={ds.bars} />}
+      {pick && <NewsCard symbol={pick.symbol} />}
       <Card title={t("datasets")} id="ds-title">
         {datasets.isLoading && <Loading />}
         <div className="table-wrap" tabIndex={0}>

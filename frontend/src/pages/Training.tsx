@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState, type FormEvent } from "react";
+import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Schemas } from "../api/client";
 import { useAuth } from "../auth";
@@ -83,14 +83,18 @@ export default function TrainingPage() {
   );
 }
 
-function TrainingForm({ onStarted }: { onStarted: (id: string) => void }) {
+export function TrainingForm({ onStarted }: { onStarted: (id: string) => void }) {
   const { t } = useI18n();
   const datasets = useDatasets();
   const [f, setF] = useState<TrainForm>({ model: "lightgbm", symbols: "", timeframe: "1d", horizon: 1, epochs: "20", name: "", features: "basic", seed: "0" });
   const [err, setErr] = useState<string | null>(null);
+  // Suggest a stored symbol once; a field the user cleared stays empty (no refill under the cursor).
+  const suggested = useRef(false);
   useEffect(() => {
-    if (!f.symbols && datasets.data?.length) setF((x) => ({ ...x, symbols: datasets.data!.find((d) => d.timeframe === "1d")?.symbol ?? "" }));
-  }, [datasets.data, f.symbols]);
+    if (suggested.current || !datasets.data?.length) return;
+    suggested.current = true;
+    setF((x) => (x.symbols ? x : { ...x, symbols: datasets.data!.find((d) => d.timeframe === "1d")?.symbol ?? "" }));
+  }, [datasets.data]);
   const m = useMutation({
     mutationFn: (body: ReturnType<typeof buildTrainBody>) => unwrap(api.POST("/api/v1/ml/train", { body })),
     onSuccess: (run) => onStarted(run.id),

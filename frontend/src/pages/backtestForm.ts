@@ -22,6 +22,8 @@ export interface BacktestForm {
   fill_at: "next_open" | "close";
   rebalance: "on_change" | "every_bar";
   engine: "auto" | "vectorized" | "event";
+  // Split/dividend-adjusted closes (the default) or the prices as traded.
+  price_adjustment: "adjusted" | "raw";
 }
 
 export const emptyBacktestForm = (): BacktestForm => ({
@@ -45,6 +47,7 @@ export const emptyBacktestForm = (): BacktestForm => ({
   fill_at: "next_open",
   rebalance: "on_change",
   engine: "auto",
+  price_adjustment: "adjusted",
 });
 
 const NUMERIC = ["cash", "commission", "slippage_bps", "sell_tax", "fixed_fee", "min_fee", "lot_size", "leverage"] as const;
@@ -68,6 +71,7 @@ export function buildBacktestBody(f: BacktestForm): Record<string, unknown> {
     fill_at: f.fill_at,
     rebalance: f.rebalance,
     engine: f.engine,
+    price_adjustment: f.price_adjustment,
   };
   if (f.start) body.start = f.start;
   if (f.end) body.end = f.end;
