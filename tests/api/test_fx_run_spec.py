@@ -42,6 +42,10 @@ def test_a_krw_run_of_krx_and_us_stocks_through_the_api(client: TestClient, auth
     config = result["config"]
     assert (config["currency"], config["market"], config["fx_pairs"]) == ("KRW", "krx", ["USD/KRW"])
     assert config["symbol_currencies"] == {"AAPL": "USD"}
+    assert config["symbol_markets"] == {"AAPL": "us"}  # AAPL pays the US costs
     aapl = [t for t in result["trades"] if t["symbol"] == "AAPL"]
     assert aapl and all(150 * 1300 < t["entry_price"] < 240 * 1400 for t in aapl)  # in KRW
+    assert all(t["fees"] == 0 for t in aapl)  # commission-free, no KRX sell tax
+    samsung = [t for t in result["trades"] if t["symbol"] == "005930"]
+    assert samsung and all(t["fees"] > 0 for t in samsung)
     assert result["metrics"]["initial_cash"] == 100_000_000

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from fastapi.testclient import TestClient
 
 from qts.backtest.engine import run_backtest
@@ -87,6 +88,29 @@ def test_manual_paper_orders_fill_at_the_latest_stored_close(
     assert r.json()["status"] == "filled"
     positions = {p["symbol"]: p for p in client.get("/api/v1/positions", headers=h).json()}
     assert positions.get("005930", {"quantity": 0})["quantity"] == 0
+
+
+def test_a_manual_paper_order_pays_its_own_markets_costs(client: TestClient, auth_headers) -> None:  # type: ignore[no-untyped-def]
+    from qts.services.data.market_data import import_file
+
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    import_file(ctx.db, SAMPLE / "kr_daily" / "005930.csv", "005930", "1d", "XKRX")
+    import_file(ctx.db, SAMPLE / "us_daily" / "AAPL.csv", "AAPL", "1d", "XNAS")
+    aapl_close = float(pd.read_csv(SAMPLE / "us_daily" / "AAPL.csv").iloc[-1]["close"])
+    h = auth_headers("trader")
+    for symbol, side in (("005930", "buy"), ("AAPL", "buy"), ("AAPL", "sell")):
+        body = {"symbol": symbol, "side": side, "quantity": 10, "type": "market"}
+        r = client.post("/api/v1/orders", headers=h, json=body)
+        assert r.json()["status"] == "filled", r.json()
+        if symbol == "AAPL":  # the US preset: no slippage, at the close in USD
+            assert r.json()["average_fill_price"] == pytest.approx(aapl_close, rel=1e-12)
+    rows = client.get("/api/v1/positions?include_flat=true", headers=h).json()
+    positions = {p["symbol"]: p for p in rows}
+    # The shared account's spec is KRX: 005930 pays its 0.015% commission; AAPL, a US stock,
+    # pays the US preset's costs (commission-free) and no KRX sell tax on its sale.
+    samsung = positions["005930"]
+    assert samsung["fees"] == pytest.approx(0.00015 * 10 * samsung["average_price"], rel=1e-9)
+    assert positions["AAPL"]["quantity"] == 0 and positions["AAPL"]["fees"] == 0.0
 
 
 def test_replayed_paper_session_streams_and_matches_the_backtest(

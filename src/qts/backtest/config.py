@@ -34,6 +34,10 @@ class BacktestConfig:
     (`symbol_currencies`, filled in by `resolve` from stored or guessed currencies) is priced
     in it at the FX rate in force at each bar, which needs that pair's rates stored
     (`qts.market.fx`). `sell_tax` None: the market's (dated) tax.
+    `symbol_markets`: symbols from another market than the run's (filled in by `resolve` for
+    a run spanning markets): each pays its own market's preset costs and slippage (fixed and
+    minimum fees in that market's currency, converted at the rate in force); the run's cost
+    and slippage options apply to the run's market's symbols.
     `fill_at`: "next_open" (decided at t, filled at t+1's open) or "close" (t's close).
     `rebalance`: "on_change" trades a symbol only when its target changes; "every_bar" trades
     back to the target fraction at every bar.
@@ -57,6 +61,7 @@ class BacktestConfig:
     lot_size: float | None = None
     lot_sizes: dict[str, float] = field(default_factory=dict)  # per-symbol lot overrides
     symbol_currencies: dict[str, str] = field(default_factory=dict)  # those not in `currency`
+    symbol_markets: dict[str, str] = field(default_factory=dict)  # those not in `market`
     fractional: bool | None = None
     qty_step: float | None = None
     leverage: float | None = None
@@ -82,6 +87,9 @@ class BacktestConfig:
         for symbol, code in self.symbol_currencies.items():
             if not re.fullmatch(r"[A-Z]{3,5}", str(code)):
                 raise ValidationError(f"currency of {symbol} must be a code like USD, got {code!r}")
+        for symbol, name in self.symbol_markets.items():
+            if name not in MARKETS:
+                raise ValidationError(f"market of {symbol} must be one of {MARKETS}, got {name!r}")
         if self.cash is not None and not self.cash > 0:
             raise ValidationError(f"cash must be > 0, got {self.cash}")
         if self.fill_at not in FILL_AT:
@@ -122,7 +130,8 @@ class BacktestConfig:
         into shorting unless the run says otherwise. Symbols in another currency than the base
         need their FX pair among `fx_pairs` (pairs with stored rates, either direction); a
         resolved spec was checked already (its data is converted by then). Symbols of several
-        markets need a base currency and take its home market's preset.
+        markets need a base currency: the run takes its home market's preset, and the symbols
+        of the other markets their own market's costs (`symbol_markets`).
         """
         found = resolve_market(
             list(symbols),
@@ -147,6 +156,7 @@ class BacktestConfig:
             values["cash"] = PRESETS[home].cash
         values["symbol_currencies"] = found.symbol_currencies
         values["lot_sizes"] = {**found.units, **self.lot_sizes}
+        values["symbol_markets"] = {**found.symbol_markets, **self.symbol_markets}
         if self.sell_tax is None and not isinstance(preset.sell_tax, SellTaxSchedule):
             values["sell_tax"] = preset.sell_tax
         if self.allow_short is None and strategy_params is not None:
@@ -182,7 +192,28 @@ class BacktestConfig:
     @property
     def fill_model(self) -> FillModel:
         costs, slippage, sizer = self._parts()
-        return FillModel(costs=costs, slippage=slippage, sizer=sizer)
+        return FillModel(
+            costs=costs,
+            slippage=slippage,
+            sizer=sizer,
+            symbol_costs={s: self.costs_for(s) for s in self.symbol_markets},
+            symbol_slippage={s: self.slippage_for(s) for s in self.symbol_markets},
+        )
+
+    def costs_for(self, symbol: str) -> CostModel:
+        """What `symbol` pays: its own market's preset costs when it is from another market
+        than the run's (amounts in that market's currency), else the run's costs."""
+        market = self.symbol_markets.get(symbol)
+        return self.costs if market is None else market_costs(market)
+
+    def slippage_for(self, symbol: str) -> SlippageModel:
+        market = self.symbol_markets.get(symbol)
+        if market is None:
+            return self.slippage
+        preset = PRESETS[market]
+        return SlippageModel(
+            preset.slippage_bps, preset.slippage_vol_mult, self.slippage_vol_window
+        )
 
     def _parts(self, partial: bool = False) -> tuple[CostModel, SlippageModel, Sizer]:
         if not partial and not self.resolved:
@@ -232,7 +263,8 @@ class BacktestConfig:
         common = {
             f.name: f.default
             for f in fields(cls)
-            if f.name not in PRESET_FIELDS and f.name not in ("lot_sizes", "symbol_currencies")
+            if f.name not in PRESET_FIELDS
+            and f.name not in ("lot_sizes", "symbol_currencies", "symbol_markets")
         }
         return defaults_table(common)
 
@@ -243,4 +275,28 @@ class BacktestConfig:
             tax = PRESETS[self.market].sell_tax
             if isinstance(tax, SellTaxSchedule):
                 out["sell_tax_schedule"] = [[d.isoformat(), r] for d, r in tax.steps]
+        if self.symbol_markets:  # what the symbols of other markets pay
+            out["symbol_costs"] = {s: _costs_dict(self.costs_for(s)) for s in self.symbol_markets}
         return out
+
+
+def market_costs(market: str) -> CostModel:
+    """A market preset's costs (its dated sell tax, if it has one)."""
+    preset = PRESETS[market]
+    tax = preset.sell_tax
+    if isinstance(tax, SellTaxSchedule):
+        return CostModel(preset.commission, preset.fixed_fee, preset.min_fee, 0.0, tax)
+    return CostModel(preset.commission, preset.fixed_fee, preset.min_fee, float(tax))
+
+
+def _costs_dict(costs: CostModel) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "commission": costs.commission,
+        "fixed_fee": costs.fixed_fee,
+        "min_fee": costs.min_fee,
+        "sell_tax": costs.sell_tax,
+    }
+    if costs.sell_tax_schedule is not None:
+        out["sell_tax"] = None
+        out["sell_tax_schedule"] = [[d.isoformat(), r] for d, r in costs.sell_tax_schedule.steps]
+    return out

@@ -1,12 +1,14 @@
 """Trading costs: commission, fixed and minimum fees, sell tax, and slippage.
 
-All prices and notionals are in the symbol's quote currency. The same objects price fills in the
-backtester (both engines) and in paper trading.
+All prices and notionals are in the run's currency (a symbol's quote currency, or the base
+currency it was converted to); a fixed or minimum fee of a symbol from another market is an
+amount in that market's currency, converted per bar (`CostModel.at_rate`). The same objects
+price fills in the backtester (both engines) and in paper trading.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -78,6 +80,17 @@ class CostModel:
                 raise ValidationError(f"{name} must be a finite number >= 0, got {value}")
         _check_rate("commission", self.commission)
         _check_rate("sell_tax", self.sell_tax)
+
+    @property
+    def has_amounts(self) -> bool:
+        """Whether a fee part is an amount (fixed or minimum fee) rather than a fraction."""
+        return self.fixed_fee != 0.0 or self.min_fee != 0.0
+
+    def at_rate(self, rate: float) -> CostModel:
+        """These costs with the amounts (fixed and minimum fee) converted at the FX `rate`."""
+        if not self.has_amounts:
+            return self
+        return replace(self, fixed_fee=self.fixed_fee * rate, min_fee=self.min_fee * rate)
 
     def sell_tax_at(self, when: Any = None) -> float:
         if self.sell_tax_schedule is None:

@@ -20,6 +20,7 @@ from qts.backtest.kernel import rebalance
 from qts.backtest.market import MarketArrays, plan_execution
 from qts.backtest.raw_run import RawRun
 from qts.backtest.result import BacktestResult, build_result
+from qts.backtest.symbol_costs import fee_rates, kernel_costs
 from qts.core.errors import ValidationError
 from qts.market.corporate_actions import CorporateAction, adjust_universe
 from qts.strategies.base import OrderStrategy, Strategy, TargetStrategy, Universe
@@ -33,6 +34,7 @@ def run_backtest(
     trade_start: pd.Timestamp | str | None = None,
     symbol: str = "ASSET",
     actions: Mapping[str, Sequence[CorporateAction]] | None = None,
+    fx_rates: Mapping[str, pd.Series] | None = None,
 ) -> BacktestResult:
     """Backtest `strategy` on `data` (one frame or a symbol->frame mapping).
 
@@ -45,6 +47,10 @@ def run_backtest(
     `actions`: corporate actions per symbol. Then `data` holds raw bars: the strategy sees them
     adjusted (or raw, `config.price_adjustment="raw"`), orders fill at the raw prices, and held
     positions follow splits and receive dividends (`qts.backtest.actions`).
+
+    `fx_rates`: per symbol priced in the run's currency at FX rates, the rate its bars were
+    converted with (by bar time); it converts the fee amounts of a symbol from another market
+    (`qts.backtest.symbol_costs`), needed only when its market's preset has such amounts.
     """
     if isinstance(data, pd.DataFrame):
         data = {symbol: data}
@@ -66,17 +72,23 @@ def run_backtest(
         raise ValidationError(f"{type(strategy).__name__} is neither a target nor order strategy")
     if config.engine == "vectorized" and targets is None:
         raise ValidationError("the vectorized engine runs target strategies only")
+    rates = fee_rates(config, market, fx_rates)
     if use_event:
-        raw = run_event(strategy, data, market, config, targets, start_row)
+        raw = run_event(strategy, data, market, config, targets, start_row, rates)
     else:
         assert targets is not None
-        raw = run_vectorized(targets, market, config, start_row)
+        raw = run_vectorized(targets, market, config, start_row, rates)
     return build_result(strategy, market, config, raw, targets, start_row)
 
 
 def run_vectorized(
-    targets: pd.DataFrame, market: MarketArrays, config: BacktestConfig, start_row: int = 0
+    targets: pd.DataFrame,
+    market: MarketArrays,
+    config: BacktestConfig,
+    start_row: int = 0,
+    rates: np.ndarray | None = None,
 ) -> RawRun:
+    """The rebalancing kernel over `targets`; `rates`: (n, k) FX rates of fee amounts."""
     plan = plan_execution(targets, market, config, start_row)
     n, k = market.shape
     units = np.array([config.sizer.unit(s) for s in market.symbols], dtype=np.float64)
@@ -86,7 +98,7 @@ def run_vectorized(
     f_bar = np.zeros(capacity, dtype=np.int64)
     f_sym = np.zeros(capacity, dtype=np.int64)
     f_qty, f_price, f_fee = np.zeros(capacity), np.zeros(capacity), np.zeros(capacity)
-    costs, sizer = config.costs, config.sizer
+    sizer = config.sizer
     nf = rebalance(
         np.ascontiguousarray(plan.price),
         np.ascontiguousarray(market.mark),
@@ -95,10 +107,7 @@ def run_vectorized(
         np.ascontiguousarray(plan.slip),
         units,
         config.initial_cash,
-        costs.commission,
-        costs.fixed_fee,
-        costs.min_fee,
-        np.ascontiguousarray(costs.sell_taxes(market.index)),
+        *(np.ascontiguousarray(a) for a in kernel_costs(config, market, rates)),
         bool(sizer.allow_short),
         float(sizer.leverage),
         qty,

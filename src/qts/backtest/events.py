@@ -19,6 +19,7 @@ from qts.backtest.fills import OrderBook
 from qts.backtest.market import MarketArrays, plan_execution
 from qts.backtest.portfolio import Portfolio
 from qts.backtest.raw_run import RawRun
+from qts.backtest.symbol_costs import event_fill_model
 from qts.core.errors import ValidationError
 from qts.core.types import Bar, Fill, Order, OrderIntent, Side
 from qts.market.corporate_actions import PRICE_COLUMNS
@@ -133,11 +134,13 @@ def run_event(
     config: BacktestConfig,
     targets: pd.DataFrame | None,
     start_row: int = 0,
+    rates: np.ndarray | None = None,
 ) -> RawRun:
+    """The bar loop; `rates`: (n, k) FX rates of fee amounts (`qts.backtest.symbol_costs`)."""
     n = len(market.index)
     symbols = market.symbols
     index = {s: j for j, s in enumerate(symbols)}
-    book = OrderBook(config.fill_model)
+    book = OrderBook(event_fill_model(config, market, rates))
     portfolio = Portfolio(cash=config.initial_cash)
     adjusted = config.price_adjustment == "adjusted"
     ctx = BacktestContext(data, market, book, portfolio, point_in_time=adjusted)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from qts.backtest.costs import CostModel, SlippageModel
 from qts.backtest.portfolio import Portfolio
@@ -50,6 +51,22 @@ class FillModel:
     costs: CostModel = field(default_factory=CostModel)
     slippage: SlippageModel = field(default_factory=SlippageModel)
     sizer: Sizer = field(default_factory=Sizer)
+    # Symbols that pay other costs and slippage than the defaults: those of another market
+    # than the run's (their market's preset).
+    symbol_costs: Mapping[str, CostModel] = field(default_factory=dict)
+    symbol_slippage: Mapping[str, SlippageModel] = field(default_factory=dict)
+    # Per symbol, the FX rate by bar time that converts its fee amounts (fixed, minimum fee,
+    # in its market's currency) into the run's currency.
+    fee_rates: Mapping[str, Mapping[Any, float]] = field(default_factory=dict)
+
+    def costs_for(self, symbol: str, ts: Any = None) -> CostModel:
+        """The costs of a fill of `symbol` at bar time `ts`."""
+        costs = self.symbol_costs.get(symbol, self.costs)
+        rates = self.fee_rates.get(symbol)
+        return costs if rates is None else costs.at_rate(rates[ts])
+
+    def slippage_for(self, symbol: str) -> SlippageModel:
+        return self.symbol_slippage.get(symbol, self.slippage)
 
     def match_price(
         self, order: Order, bar: Bar, phase: str = "open", slip: float = 0.0
@@ -81,7 +98,7 @@ class FillModel:
         raise ValidationError(f"unsupported order type {order.type}")
 
     def make_fill(self, order: Order, quantity: float, price: float, ts: object) -> Fill:
-        fee = self.costs.fee(order.side, quantity, price, ts)
+        fee = self.costs_for(order.symbol, ts).fee(order.side, quantity, price, ts)
         return Fill(
             client_order_id=order.client_order_id,
             symbol=order.symbol,
@@ -181,13 +198,12 @@ class OrderBook:
     ) -> list[Fill]:
         """Fill what this bar allows; `marks` price symbols without a bar for sizing.
 
-        `slip` gives each symbol's slippage fraction (default: the model's bps-only fraction).
+        `slip` gives each symbol's slippage fraction (default: its model's bps-only fraction).
 
         `include_market=False` leaves market orders waiting (used to match only resting
         limit/stop orders at the open when market orders fill at the close).
         """
         slip = slip or {}
-        default_slip = self.model.slippage.fraction()
         refs = dict(marks or {})
         for symbol, bar in bars.items():
             refs[symbol] = bar.open if phase == "open" else bar.close
@@ -205,9 +221,10 @@ class OrderBook:
             if order.status is not OrderStatus.SUBMITTED:
                 continue  # cancelled by an OCO sibling earlier in this bar
             bar = bars[order.symbol]
-            fill = self._try_fill(
-                order, bar, portfolio, phase, slip.get(order.symbol, default_slip), equity_ref
-            )
+            fraction = slip.get(order.symbol)
+            if fraction is None:  # the model's bps-only fraction
+                fraction = self.model.slippage_for(order.symbol).fraction()
+            fill = self._try_fill(order, bar, portfolio, phase, fraction, equity_ref)
             if fill is None:
                 continue
             fills.append(fill)
@@ -252,7 +269,7 @@ class OrderBook:
             return None
         quantity = order.remaining_quantity
         held = portfolio.quantity(order.symbol)
-        sizer, costs = self.model.sizer, self.model.costs
+        sizer, costs = self.model.sizer, self.model.costs_for(order.symbol, bar.ts)
         if order.side is Side.SELL and not sizer.allow_short:
             quantity = min(quantity, max(held, 0.0))
         if order.side is Side.BUY:

@@ -39,6 +39,14 @@ _round_unit = _jit(round_to_unit)
 _max_affordable = _jit(max_affordable)
 
 
+def cost_cell(values: np.ndarray, i: int, s: int) -> float:
+    """A cost of symbol s at bar i from an array broadcast like numpy's: (1 or n, 1 or k)."""
+    return values[i if values.shape[0] > 1 else 0, s if values.shape[1] > 1 else 0]
+
+
+_cost = _jit(cost_cell)
+
+
 def rebalance_kernel(
     price: np.ndarray,  # (n, k) execution reference price per bar (open or close); NaN = no bar
     mark: np.ndarray,  # (n, k) forward-filled close for marking; NaN before the first bar
@@ -47,10 +55,12 @@ def rebalance_kernel(
     slip: np.ndarray,  # (n, k) slippage fraction for an execution at bar i
     unit: np.ndarray,  # (k,) lot size or quantity step
     cash0: float,
-    commission: float,
-    fixed_fee: float,
-    min_fee: float,
-    sell_tax: np.ndarray,  # (n,) sell tax rate in force at bar i (dated schedules)
+    # Costs per bar and symbol, each (1 or n, 1 or k) (`cost_cell`): a single-market run
+    # passes one value, or one column for the dated sell tax; amounts in the run's currency.
+    commission: np.ndarray,
+    fixed_fee: np.ndarray,
+    min_fee: np.ndarray,
+    sell_tax: np.ndarray,  # the sell tax rate in force at bar i (dated schedules)
     allow_short: bool,
     leverage: float,
     out_qty: np.ndarray,  # (n, k) position after bar i
@@ -110,12 +120,14 @@ def rebalance_kernel(
                     d = delta[s]
                     if (side == 0 and d >= 0.0) or (side == 1 and d <= 0.0):
                         continue
+                    comm, fixed = _cost(commission, i, s), _cost(fixed_fee, i, s)
+                    least = _cost(min_fee, i, s)
                     if side == 0:
                         pe = price[i, s] * (1.0 - slip[i, s])
                         q = -d
                         if not allow_short:
                             q = min(q, max(qty[s], 0.0))
-                        fee = _fee(True, q, pe, commission, fixed_fee, min_fee, sell_tax[i])
+                        fee = _fee(True, q, pe, comm, fixed, least, _cost(sell_tax, i, s))
                         if q <= 0.0 or cash + q * pe - fee < -margin:
                             continue
                         cash += q * pe - fee
@@ -125,13 +137,11 @@ def rebalance_kernel(
                         pe = price[i, s] * (1.0 + slip[i, s])
                         q = min(
                             d,
-                            _max_affordable(
-                                pe, cash + margin, unit[s], commission, fixed_fee, min_fee
-                            ),
+                            _max_affordable(pe, cash + margin, unit[s], comm, fixed, least),
                         )
                         if q <= 0.0:
                             continue
-                        fee = _fee(False, q, pe, commission, fixed_fee, min_fee, 0.0)
+                        fee = _fee(False, q, pe, comm, fixed, least, 0.0)
                         cash -= q * pe + fee
                         qty[s] += q
                         signed = q

@@ -115,17 +115,20 @@ def plan_execution(
 
 
 def _slippage(market: MarketArrays, config: BacktestConfig, next_open: bool) -> np.ndarray:
-    """Slippage fraction for an execution at each bar, from the deciding bar's volatility."""
+    """Slippage fraction for an execution at each bar, from the deciding bar's volatility
+    (each symbol by its own model: a symbol of another market takes that market's)."""
     n, k = market.shape
-    if config.slippage.vol_mult == 0:  # bps only: the same fraction after the first row
-        slip = np.full((n, k), config.slippage.fraction())
+    models = [config.slippage_for(s) for s in market.symbols]
+    if all(m.vol_mult == 0 for m in models):  # bps only: the same fraction after the first row
+        slip = np.empty((n, k))
+        slip[:] = [m.fraction() for m in models]
         if next_open and n:
             slip[0] = 0.0  # nothing was decided before the first bar
         return slip
     decided = np.full((n, k), np.nan)
-    for s in range(k):
+    for s, model in enumerate(models):
         has_bar = ~np.isnan(market.close[:, s])
-        decided[has_bar, s] = config.slippage.fractions(market.close[has_bar, s])
+        decided[has_bar, s] = model.fractions(market.close[has_bar, s])
     ffill(decided, 0.0)
     if not next_open:
         return decided

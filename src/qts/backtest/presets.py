@@ -89,8 +89,9 @@ def symbol_currency(symbol: str, market: str) -> str:
     return PRESETS[market].currency
 
 
-# The market whose preset prices a run in this base currency when its symbols span markets
-# (and whose cash a converted run starts with).
+# The run's market when its symbols span markets and it has this base currency: its preset
+# gives the run's options (cash, sizing) and the costs of its own symbols; the symbols of the
+# other markets pay their own market's costs (`ResolvedMarket.symbol_markets`).
 HOME_MARKETS = {"KRW": "krx", "USD": "us", "USDT": "crypto"}
 
 
@@ -98,12 +99,14 @@ HOME_MARKETS = {"KRW": "krx", "USD": "us", "USDT": "crypto"}
 class ResolvedMarket:
     """What a run's symbols resolve to: the preset market, the base currency, the symbols
     priced in another currency (converted at FX rates before the engines run) and the
-    quantity unit of symbols from a fractional market in a whole-unit run."""
+    quantity unit of symbols from a fractional market in a whole-unit run, and the market of
+    each symbol from another market than the run's (it pays that market's costs)."""
 
     market: str
     currency: str
     symbol_currencies: dict[str, str]
     units: dict[str, float]
+    symbol_markets: dict[str, str]
 
 
 def resolve_market(
@@ -118,7 +121,8 @@ def resolve_market(
     """Market, base currency and FX needs of a run. Symbols in another currency than the base
     need its FX pair (either direction) among `fx_pairs`, the pairs with stored rates, unless
     `fx_checked` (a spec resolved earlier, its data already converted). Symbols of several
-    markets need a base currency; the base currency's home market prices them all."""
+    markets need a base currency: the run takes its home market, and each symbol of another
+    market pays that market's costs."""
     if market == "auto":
         if not symbols:
             raise ValidationError("no symbols to resolve the market from; set market")
@@ -139,7 +143,8 @@ def resolve_market(
     if not fx_checked:
         _check_fx(foreign, base, fx_pairs)
     units: dict[str, float] = {}
-    if len(markets) > 1:  # the base currency's home market prices them all
+    others: dict[str, str] = {}
+    if len(markets) > 1:  # the base currency's home market runs them, each pays its own costs
         resolved = HOME_MARKETS.get(base, "")
         if currency is None or not resolved:
             raise ValidationError(
@@ -153,7 +158,8 @@ def resolve_market(
             for s, m in by_symbol.items()
             if PRESETS[m].fractional and not PRESETS[resolved].fractional
         }
-    return ResolvedMarket(resolved, base, foreign, units)
+        others = {s: m for s, m in by_symbol.items() if m != resolved}
+    return ResolvedMarket(resolved, base, foreign, units, others)
 
 
 def _check_fx(foreign: dict[str, str], base: str, fx_pairs: Collection[str] | None) -> None:

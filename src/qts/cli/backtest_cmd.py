@@ -104,10 +104,16 @@ def _prepare(
     source: tuple[Path | None, str | None, str | None, str | None, str | None]
     | tuple[Path | None, str | None, str | None, str | None, str | None, int],
 ) -> tuple[
-    type[Strategy], dict[str, str], BacktestConfig, dict[str, pd.DataFrame], dict[str, list[Any]]
+    type[Strategy],
+    dict[str, str],
+    BacktestConfig,
+    dict[str, pd.DataFrame],
+    dict[str, list[Any]],
+    dict[str, pd.Series],
 ]:
     """The strategy class, its raw parameters, the run spec resolved against the data's market
-    (options left None take the preset), the data (raw bars) and its corporate actions."""
+    (options left None take the preset), the data (raw bars), its corporate actions and the
+    FX rates of the symbols converted into the run's currency."""
     from qts.services.research.backtest_types import run_options
     from qts.strategies import get_strategy_class, parse_param_pairs
 
@@ -116,10 +122,10 @@ def _prepare(
     config = run_options({**options, "timeframe": source[2]})
     universe, exchanges, currencies, actions = _load_data(*source)
     # Shorting is settled per run by the engine (a strategy's allow_short=true opts in).
-    resolved, universe, actions = _with_fx(
+    resolved, universe, actions, rates = _with_fx(
         config, universe, exchanges, currencies, source[2], actions
     )
-    return cls, given, resolved, universe, actions
+    return cls, given, resolved, universe, actions, rates
 
 
 def _with_fx(
@@ -129,15 +135,21 @@ def _with_fx(
     currencies: dict[str, str],
     timeframe: str | None,
     actions: dict[str, list[Any]],
-) -> tuple[BacktestConfig, dict[str, pd.DataFrame], dict[str, list[Any]]]:
-    """The spec resolved against stored FX pairs, and the bars (and dividends) of symbols in
-    another currency priced in the run's at stored rates (the database is opened only when one
-    needs them)."""
+) -> tuple[BacktestConfig, dict[str, pd.DataFrame], dict[str, list[Any]], dict[str, pd.Series]]:
+    """The spec resolved against stored FX pairs, the bars (and dividends) of symbols in
+    another currency priced in the run's at stored rates, and those rates per symbol (the
+    database is opened only when one needs them)."""
     from qts.cli.common import open_database
     from qts.market.frames import infer_timeframe
-    from qts.services.data.fx_rates import convert_run_actions, convert_run_data, resolve_run
+    from qts.services.data.fx_rates import (
+        conversion_rates,
+        convert_run_actions,
+        convert_run_data,
+        resolve_run,
+    )
 
     opened: list[Any] = []
+    rates: dict[str, pd.Series] = {}
 
     def database() -> Any:
         if not opened:
@@ -152,10 +164,11 @@ def _with_fx(
             raw = universe
             universe = convert_run_data(database, resolved, raw, frame, exchanges)
             actions = convert_run_actions(resolved, raw, universe, actions)
+            rates = conversion_rates(resolved, raw, universe)
     finally:
         for db in opened:
             db.dispose()
-    return resolved, universe, actions
+    return resolved, universe, actions, rates
 
 
 RUN_OPTIONS = frozenset(
@@ -287,12 +300,14 @@ def backtest(
         instance = get_strategy_class(strategy)(**parse_param_pairs(param))
         warmup = instance.warmup_bars if start else 0
         symbol = symbols_option(symbol, symbols, universe)
-        _cls, _given, config, bars, actions = _prepare(
+        _cls, _given, config, bars, actions, rates = _prepare(
             strategy, param, options, (data, symbol, timeframe, start, end, warmup)
         )
         models = _bind_models(instance, start)
         trade_start = start if warmup else None
-        result = run_backtest(instance, bars, config, trade_start=trade_start, actions=actions)
+        result = run_backtest(
+            instance, bars, config, trade_start=trade_start, actions=actions, fx_rates=rates
+        )
         if report is not None:
             write_html_report(result, report)
     except QtsError as exc:

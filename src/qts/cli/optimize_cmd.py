@@ -151,7 +151,7 @@ def optimize(
 
         if method not in ("grid", "optuna"):
             raise ValidationError("--method must be grid or optuna")
-        cls, fixed_raw, config, universe, actions = bt._prepare(
+        cls, fixed_raw, config, universe, actions, _rates = bt._prepare(
             strategy, param, options, (data, symbol, timeframe, start, end)
         )
         # The search runs on adjusted bars (splits and dividends applied), as signals see them.

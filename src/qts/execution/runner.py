@@ -119,7 +119,7 @@ class StrategyRunner:
         )
         self._last_ts = pd.Timestamp(self.state.last_ts) if self.state.last_ts else None
         self._handed_mark = 0
-        self._slippage: SlippageModel | None = None
+        self._slippage: dict[str, SlippageModel] = {}
 
     @property
     def rows_handed(self) -> int:
@@ -203,10 +203,10 @@ class StrategyRunner:
         Without a volatility term it is a constant; with one, the backtest's rolling
         volatility runs over the whole close history (its value depends on where the series
         starts), so it is computed only for a symbol with an order left to fill."""
-        if self._slippage is None:  # built once: the config builds a new model per access
-            self._slippage = self.config.slippage
-        slippage = self._slippage
         for s in bars:
+            slippage = self._slippage.get(s)
+            if slippage is None:  # built once: the config builds a new model per access
+                slippage = self._slippage[s] = self.config.slippage_for(s)
             if slippage.vol_mult == 0:
                 self.state.next_slip[s] = slippage.bps / 1e4
             elif self.executor is not None and self.executor.book.open_orders(s):

@@ -84,10 +84,10 @@ def env_arrays(
         raise ValidationError("features need one row per bar")
     valid = np.asarray(np.isfinite(values).all(axis=1), dtype=bool)
     index = pd.DatetimeIndex(bars.index)
-    costs, sizer = spec.costs, spec.sizer
+    costs, sizer = spec.costs_for(symbol), spec.sizer
     return EnvArrays(
         open=opens.tolist(), close=close.tolist(),
-        slip=spec.slippage.fractions(close).tolist(),
+        slip=spec.slippage_for(symbol).fractions(close).tolist(),
         sell_tax=costs.sell_taxes(index).tolist(),
         features=np.ascontiguousarray(np.nan_to_num(values, nan=0.0), dtype=np.float32),
         valid=valid, unit=sizer.unit(symbol), cash=spec.initial_cash,

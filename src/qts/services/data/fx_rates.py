@@ -215,6 +215,21 @@ def convert_run_data(
     )
 
 
+def conversion_rates(
+    config: BacktestConfig,
+    raw: Mapping[str, pd.DataFrame],
+    converted: Mapping[str, pd.DataFrame],
+) -> dict[str, pd.Series]:
+    """The rate each converted symbol's bars were priced in the run's currency with (converted
+    close / raw close, by bar time): it converts the fee amounts of a symbol from another
+    market (`run_backtest(fx_rates=...)`)."""
+    return {
+        symbol: converted[symbol]["close"].astype(float) / raw[symbol]["close"].astype(float)
+        for symbol in config.symbol_currencies
+        if symbol in converted and symbol in raw
+    }
+
+
 def convert_run_actions(
     config: BacktestConfig,
     raw: Mapping[str, pd.DataFrame],

@@ -111,16 +111,27 @@ def _run(
         run = read_run_data(
             db, request.symbols, request.timeframe, request.start, request.end, warmup
         )
+        rates: dict[str, Any] = {}
         if config.symbol_currencies:  # priced in the run's currency at stored FX rates
-            from qts.services.data.fx_rates import convert_run_actions, convert_run_data
+            from qts.services.data.fx_rates import (
+                conversion_rates,
+                convert_run_actions,
+                convert_run_data,
+            )
 
             raw = run.universe
             run.universe = convert_run_data(db, config, raw, request.timeframe, run.exchanges)
             run.actions = convert_run_actions(config, raw, run.universe, run.actions)
+            rates = conversion_rates(config, raw, run.universe)
         # Bars before the start only warm indicators up (the CLI does the same).
         trade_start = request.start if warmup else None
         result = run_backtest(
-            strategy, run.universe, config, trade_start=trade_start, actions=run.actions
+            strategy,
+            run.universe,
+            config,
+            trade_start=trade_start,
+            actions=run.actions,
+            fx_rates=rates,
         )
         data = result.to_dict(max_points=MAX_POINTS)
         if models is not None:  # which versions, and whether frozen or a walk-forward refit

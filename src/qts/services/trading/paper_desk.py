@@ -2,7 +2,8 @@
 
 Nothing feeds this account bars the way a session feeds its own, so a manual order is matched
 when it is placed, against the symbol's latest stored bar: a market order fills at that bar's
-close, with the paper run spec's costs (the same fill model as backtests and sessions); a limit
+close, with the paper run spec's costs (the same fill model as backtests and sessions; a symbol of
+another market than the spec's pays its own market's preset costs, in its own currency); a limit
 order fills there when that close reaches its limit. What cannot fill at once (a limit order
 away from the close, a stop order, a symbol with no stored bar) is refused with the reason,
 never left resting where nothing would ever fill it. The account's cash and positions are read
@@ -11,11 +12,14 @@ from the stored fills and positions before each order, so every API server sees 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import case, func, select
 
-from qts.backtest.config import BacktestConfig
+from qts.backtest.config import BacktestConfig, market_costs
+from qts.backtest.presets import PRESETS, market_of
+from qts.core.errors import ValidationError
 from qts.core.types import Bar, Order, OrderStatus, OrderType, Position, Side
 from qts.db import Database
 from qts.db.models import Bar as BarRow
@@ -77,6 +81,7 @@ class LatestBarPaperExecutor:
         if refusal or bar is None:
             return ExecutionReport(order.client_order_id, OrderStatus.REJECTED, reason=refusal)
         self._load_account()
+        self._price_in_its_market(bar)
         answer = self.paper.submit(order)
         if answer.status is OrderStatus.REJECTED:
             return answer
@@ -91,6 +96,33 @@ class LatestBarPaperExecutor:
 
     def cancel(self, client_order_id: str) -> ExecutionReport | None:
         return self.paper.cancel(client_order_id)
+
+    def _price_in_its_market(self, bar: Bar) -> None:
+        """The account takes any symbol: one of another market than the spec's pays that
+        market's preset costs and slippage (fills stay in the symbol's own currency, so its
+        fee amounts need no conversion) and trades in its quantity step."""
+        model = self.paper.book.model
+        try:
+            market = market_of(bar.exchange) if bar.exchange else self.config.market
+        except ValidationError:  # an exchange without a preset: the spec's costs
+            return
+        if market == self.config.market or bar.symbol in model.symbol_costs:
+            return
+        preset, sizer = PRESETS[market], model.sizer
+        lots = dict(sizer.lot_sizes)
+        if preset.fractional and not sizer.fractional:
+            lots[bar.symbol] = preset.qty_step
+        self.paper.book.model = replace(
+            model,
+            symbol_costs={**model.symbol_costs, bar.symbol: market_costs(market)},
+            symbol_slippage={
+                **model.symbol_slippage,
+                bar.symbol: replace(
+                    model.slippage, bps=preset.slippage_bps, vol_mult=preset.slippage_vol_mult
+                ),
+            },
+            sizer=replace(sizer, lot_sizes=lots),
+        )
 
     def reference_price(self, symbol: str) -> float | None:
         """The price risk checks use for an order without one: the latest stored close."""
