@@ -1054,6 +1054,13 @@ export interface components {
             symbol_currencies: {
                 [key: string]: string;
             };
+            /**
+             * Symbol Markets
+             * @default {}
+             */
+            symbol_markets: {
+                [key: string]: string;
+            };
             /** Symbols */
             symbols: string[];
             /**
@@ -1922,6 +1929,13 @@ export interface components {
             symbol_currencies: {
                 [key: string]: string;
             };
+            /**
+             * Symbol Markets
+             * @default {}
+             */
+            symbol_markets: {
+                [key: string]: string;
+            };
             /** Symbols */
             symbols: string[];
             /**
@@ -2059,6 +2073,13 @@ export interface components {
              * @default {}
              */
             symbol_currencies: {
+                [key: string]: string;
+            };
+            /**
+             * Symbol Markets
+             * @default {}
+             */
+            symbol_markets: {
                 [key: string]: string;
             };
             /** Symbols */
