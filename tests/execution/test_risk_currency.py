@@ -59,3 +59,25 @@ def test_a_missing_rate_rejects_instead_of_passing_unchecked() -> None:
     assert risk.check("AAPL", Side.BUY, 10, 100.0, plain, now).allowed
     with pytest.raises(ValidationError):
         RiskLimits.from_dict({"max_order_notional": 1, "currency": "won"})
+
+
+def test_daily_loss_adds_each_symbols_pnl_in_the_limits_currency() -> None:
+    from qts.execution.currency import FxRates
+
+    now = datetime(2024, 7, 1, tzinfo=UTC)
+    risk = RiskManager(RiskLimits(daily_loss_limit=1_000_000))  # KRW, the account's currency
+    # -$500 on AAPL is -690,000 KRW; with -200,000 KRW on 005930: 890,000 lost, under the limit
+    pnl = {"AAPL": -500.0, "005930": -200_000.0}
+    state = _fx_state(pnl_by_symbol=pnl, realized_pnl_today=-200_500.0)
+    assert risk.check("AAPL", Side.BUY, 1, 100.0, state, now).allowed
+    # -$600 is -828,000 KRW: 1,028,000 lost, the limit is reached (unconverted it would be 200,600)
+    state = _fx_state(pnl_by_symbol={**pnl, "AAPL": -600.0}, realized_pnl_today=-200_600.0)
+    decision = risk.check("005930", Side.BUY, 1, 70_000.0, state, now)
+    assert (decision.rule, decision.message) == (
+        "daily_loss_limit", "today's loss 1028000.00 reached the limit",
+    )  # fmt: skip
+    # no rate for a currency with P&L today: rejected, never checked unconverted
+    decision = risk.check(
+        "005930", Side.BUY, 1, 70_000.0, _fx_state(fx=FxRates(), pnl_by_symbol=pnl), now
+    )
+    assert decision.rule == "fx_rate" and "daily loss" in decision.message

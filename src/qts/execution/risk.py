@@ -64,12 +64,13 @@ class RiskLimits:
 
     @property
     def sizes_set(self) -> bool:
-        """True when any notional limit (order, position, gross exposure) is set."""
-        return (self.max_order_notional, self.max_position_notional, self.max_gross_exposure) != (
-            None,
-            None,
-            None,
-        )
+        """True when any limit in money (order, position, gross exposure, daily loss) is set."""
+        return (
+            self.max_order_notional,
+            self.max_position_notional,
+            self.max_gross_exposure,
+            self.daily_loss_limit,
+        ) != (None, None, None, None)
 
     @property
     def is_set(self) -> bool:
@@ -99,6 +100,9 @@ class AccountState:
     currency: str | None = None
     symbol_currencies: Mapping[str, str] = field(default_factory=dict)
     fx: FxRates = field(default_factory=FxRates)
+    # Today's P&L (realized net of fees, plus unrealized) per symbol, in each symbol's currency,
+    # for a daily loss limit across currencies (empty: the two totals above are used as is).
+    pnl_by_symbol: Mapping[str, float] = field(default_factory=dict)
 
     def worst_case(self, symbol: str) -> float:
         """The position if every working order of `symbol` on its larger side filled."""
@@ -176,7 +180,12 @@ class RiskManager:
         after = current + side.sign * quantity
         reduces = abs(after) < abs(current) and current * after >= 0
         if lim.daily_loss_limit is not None and not reduces:
-            loss = -(state.realized_pnl_today + state.unrealized_pnl)
+            try:
+                loss = -self._pnl_today(state)
+            except MissingFxRateError as e:
+                return RiskDecision(
+                    False, "fx_rate", f"{e.message}: cannot check the daily loss limit"
+                )
             if loss >= lim.daily_loss_limit:
                 return RiskDecision(
                     False, "daily_loss_limit", f"today's loss {loss:.2f} reached the limit"
@@ -193,6 +202,19 @@ class RiskManager:
             self._recent.append(now.timestamp())
         return ALLOW
 
+    def _in_limits_currency(self, state: AccountState, symbol: str, amount: float) -> float:
+        """`amount` in `symbol`'s currency, converted into the limits' currency."""
+        target = self.limits.currency or state.currency
+        money = state.symbol_currencies.get(symbol)
+        if target is None or money is None or money == target:
+            return amount
+        return state.fx.convert(amount, money, target)
+
+    def _pnl_today(self, state: AccountState) -> float:
+        if not state.pnl_by_symbol:
+            return state.realized_pnl_today + state.unrealized_pnl
+        return sum(self._in_limits_currency(state, s, v) for s, v in state.pnl_by_symbol.items())
+
     def _size_rules(
         self, symbol: str, quantity: float, after: float, price: float, state: AccountState
     ) -> RiskDecision | None:
@@ -204,10 +226,7 @@ class RiskManager:
         unit = f" {target}" if target else ""
 
         def value(sym: str, amount: float) -> float:
-            money = state.symbol_currencies.get(sym)
-            if target is None or money is None or money == target:
-                return amount
-            return state.fx.convert(amount, money, target)
+            return self._in_limits_currency(state, sym, amount)
 
         notional = value(symbol, quantity * price)
         if lim.max_order_notional is not None and notional > lim.max_order_notional:

@@ -101,14 +101,16 @@ class OrderRepository:
         q = select(Order.client_order_id).where(Order.status.in_(open_states))
         return self.s.scalars(q).all()
 
-    def realized_net_since(self, account: str, since: datetime) -> float:
-        """Realized P&L minus fees of the account's fills since `since`."""
+    def realized_net_by_symbol_since(self, account: str, since: datetime) -> dict[str, float]:
+        """Realized P&L minus fees of the account's fills since `since`, per symbol (each in its
+        symbol's currency)."""
         q = (
-            select(func.coalesce(func.sum(Fill.realized_pnl - Fill.fee), 0.0))
+            select(Fill.symbol, func.sum(Fill.realized_pnl - Fill.fee))
             .join(Order, Order.id == Fill.order_id)
             .where(Order.account == account, Fill.ts >= since)
+            .group_by(Fill.symbol)
         )
-        return float(self.s.scalar(q) or 0.0)
+        return {str(sym): float(v or 0.0) for sym, v in self.s.execute(q).all()}
 
     def fills(self, order_id: int) -> Sequence[Fill]:
         return self.s.scalars(select(Fill).where(Fill.order_id == order_id).order_by(Fill.id)).all()

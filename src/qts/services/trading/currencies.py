@@ -96,6 +96,7 @@ def with_currencies(
     """`state` with the account's base currency, its symbols' currencies and the FX rates
     into `target` (the limits' currency) that a risk check of an order for `symbol` needs."""
     held = set(state.positions) | set(state.open_buys) | set(state.open_sells) | {symbol}
+    held |= set(state.pnl_by_symbol)
     currencies = symbol_currencies(s, held)
     rates = FxRates()
     if target is not None and set(currencies.values()) - {target}:

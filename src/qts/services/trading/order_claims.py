@@ -76,25 +76,30 @@ def account_state(s: Session, account: str, now: datetime, count_rate: bool) -> 
     ).where(OrderRow.account == account, OrderRow.status.in_(WORKING))
     positions: dict[str, float] = {}
     prices: dict[str, float] = {}
-    unrealized = 0.0
+    unrealized: dict[str, float] = {}
     buys: dict[str, float] = {}
     sells: dict[str, float] = {}
     for kind, symbol, quantity, price, last, meta in s.execute(union_all(held, working)).all():
         if kind == "position":
             positions[symbol] = quantity
             prices[symbol] = last or price
-            unrealized += (last - price) * quantity if last else 0.0
+            unrealized[symbol] = (last - price) * quantity if last else 0.0
             continue
         book = buys if kind == Side.BUY.value else sells
         book[symbol] = book.get(symbol, 0.0) + max(quantity, 0.0)
         if not prices.get(symbol):
             prices[symbol] = last or (meta or {}).get("claim", {}).get("price") or 0.0
     kill = s.get(SystemStatus, KILL_SWITCH_KEY)
+    realized = OrderRepository(s).realized_net_by_symbol_since(account, today)
+    pnl = dict(realized)
+    for symbol, value in unrealized.items():
+        pnl[symbol] = pnl.get(symbol, 0.0) + value
     return AccountState(
         positions=positions,
         prices=prices,
-        realized_pnl_today=OrderRepository(s).realized_net_since(account, today),
-        unrealized_pnl=unrealized,
+        realized_pnl_today=sum(realized.values()),
+        unrealized_pnl=sum(unrealized.values()),
+        pnl_by_symbol=pnl,
         kill_switch=bool(kill and kill.value.get("on")),
         open_buys=buys,
         open_sells=sells,
