@@ -35,6 +35,7 @@ def submit(
 ) -> OptimizationRunOut:
     """Check the strategy, its fixed parameters, the grid and the data's market now (a 4xx
     with nothing stored), then search in the background."""
+    from qts.services.data.fx_rates import resolve_run
     from qts.services.data.market_data import stored_markets
     from qts.strategies.registry import create_strategy, get_strategy_class
 
@@ -51,7 +52,7 @@ def submit(
         raise ValidationError("model strategies are not optimised here: train the model instead")
     _check_stored(db, request.symbols, request.timeframe)
     exchanges, currencies = stored_markets(db, request.symbols, request.timeframe)
-    request.to_config().resolve(request.symbols, exchanges, currencies, strategy.p)
+    resolve_run(db, request.to_config(), request.symbols, exchanges, currencies, strategy.p)
     run_id = str(uuid.uuid4())
     total = request.trials * max(request.folds, 1) if request.method == "optuna" else None
     with db.session() as s:
@@ -102,8 +103,10 @@ def _run(db: Database, bus: EventBus, run_id: str, request: OptimizationRequest)
 
 
 def search(db: Database, request: OptimizationRequest, on_trial: Any = None) -> dict[str, Any]:
-    """The search itself, on the stored bars of the request's symbols and window."""
+    """The search itself, on the stored bars of the request's symbols and window (adjusted
+    for corporate actions; symbols in another currency priced in the run's at stored rates)."""
     from qts.backtest import optimize as opt
+    from qts.services.data.fx_rates import convert_run_data, resolve_run
     from qts.services.data.market_data import read_bars, stored_markets
     from qts.strategies.registry import get_strategy_class
 
@@ -113,7 +116,11 @@ def search(db: Database, request: OptimizationRequest, on_trial: Any = None) -> 
         for s in request.symbols
     }
     exchanges, currencies = stored_markets(db, request.symbols, request.timeframe)
-    config = request.to_config().resolve(request.symbols, exchanges, currencies, request.params)
+    config = resolve_run(
+        db, request.to_config(), request.symbols, exchanges, currencies, request.params
+    )
+    if config.symbol_currencies:
+        universe = convert_run_data(db, config, universe, request.timeframe, exchanges)
     common = {"objective": request.objective, "fixed": request.params, "on_trial": on_trial}
     if request.folds > 0:
         wf = opt.walk_forward(
