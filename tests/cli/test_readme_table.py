@@ -80,6 +80,7 @@ def _runs(tmp: Path) -> list[tuple[list[str], tuple[int, ...], str]]:
         (["data", "news", "import", "tests/data/news/headlines.csv"], (0,), ""),
         (["data", "news", "fetch", "--url", f"http://127.0.0.1:{_closed_port()}/rss"], (3,), ""),
         (["data", "news", "list"], (0,), ""),
+        (["data", "news", "rescore"], (0,), ""),
         (["data", "synth", "--symbols", "2", "--bars", "300", "--timeframe", "1m"], (0,), ""),
         (["data", "list"], (0,), ""),
         # offline: one line, exit 3 (tests/market/test_fx.py fetches from a fake Yahoo)

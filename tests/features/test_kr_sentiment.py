@@ -128,3 +128,20 @@ def test_without_a_korean_model_items_are_stored_unscored_with_a_clear_message(
     missing = news_service.import_news(sqlite_db, more, korean_model=tmp_path)
     assert missing["inserted"] == 1 and missing["unscored"] == 1
     assert f"QTS_KR_SENTIMENT_MODEL={tmp_path} holds no transformers model" in missing["notes"][0]
+
+
+def test_items_stored_without_a_model_are_scored_once_one_is_installed(
+    sqlite_db: Database, tmp_path: Path, tiny_kr_bert: Path
+) -> None:
+    first = news_service.import_news(sqlite_db, _csv(tmp_path), korean_model="")
+    assert first["unscored"] == 3
+    known_before = {t: row["known_at"] for t, row in _stored(sqlite_db).items()}
+    again = news_service.rescore_news(sqlite_db, korean_model="")  # still no model: says so
+    assert again["scored"] == {} and again["unscored"] == 3 and "Korean" in again["notes"][0]
+    done = news_service.rescore_news(sqlite_db, korean_model=tiny_kr_bert)
+    assert done["unscored"] == 0 and sum(done["scored"].values()) == 3
+    stored = _stored(sqlite_db)
+    assert all(-1 <= stored[t]["sentiment"] <= 1 for t in KOREAN)
+    assert all(stored[t]["sentiment_model"].startswith("finbert:") for t in KOREAN)
+    assert {t: row["known_at"] for t, row in stored.items()} == known_before  # times unchanged
+    assert news_service.rescore_news(sqlite_db, korean_model=tiny_kr_bert)["scored"] == {}

@@ -123,6 +123,24 @@ def fetch_cmd(
         raise typer.Exit(code=3 if not result["feeds"] else 1)
 
 
+@app.command("rescore")
+def rescore_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Score stored items that have no score yet (e.g. Korean headlines imported before
+    QTS_KR_SENTIMENT_MODEL was set)."""
+    from qts.services.data.news import rescore_news
+
+    try:
+        result = rescore_news(_database())
+    except QtsError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    scored = ", ".join(f"{n} by {model}" for model, n in result["scored"].items()) or "none"
+    console.print(f"scored: {scored}; {result['unscored']} still without a score")
+    _notes(result)
+
+
 @app.command("list")
 def list_cmd(
     symbol: str | None = typer.Option(None, "--symbol", "-s"),

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -60,6 +60,30 @@ class NewsRepository:
         if fresh:
             self.s.execute(insert(NewsItem), list(fresh.values()))
         return {"inserted": len(fresh), "skipped": len(items) - len(fresh)}
+
+    def unscored(self, after_id: int, limit: int) -> list[dict[str, Any]]:
+        """Items stored without a sentiment score, by id after `after_id`."""
+        q = (
+            select(NewsItem.id, NewsItem.headline, NewsItem.language)
+            .where(NewsItem.sentiment.is_(None), NewsItem.id > after_id)
+            .order_by(NewsItem.id)
+            .limit(limit)
+        )
+        return [
+            {"id": i, "headline": h, "language": lang, "sentiment": None}
+            for i, h, lang in self.s.execute(q).all()
+        ]
+
+    def set_scores(self, items: Iterable[dict[str, Any]]) -> int:
+        """Store the scores of items (id, sentiment, sentiment_model) that now have one."""
+        rows = [
+            {"id": i["id"], "sentiment": i["sentiment"], "sentiment_model": i["sentiment_model"]}
+            for i in items
+            if i.get("sentiment") is not None
+        ]
+        if rows:
+            self.s.execute(update(NewsItem), rows)
+        return len(rows)
 
     def symbol_names(self) -> dict[str, str]:
         """Company name → symbol from the symbols table (rows with a name)."""

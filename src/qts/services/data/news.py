@@ -57,6 +57,33 @@ def store_items(
     }
 
 
+def rescore_news(
+    db: Database | None, korean_model: str | Path | None = None, batch: int = 500
+) -> dict[str, Any]:
+    """Score the stored items that have none (Korean items imported before a Korean model was
+    installed); their `known_at` is unchanged, so features see them as before, now scored."""
+    from qts.ml.features.news_scores import score_news_items
+
+    database = resolve_database(db)
+    scored: dict[str, int] = {}
+    unscored, after = 0, 0
+    notes: list[str] = []
+    while True:
+        with database.session() as s:
+            items = NewsRepository(s).unscored(after, batch)
+        if not items:
+            break
+        result = score_news_items(items, _korean_model(korean_model))
+        with database.session() as s:
+            NewsRepository(s).set_scores(items)
+        for model, n in result["scored"].items():
+            scored[model] = scored.get(model, 0) + n
+        unscored += result["unscored"]
+        notes.extend(n for n in result["notes"] if n not in notes)
+        after = items[-1]["id"]
+    return {"scored": scored, "unscored": unscored, "notes": notes}
+
+
 def import_news(
     db: Database | None,
     path: str | Path,
