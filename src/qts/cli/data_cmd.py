@@ -108,9 +108,15 @@ def fetch_cmd(
         "--provider",
         "-p",
         help="ccxt, yahoo, naver, pykrx, fdr, kis or kiwoom (default by market: pykrx for KRX "
-        "daily, kis for KRX intraday, yahoo for US, ccxt for crypto)",
+        "daily, kis for KRX intraday, yahoo for US, ccxt for crypto); kis: KRX minutes, US daily",
     ),
-    exchange: str = typer.Option("binance", "--exchange", "-e"),
+    exchange: str | None = typer.Option(
+        None,
+        "--exchange",
+        "-e",
+        help="where the bars are stored (default: binance for ccxt, else guessed from the "
+        "symbol: XKRX for 6-digit codes, XNYS for US); kis: NASD, NYSE or AMEX pins a US listing",
+    ),
     symbol: str = typer.Option(..., "--symbol", "-s"),
     timeframe: str = typer.Option("1h", "--timeframe", "-t"),
     since: str = typer.Option(..., "--since", help="start date/time (UTC), e.g. 2024-01-01"),
@@ -124,6 +130,11 @@ def fetch_cmd(
     from qts.services.data.market_data import fetch
     from qts.services.data.providers import default_provider
 
+    if exchange is None:
+        from qts.market.calendars import guess_exchange
+
+        crypto = provider is None or provider.lower() == "ccxt"
+        exchange = "binance" if crypto else guess_exchange(symbol)
     provider = provider or default_provider(exchange, timeframe)
     options = {"base_url": base_url} if base_url else {}
     with Progress(

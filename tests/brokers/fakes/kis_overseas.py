@@ -7,7 +7,10 @@ US orders are limit orders (ORD_DVSN "00") on the symbol's own exchange (NASD / 
 else refused); a marketable limit fills at once at the current price, others rest until the
 test calls `ledger.fill`. USD cash sits beside KRW in the one ledger; prices are checked for
 KIS's decimals (2, or 4 under $1). Quotes answer only on the listing exchange (EXCD NAS / NYS /
-AMS): elsewhere `last` is empty, as KIS answers."""
+AMS): elsewhere `last` is empty, as KIS answers. Daily prices (`dailyprice`, HHDFS76240000):
+`us_bars` are the raw prints; 100 rows a call, newest first, up to BYMD (blank: today); MODP
+"1" divides the prices before each of `us_splits`' ex-dates by its ratio (and multiplies the
+volume), as KIS's adjusted prices do, "0" answers them raw; GUBN other than "0" is refused."""
 
 from __future__ import annotations
 
@@ -49,6 +52,7 @@ class FakeKisOverseas(FakeKis):
         usd_cash: float = 10_000.0,
         usd_krw: float = 1_380.0,
         us_bars: dict[str, pd.DataFrame] | None = None,
+        us_splits: dict[str, list[tuple[str, float]]] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -63,6 +67,7 @@ class FakeKisOverseas(FakeKis):
         )
         self.usd_krw = usd_krw
         self.us_bars = us_bars or {}
+        self.us_splits = us_splits or {}  # symbol -> [(ex-date YYYY-MM-DD, new shares per old)]
         self.us_cancels: list[dict[str, Any]] = []
 
     def _domestic(self, asset: str) -> bool:
@@ -247,12 +252,18 @@ class FakeKisOverseas(FakeKis):
                                "base": last, "tvol": "0", "ordy": "매도불가" if not symbol else ""}})  # fmt: skip
 
     def _us_daily(self, request: Received) -> Answer:
+        q = request.query
+        if request.headers.get("tr_id") != "HHDFS76240000":
+            return _fail("OPSQ0002", "없는 서비스 코드 입니다", 500)
+        if q.get("GUBN") != "0" or q.get("MODP") not in ("0", "1"):
+            return _fail("OPCODE-1", "입력값을 확인하여 주십시오.")
         symbol = self._listed(request)
         frame = self.us_bars.get(symbol or "", pd.DataFrame())
-        bymd = request.query.get("BYMD") or pd.Timestamp(time.time(), unit="s", tz=KST).strftime(
-            "%Y%m%d"
-        )
-        days = frame[frame.index.strftime("%Y%m%d") <= bymd].iloc[::-1].iloc[:100]
+        if q.get("MODP") == "1" and symbol:
+            frame = _split_adjusted(frame, self.us_splits.get(symbol, []))
+        bymd = q.get("BYMD") or pd.Timestamp(time.time(), unit="s", tz=KST).strftime("%Y%m%d")
+        older = frame[frame.index.strftime("%Y%m%d") <= bymd].iloc[::-1]
+        days = older.iloc[:100]
         rows = [
             {
                 "xymd": ts.strftime("%Y%m%d"),
@@ -261,16 +272,25 @@ class FakeKisOverseas(FakeKis):
                 "high": f"{r.high:.4f}",
                 "low": f"{r.low:.4f}",
                 "tvol": str(int(r.volume)),
+                "tamt": str(int(r.volume * r.close)),
                 "sign": "3",
                 "diff": "0.0000",
                 "rate": "0.00",
             }
             for ts, r in days.iterrows()
         ]
-        rsym = f"D{request.query.get('EXCD', '')}{request.query.get('SYMB', '')}"
-        return _ok(
-            {"output1": {"rsym": rsym, "zdiv": "4", "nrec": str(len(rows))}, "output2": rows}
-        )
+        rsym = f"D{q.get('EXCD', '')}{q.get('SYMB', '')}"
+        output1 = {"rsym": rsym, "zdiv": "4", "nrec": str(len(rows))}
+        return _ok({"output1": output1, "output2": rows}, more=len(older) > len(days))
+
+
+def _split_adjusted(frame: pd.DataFrame, splits: list[tuple[str, float]]) -> pd.DataFrame:
+    adjusted = frame.copy()
+    for ex_date, ratio in splits:
+        before = adjusted.index < pd.Timestamp(ex_date, tz="UTC")
+        adjusted.loc[before, ["open", "high", "low", "close"]] /= ratio
+        adjusted.loc[before, "volume"] *= ratio
+    return adjusted
 
 
 def _ccnl_row(order: LedgerOrder) -> dict[str, Any]:

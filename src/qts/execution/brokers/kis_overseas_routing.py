@@ -12,18 +12,11 @@ the overseas service is never sent overseas requests.
 
 from __future__ import annotations
 
-import re
-
 from qts.core.types import Order
 from qts.execution.brokers.base import Balance, Broker, BrokerOrder, BrokerPosition
 from qts.execution.brokers.kis import KisBroker
 from qts.execution.brokers.kis_overseas import KisOverseasBroker
-
-KRX_CODE = re.compile(r"^[0-9][0-9A-Z]{5}$")
-
-
-def is_krx_code(symbol: str) -> bool:
-    return bool(KRX_CODE.match(symbol))
+from qts.market.kis_overseas import is_krx_code  # the market-data client routes alike
 
 
 class KisAccountBroker(Broker):

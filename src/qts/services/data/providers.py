@@ -2,8 +2,9 @@
 
 Every provider offers `fetch_pages(symbol, timeframe, since_ms, until_ms)` (frames in the
 `qts.market.frames` shape, oldest first). Names: `ccxt` (any ccxt exchange; `upbit`, `bithumb`
-for KRW crypto), `yahoo`, `naver`/`krx` (Naver daily chart), `kis` (KIS minute chart), `kiwoom`
-(Kiwoom minute chart), `pykrx`, `fdr` (FinanceDataReader). Broker-backed ones (kis, kiwoom)
+for KRW crypto), `yahoo`, `naver`/`krx` (Naver daily chart), `kis` (KRX codes: KIS minute chart;
+other symbols: KIS's US daily prices, on the exchange an exchange name such as NASD pins, else
+the one KIS quotes them on), `kiwoom` (Kiwoom minute chart), `pykrx`, `fdr` (FinanceDataReader). Broker-backed ones (kis, kiwoom)
 read their app keys like the brokers do (`QTS_KIS_APP_KEY`, ... or the encrypted vault) and
 use the mock domains unless `QTS_BROKER_SANDBOX=false`; `QTS_KIS_MARKET_URL`,
 `QTS_KIWOOM_MARKET_URL` point them elsewhere (a proxy, or a local fake in tests).
@@ -73,12 +74,13 @@ def broker_keys(settings: Any, broker: str) -> tuple[str, str]:
 
 
 def kis_quotations(settings: Any, **options: Any) -> Any:
-    from qts.market.kis import KisQuotations
+    """The KIS market-data client: KRX minute charts and US daily prices on one token."""
+    from qts.market.kis_overseas import KisOverseasQuotations
 
     key, secret = broker_keys(settings, "kis")
     options.setdefault("base_url", os.environ.get("QTS_KIS_MARKET_URL") or None)
     options.setdefault("mock", bool(settings.broker_sandbox))
-    return KisQuotations(key, secret, **options)
+    return KisOverseasQuotations(key, secret, **options)
 
 
 def make_provider(
@@ -104,6 +106,9 @@ def make_provider(
 
         settings = settings or get_settings()
         if name == "kis":
+            from qts.market.kis_overseas import listing_hint
+
+            opts.setdefault("exchange", listing_hint(exchange))
             return kis_quotations(settings, **opts)  # type: ignore[no-any-return]
         from qts.market.kiwoom import KiwoomQuotations
 
