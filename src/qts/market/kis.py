@@ -19,9 +19,7 @@ newest row of a running session is the still-forming minute and is dropped.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,6 +28,8 @@ import httpx
 import pandas as pd
 
 from qts.core.errors import ConfigurationError, RateLimitedError, ValidationError
+from qts.market.broker_quotations import BrokerQuotations
+from qts.market.broker_quotations import json_object as _json
 from qts.market.frames import BAR_COLUMNS, empty_bars, timeframe_ms
 from qts.market.network import bad_status, unreachable
 
@@ -44,52 +44,17 @@ SESSION_CLOSE_HHMMSS = "153000"
 ROW_FIELDS = ("stck_oprc", "stck_hgpr", "stck_lwpr", "stck_prpr", "cntg_vol")
 
 
-class KisQuotations:
+class KisQuotations(BrokerQuotations):
     """`KisQuotations(app_key, app_secret, mock=False).fetch("005930", "1m", since_ms)`."""
 
-    def __init__(
-        self,
-        app_key: str,
-        app_secret: str,
-        *,
-        mock: bool = False,
-        base_url: str | None = None,
-        rate_per_s: float | None = None,
-        timeout_s: float = 10.0,
-        max_retries: int = 5,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if not app_key or not app_secret:
-            raise ConfigurationError("KIS market data needs an app key and an app secret")
-        self.base_url = (base_url or (MOCK_URL if mock else REAL_URL)).rstrip("/")
-        self.mock = mock
-        self._app_key, self._app_secret = app_key, app_secret
-        self._interval = 1.0 / (rate_per_s if rate_per_s else (2.0 if mock else 15.0))
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout_s)
-        self.max_retries = max_retries
-        self.clock, self._sleep = clock, sleep
-        self._lock = threading.Lock()
-        self._next_slot = 0.0
-        self._token: tuple[str, float] | None = None
-        self.requests = 0
+    real_url, mock_url = REAL_URL, MOCK_URL
+    real_rate = 15.0
+    keys_missing = "KIS market data needs an app key and an app secret"
 
     def __repr__(self) -> str:
         return f"KisQuotations(mock={self.mock}, url={self.base_url})"
 
-    def close(self) -> None:
-        self._http.close()
-
-    # Pacing, tokens ---------------------------------------------------------------------------
-    def _pace(self) -> None:
-        """One request per `1/rate` seconds across threads: KIS counts requests per second."""
-        with self._lock:
-            now = time.monotonic()
-            wait = self._next_slot - now
-            self._next_slot = max(now, self._next_slot) + self._interval
-        if wait > 0:
-            self._sleep(wait)
-
+    # Tokens -----------------------------------------------------------------------------------
     def _post(self, path: str, body: dict[str, str]) -> dict[str, Any]:
         self._pace()
         self.requests += 1
@@ -106,11 +71,7 @@ class KisQuotations:
             raise ConfigurationError(f"kis: {path} refused: {message} ({code})")
         return data
 
-    def token(self) -> str:
-        with self._lock:
-            cached = self._token
-        if cached is not None and self.clock() < cached[1] - 60.0:
-            return cached[0]
+    def _new_token(self) -> tuple[str, float]:
         body = {"grant_type": "client_credentials", "appkey": self._app_key}
         data = self._post("/oauth2/tokenP", {**body, "appsecret": self._app_secret})
         if "access_token" not in data:
@@ -120,9 +81,7 @@ class KisQuotations:
         else:
             stamp = datetime.strptime(data["access_token_token_expired"], "%Y-%m-%d %H:%M:%S")
             expires = stamp.replace(tzinfo=KST).timestamp()
-        with self._lock:
-            self._token = (str(data["access_token"]), expires)
-        return str(data["access_token"])
+        return str(data["access_token"]), expires
 
     def warm_up(self) -> None:
         """Take the token and load the XKRX calendar now, not when the first bar needs them."""
@@ -166,8 +125,7 @@ class KisQuotations:
                 return data
             if code in TOKEN_EXPIRED and not refreshed:
                 refreshed = True
-                with self._lock:
-                    self._token = None
+                self._forget_token()
                 continue
             if code == RATE_LIMITED or response.status_code == 429:
                 self._sleep(1.0)  # KIS counts per second: the next second is free again
@@ -248,14 +206,6 @@ class KisQuotations:
     ) -> pd.DataFrame:
         pages = list(self.fetch_pages(symbol, timeframe, since_ms, until_ms))
         return pd.concat(pages) if pages else empty_bars()
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _rows_to_bars(

@@ -16,9 +16,7 @@ Answers carry return_code (0 = success) and return_msg; HTTP 429 / code 1700 is 
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,6 +25,8 @@ import httpx
 import pandas as pd
 
 from qts.core.errors import ConfigurationError, RateLimitedError, ValidationError
+from qts.market.broker_quotations import BrokerQuotations
+from qts.market.broker_quotations import json_object as _json
 from qts.market.feeds import Quote
 from qts.market.frames import BAR_COLUMNS, empty_bars, timeframe_ms
 from qts.market.network import unreachable
@@ -40,46 +40,15 @@ ORDINALS = ("fpr", "2th_pre", "3th_pre", "4th_pre", "5th_pre", "6th_pre", "7th_p
             "9th_pre", "10th_pre")  # fmt: skip
 
 
-class KiwoomQuotations:
+class KiwoomQuotations(BrokerQuotations):
     """`KiwoomQuotations(app_key, secret_key).fetch("005930", "1m", since_ms)`, `.quote(...)`."""
 
-    def __init__(
-        self,
-        app_key: str,
-        secret_key: str,
-        *,
-        mock: bool = False,
-        base_url: str | None = None,
-        rate_per_s: float | None = None,
-        timeout_s: float = 10.0,
-        max_retries: int = 5,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if not app_key or not secret_key:
-            raise ConfigurationError("Kiwoom market data needs an app key and a secret key")
-        self.base_url = (base_url or (MOCK_URL if mock else REAL_URL)).rstrip("/")
-        self.mock = mock
-        self._keys = {"appkey": app_key, "secretkey": secret_key}
-        self._interval = 1.0 / (rate_per_s if rate_per_s else (2.0 if mock else 4.0))
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout_s)
-        self.max_retries = max_retries
-        self.clock, self._sleep = clock, sleep
-        self._lock = threading.Lock()
-        self._next_slot = 0.0
-        self._token: tuple[str, float] | None = None
-        self.requests = 0
+    real_url, mock_url = REAL_URL, MOCK_URL
+    real_rate = 4.0
+    keys_missing = "Kiwoom market data needs an app key and a secret key"
 
-    def close(self) -> None:
-        self._http.close()
-
-    def _pace(self) -> None:
-        with self._lock:
-            now = time.monotonic()
-            wait = self._next_slot - now
-            self._next_slot = max(now, self._next_slot) + self._interval
-        if wait > 0:
-            self._sleep(wait)
+    def __init__(self, app_key: str, secret_key: str, **options: Any) -> None:
+        super().__init__(app_key, secret_key, **options)
 
     def _send(self, path: str, api: str, body: dict[str, str], headers: dict[str, str]) -> Any:
         self._pace()
@@ -90,20 +59,16 @@ class KiwoomQuotations:
         except httpx.TransportError as exc:
             raise unreachable("kiwoom", self.base_url + path, exc) from exc
 
-    def token(self) -> str:
-        with self._lock:
-            cached = self._token
-        if cached is not None and self.clock() < cached[1] - 60.0:
-            return cached[0]
-        body = {"grant_type": "client_credentials", **self._keys}
-        response = self._send("/oauth2/token", "au10001", body, {})
+    def _new_token(self) -> tuple[str, float]:
+        body = {"grant_type": "client_credentials", "appkey": self._app_key}
+        response = self._send(
+            "/oauth2/token", "au10001", {**body, "secretkey": self._app_secret}, {}
+        )
         data = _json(response)
         if data.get("return_code") != 0 or not data.get("token"):
             raise ConfigurationError(f"kiwoom: token refused: {data.get('return_msg', '')}")
         stamp = datetime.strptime(str(data["expires_dt"]), "%Y%m%d%H%M%S").replace(tzinfo=KST)
-        with self._lock:
-            self._token = (str(data["token"]), stamp.timestamp())
-        return str(data["token"])
+        return str(data["token"]), stamp.timestamp()
 
     def call(
         self, path: str, api: str, body: dict[str, str], next_key: str | None = None
@@ -122,8 +87,7 @@ class KiwoomQuotations:
                 continue
             if "8005" in message and not renewed:
                 renewed = True
-                with self._lock:
-                    self._token = None
+                self._forget_token()
                 continue
             if response.status_code != 200 or data.get("return_code") != 0:
                 raise ValidationError(f"kiwoom {api}: {message or response.reason_phrase}")
@@ -177,14 +141,6 @@ class KiwoomQuotations:
             total_ask_quantity=_price(data, "tot_sel_req"),
             total_bid_quantity=_price(data, "tot_buy_req"),
         )
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _price(row: dict[str, Any], field: str) -> float:
