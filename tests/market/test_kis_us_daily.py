@@ -2,7 +2,7 @@
 fake KIS overseas server: paged back by BYMD until the start, raw prices (MODP 0) though a split
 would change the adjusted ones, a rate limit waited out, stored on the same dates as Yahoo's
 daily bars and backtested; KRX codes go to the domestic minute chart of the same client; an
-unknown symbol is a clear error that stores nothing."""
+unknown symbol is a clear error that stores nothing, and a US symbol is not streamed."""
 
 from __future__ import annotations
 
@@ -97,6 +97,9 @@ def test_unknown_symbol_or_timeframe_is_refused_and_stores_nothing(kis: FakeKisO
     r = runner.invoke(app, [*FETCH[:5], "1h", *FETCH[6:], "--symbol", "AAPL"])
     assert r.exit_code == 2 and "use 1d, not 1h" in r.output
     assert not kis.requests_for_path(DAILY)[1:]  # neither asked for bars
+    us = [{"provider": "kis", "exchange": "XNYS", "symbol": "AAPL", "timeframe": "1d"}]
+    r = runner.invoke(app, ["stream", "--symbols", json.dumps(us)])  # KIS streams KRX only
+    assert r.exit_code == 2 and "no stream for AAPL" in r.output
     with open_database().session() as s:
         repo = MarketRepository(s)
         assert repo.last_bar_ms("XNYS", "NOPE", "1d") is None

@@ -44,8 +44,12 @@ class StreamSettings(BaseSettings):
 
 
 def streams(spec: LiveSymbol) -> bool:
+    from qts.market.kis_overseas import is_krx_code
+
     provider = spec.provider.lower()
-    return provider == "kis" or (provider == "ccxt" and spec.exchange.lower() == "binance")
+    if provider == "kis":  # KIS's real-time socket here is the KRX one; US bars are daily
+        return is_krx_code(spec.symbol)
+    return provider == "ccxt" and spec.exchange.lower() == "binance"
 
 
 def streamed_symbols() -> list[LiveSymbol]:
