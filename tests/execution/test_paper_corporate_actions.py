@@ -167,7 +167,7 @@ def _bar(day: str, price: float) -> Bar:
 
 @pytest.mark.parametrize("held", [120.0, -40.0])
 def test_a_dividend_pays_quantity_times_amount_once_and_a_short_pays_it(
-    sqlite_db, bus, held: float
+    db, bus, held: float
 ) -> None:  # type: ignore[no-untyped-def]
     from qts.core.types import Position as Held
 
@@ -175,15 +175,15 @@ def test_a_dividend_pays_quantity_times_amount_once_and_a_short_pays_it(
     config = paper_config(Settings(paper_cash=10_000.0, paper_market="us"), ["DIV"])
     executor = PaperExecutor(config.fill_model, 10_000.0, "paper:div")
     executor.portfolio.positions["DIV"] = Held("DIV", held, 100.0)
-    service = OrderService(sqlite_db, bus, {"paper:div": executor})
-    with sqlite_db.session() as s:
+    service = OrderService(db, bus, {"paper:div": executor})
+    with db.session() as s:
         s.add(Position(account="paper:div", symbol="DIV", quantity=held, average_price=100.0))
     runner = StrategyRunner(
         # still warming up over these bars: it trades nothing, the account only holds
         create_strategy("sma_cross", {"fast": 5, "slow": 20}), ["DIV"], service, config,
         executor, account="paper:div",
         actions={"DIV": [dividend]},
-        settle_action=lambda action, q: record_paper_action(sqlite_db, "paper:div", action, q),
+        settle_action=lambda action, q: record_paper_action(db, "paper:div", action, q),
     )  # fmt: skip
     runner.on_bars({"DIV": _bar("2024-03-01", 100.0)})
     cash = executor.portfolio.cash
@@ -191,15 +191,15 @@ def test_a_dividend_pays_quantity_times_amount_once_and_a_short_pays_it(
     paid = held * 2.5  # 120 x 2.5 = 300 received; short 40 x 2.5 = 100 paid
     assert executor.portfolio.cash - cash == paid
     runner.on_bars({"DIV": _bar("2024-03-05", 98.0)})
-    assert not record_paper_action(sqlite_db, "paper:div", dividend, held)  # stored once
-    with sqlite_db.session() as s:
+    assert not record_paper_action(db, "paper:div", dividend, held)  # stored once
+    with db.session() as s:
         rows = s.scalars(select(AccountAction)).all()
         assert [(r.kind, r.quantity, r.cash) for r in rows] == [("dividend", held, paid)]
         pos = s.scalar(select(Position).where(Position.account == "paper:div"))
         assert pos is not None and pos.realized_pnl == paid
     from qts.services.trading.currencies import paper_cash
 
-    assert paper_cash(sqlite_db, "paper:div", "USD", 10_000.0) == {"USD": 10_000.0 + paid}
+    assert paper_cash(db, "paper:div", "USD", 10_000.0) == {"USD": 10_000.0 + paid}
 
 
 def test_the_shared_paper_account_gets_the_split_once_its_bars_pass_the_ex_date(

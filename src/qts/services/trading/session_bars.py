@@ -118,12 +118,16 @@ def read_session_bars(
     db: Database, symbols: list[str], timeframe: str, start: Any, end: Any, warmup: int
 ) -> SessionBars:
     """A replay's bars start..end with `warmup` bars before; all stored bars without a start."""
-    from qts.services.data.market_data import read_bars_with_history, stored_markets
+    from qts.services.data import market_data
 
     history, frames = {}, {}
     for symbol in symbols:
-        history[symbol], frames[symbol] = read_bars_with_history(
+        if start is None and end is None:  # the live feed: every stored bar
+            frames[symbol] = market_data.read_bars(symbol, timeframe, db=db, prices="raw")
+            history[symbol] = frames[symbol].iloc[:0]
+            continue
+        history[symbol], frames[symbol] = market_data.read_bars_with_history(
             symbol, timeframe, start, end, warmup, db=db, prices="raw"
         )
-    exchanges, _ = stored_markets(db, symbols, timeframe)
+    exchanges, _ = market_data.stored_markets(db, symbols, timeframe)
     return SessionBars.build(history, frames, stored_actions(db, symbols, exchanges))
