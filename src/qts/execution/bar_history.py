@@ -46,6 +46,10 @@ class BarHistory:
         rows = self._rows[symbol]
         return rows[-1][3] if rows else None
 
+    def last_ts(self, symbol: str) -> pd.Timestamp | None:
+        index = self._index[symbol]
+        return index[-1] if index else None
+
     def closes(self, symbol: str) -> np.ndarray:
         return np.fromiter((row[3] for row in self._rows[symbol]), dtype=np.float64)
 

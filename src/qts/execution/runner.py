@@ -10,6 +10,10 @@ The decision step does not grow with the history: target strategies with a `targ
 failing both, the whole history (`qts.execution.target_decisions`); an order strategy gets the
 `lookback` rows it asks for. `rows_handed` counts them. A symbol without a bar at a time keeps
 its position and is not filled or decided there.
+Corporate actions: a paper runner given `actions` fills at the raw bars `on_bars` gets while
+the strategy decides from `view` (the adjusted bars); at a symbol's first bar on/after an
+ex-date the held position follows the split or is paid the dividend before any fill
+(`qts.execution.paper_actions`), and `settle_action` records it once in the account's store.
 Client order ids are derived from (strategy, symbol, bar time), so replaying a bar after a crash
 re-sends the same ids and the gateway's idempotency keeps orders single.
 """
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,8 +34,10 @@ from qts.core.types import Bar, OrderStatus, OrderType, Side
 from qts.execution.bar_history import BarHistory
 from qts.execution.executor import ExecutionReport, OrderGateway, OrderTicket
 from qts.execution.paper import PaperExecutor
+from qts.execution.paper_actions import Settle, apply_action, due_actions
 from qts.execution.strategy_context import RunnerContext, client_id_part
 from qts.execution.target_decisions import TargetDecisions
+from qts.market.corporate_actions import PRICE_COLUMNS, CorporateAction
 from qts.strategies.base import OrderStrategy, Strategy, TargetStrategy
 
 log = logging.getLogger(__name__)
@@ -87,6 +93,9 @@ class StrategyRunner:
         account_equity: Callable[[Mapping[str, float]], float] | None = None,
         account_position: Callable[[str], float] | None = None,
         account_open_orders: Callable[[str | None], list[Any]] | None = None,
+        actions: Mapping[str, Sequence[CorporateAction]] | None = None,
+        settle_action: Settle | None = None,
+        marks: Mapping[str, float] | None = None,
     ) -> None:
         if not isinstance(strategy, TargetStrategy | OrderStrategy):
             raise TypeError("the runner drives target and order strategies")
@@ -112,6 +121,10 @@ class StrategyRunner:
             close = self.bars.last_close(s)
             if close is not None:
                 self._marks[s] = close
+        # The raw last closes when `history` is adjusted: positions are valued at raw prices.
+        self._marks.update({s: float(c) for s, c in (marks or {}).items() if s in self.bars})
+        self.actions = {s: list(a) for s, a in (actions or {}).items() if a and s in self.bars}
+        self.settle_action = settle_action
         self.decisions = (
             TargetDecisions(strategy, self.symbols, self.bars)
             if isinstance(strategy, TargetStrategy)
@@ -131,8 +144,14 @@ class StrategyRunner:
         return {s: self.symbol_history(s) for s in self.symbols}
 
     def symbol_history(self, symbol: str, lookback: int | None = None) -> pd.DataFrame:
-        """Bars of `symbol` up to the current one (the last `lookback` of them)."""
-        return self.bars.frame(symbol, lookback)
+        """Bars of `symbol` up to the current one (the last `lookback` of them). With corporate
+        actions they are adjusted as of now, as the event backtest shows them: scaled so the
+        newest bar is the raw quote orders are priced against."""
+        frame = self.bars.frame(symbol, lookback)
+        seen, raw = self.bars.last_close(symbol), self._marks.get(symbol)
+        if symbol in self.actions and seen and raw and raw != seen:
+            frame[list(PRICE_COLUMNS)] = frame[list(PRICE_COLUMNS)] * (raw / seen)
+        return frame
 
     def last_close(self, symbol: str) -> float | None:
         return self._marks.get(symbol)
@@ -160,9 +179,13 @@ class StrategyRunner:
             return self.executor.book.open_orders(symbol)
         return self.account_open_orders(symbol) if self.account_open_orders else []
 
-    def on_bars(self, bars: Mapping[str, Bar]) -> list[dict[str, Any]]:
-        """Process the bars of one timestamp; returns the orders placed."""
+    def on_bars(
+        self, bars: Mapping[str, Bar], view: Mapping[str, Bar] | None = None
+    ) -> list[dict[str, Any]]:
+        """Process the bars of one timestamp (fills at them); the strategy sees `view` instead
+        where given (adjusted bars). Returns the orders placed."""
         bars = {s: b for s, b in bars.items() if s in self.bars}
+        view = view or {}
         if not bars:
             return []
         ts = pd.Timestamp(next(iter(bars.values())).ts)
@@ -173,19 +196,22 @@ class StrategyRunner:
         if isinstance(self.strategy, OrderStrategy) and self.state.bars_seen == 0:
             self.strategy.on_start(RunnerContext(self, ts))
         if self.executor is not None:
+            if self.actions:
+                self._apply_actions(bars, ts)
             slip = {s: self.state.next_slip.get(s, 0.0) for s in bars}
             self._apply_all(
                 self.executor.on_bar(bars, "open", slip, prev_marks, include_market=not close_mode)
             )
         for s, bar in bars.items():
-            self.bars.append(s, ts, (bar.open, bar.high, bar.low, bar.close, bar.volume))
+            seen = view.get(s, bar)
+            self.bars.append(s, ts, (seen.open, seen.high, seen.low, seen.close, seen.volume))
             self._marks[s] = bar.close
         if isinstance(self.strategy, OrderStrategy):
             ctx = RunnerContext(self, ts)
             self.strategy.on_bar(ctx)
             placed = ctx.placed
         else:
-            placed = self._decide(ts, bars)
+            placed = self._decide(ts, bars, {**bars, **view} if view else bars)
         self._update_slip(bars)
         if close_mode and self.executor is not None:
             slip = {s: self.state.next_slip.get(s, 0.0) for s in bars}
@@ -197,6 +223,16 @@ class StrategyRunner:
         self.state.rows_handed += handed - self._handed_mark
         self._handed_mark = handed
         return placed
+
+    def _apply_actions(self, bars: Mapping[str, Bar], ts: pd.Timestamp) -> None:
+        """Splits and dividends between each symbol's previous bar and this one, at the open."""
+        assert self.executor is not None
+        for s in bars:
+            own = self.actions.get(s)
+            previous = self.bars.last_ts(s) if own else None
+            if own and previous is not None:
+                for action in due_actions(own, previous, ts):
+                    apply_action(self.executor, action, self.settle_action)
 
     def _update_slip(self, bars: Mapping[str, Bar]) -> None:
         """The slippage fraction of fills at the next bar, as the backtest's at this bar.
@@ -212,9 +248,12 @@ class StrategyRunner:
             elif self.executor is not None and self.executor.book.open_orders(s):
                 self.state.next_slip[s] = float(slippage.fractions(self.bars.closes(s))[-1])
 
-    def _decide(self, ts: pd.Timestamp, bars: Mapping[str, Bar]) -> list[dict[str, Any]]:
+    def _decide(
+        self, ts: pd.Timestamp, bars: Mapping[str, Bar], seen: Mapping[str, Bar]
+    ) -> list[dict[str, Any]]:
+        """Targets from the bars the strategy sees; orders at the raw `bars`."""
         assert self.decisions is not None
-        targets = self.decisions.targets(bars)
+        targets = self.decisions.targets(seen)
         placed = []
         for s in self.symbols:
             if s not in bars:

@@ -2,7 +2,7 @@
 
 from qts.db.models.audit import AuditLog
 from qts.db.models.backtests import BacktestRun
-from qts.db.models.corporate_actions import CorporateActionRow
+from qts.db.models.corporate_actions import AccountAction, CorporateActionRow
 from qts.db.models.dashboard import AccountSnapshot, OptimizationRun
 from qts.db.models.features import FeatureValue
 from qts.db.models.jobs import JobRun, SystemStatus
@@ -19,6 +19,7 @@ from qts.db.models.trading import Fill, Order, OrderEvent, Position, Strategy
 from qts.db.models.users import RefreshTokenFamily, User
 
 __all__ = [
+    "AccountAction",
     "AccountSnapshot",
     "AuditLog",
     "BacktestRun",

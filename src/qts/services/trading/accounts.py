@@ -2,7 +2,7 @@
 `account_snapshots` job keeps a row whenever an account's figures change).
 
 Paper accounts (`paper`, `paper:<strategy>`): cash is the initial cash less what the stored
-fills bought and their fees, plus what they sold; equity is cash plus positions marked at their
+fills bought and their fees, plus what they sold and the dividends paid (`account_actions`); equity is cash plus positions marked at their
 last price (else the latest stored close, else cost). Live accounts (`live:<broker>`): the cash
 is the broker's, as last read by reconciliation or the order follow-up (`currencies`); before
 any read `cash` and `equity` are None and P&L comes from the positions alone.
@@ -251,8 +251,11 @@ def history(
 def record_account_snapshots(ctx: AppContext) -> dict[str, int]:
     """The `account_snapshots` job: store each account's figures when they differ from its
     last stored snapshot (an idle account adds no rows)."""
+    from qts.services.trading.account_actions import SHARED_PAPER, settle_shared_account
+
     written = 0
     accounts = known_accounts(ctx.db)
+    settle_shared_account(ctx.db, SHARED_PAPER)  # its splits and dividends come due here too
     for account in accounts:
         point = current_point(ctx, account, initial_cash(ctx, account))
         with ctx.db.session() as s:

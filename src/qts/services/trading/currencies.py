@@ -137,7 +137,9 @@ def broker_cash(db: Database, account: str) -> tuple[dict[str, float] | None, st
 
 def paper_cash(db: Database, account: str, base: str, initial_cash: float) -> dict[str, float]:
     """A paper account's cash per currency: initial cash in `base`, plus each fill's flow
-    (sells add, buys and fees take) in its symbol's currency."""
+    (sells add, buys and fees take) and each dividend it was paid, in its symbol's currency."""
+    from qts.services.trading.account_actions import action_cash
+
     signed = case((FillRow.side == Side.BUY.value, -1.0), else_=1.0)
     q = (
         select(FillRow.symbol, func.sum(signed * FillRow.quantity * FillRow.price - FillRow.fee))
@@ -148,6 +150,8 @@ def paper_cash(db: Database, account: str, base: str, initial_cash: float) -> di
     cash = {base: float(initial_cash)}
     with db.session() as s:
         flows = {sym: float(v or 0.0) for sym, v in s.execute(q).all()}
+        for sym, paid in action_cash(s, account).items():
+            flows[sym] = flows.get(sym, 0.0) + paid
         currencies = symbol_currencies(s, flows)
     for sym, flow in flows.items():
         currency = currencies[sym]

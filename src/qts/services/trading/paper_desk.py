@@ -49,7 +49,9 @@ def latest_bar(db: Database, symbol: str) -> Bar | None:
 
 def cash_from_fills(db: Database, account: str, initial_cash: float) -> float:
     """The account's cash: its initial cash, less what its stored fills bought and their fees,
-    plus what they sold."""
+    plus what they sold and the dividends it was paid."""
+    from qts.services.trading.account_actions import action_cash
+
     signed = case((FillRow.side == Side.BUY.value, -1.0), else_=1.0)
     q = (
         select(func.coalesce(func.sum(signed * FillRow.quantity * FillRow.price - FillRow.fee), 0))
@@ -57,7 +59,7 @@ def cash_from_fills(db: Database, account: str, initial_cash: float) -> float:
         .where(OrderRow.account == account)
     )
     with db.session() as s:
-        return initial_cash + float(s.scalar(q) or 0.0)
+        return initial_cash + float(s.scalar(q) or 0.0) + sum(action_cash(s, account).values())
 
 
 class LatestBarPaperExecutor:
@@ -130,6 +132,11 @@ class LatestBarPaperExecutor:
         return bar.close if bar is not None else None
 
     def _load_account(self) -> None:
+        from qts.services.trading.account_actions import settle_shared_account
+
+        # Splits and dividends that came due since the positions were last traded (the order
+        # service holds the account's lock around this).
+        settle_shared_account(self.db, self.account)
         with self.db.session() as s:
             stored = PositionRepository(s).list(self.account)
             positions = {

@@ -16,6 +16,7 @@ from qts.db.repositories.audit import AuditRepository
 from qts.db.repositories.orders import PositionRepository
 from qts.execution.executor import ExecutionReport
 from qts.execution.live import LiveExecutor
+from qts.services.trading.account_actions import adopt_live_splits
 from qts.services.trading.currencies import record_broker_cash
 from qts.services.trading.order_service import OrderService
 
@@ -37,6 +38,8 @@ class ReconcileReport:
     claims_found: list[str] = field(default_factory=list)
     claims_released: list[str] = field(default_factory=list)
     positions_repaired: list[dict[str, Any]] = field(default_factory=list)
+    # positions the broker moved by a stored split (adopted as the broker's, not a mismatch)
+    splits_adopted: list[dict[str, Any]] = field(default_factory=list)
     cash: dict[str, float] = field(default_factory=dict)  # the broker's, per currency (stored)
 
     def to_dict(self) -> dict[str, Any]:
@@ -98,18 +101,33 @@ def reconcile(
 
                 mine = Position(account=account, symbol=symbol)
                 s.add(mine)
-            report.positions_repaired.append(
-                {"symbol": symbol, "qts": mine.quantity or 0.0, "broker": qty}
-            )
+            held = mine.quantity or 0.0
+            splits = adopt_live_splits(s, account, symbol, held, qty)
+            found = {"symbol": symbol, "qts": held, "broker": qty}
+            if splits:
+                ratio = qty / held
+                report.splits_adopted.append({**found, "ex_dates": _dates(splits)})
+                mine.average_price = (mine.average_price or 0.0) / ratio
+            else:
+                report.positions_repaired.append(found)
             mine.quantity = qty
             if theirs is not None and theirs.average_price:
                 mine.average_price = theirs.average_price
-        if report.orders_updated or report.positions_repaired or report.unknown_at_qts:
+        if (
+            report.orders_updated
+            or report.positions_repaired
+            or report.unknown_at_qts
+            or report.splits_adopted
+        ):
             AuditRepository(s).record(actor, "reconcile", account, report.to_dict())
     report.cash = record_broker_cash(db, account, executor.broker.balances())
     if report.positions_repaired:
         log.warning("reconcile %s repaired positions: %s", account, report.positions_repaired)
     return report
+
+
+def _dates(actions: list[Any]) -> list[str]:
+    return [a.ex_date.isoformat() for a in actions]
 
 
 def settle_claims(

@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from contextlib import nullcontext
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -26,11 +27,13 @@ from qts.execution.risk import RiskLimits, RiskManager
 from qts.execution.runner import RunnerState, StrategyRunner
 from qts.services.context import AppContext
 from qts.services.data.market_data import symbol_in_session
+from qts.services.trading.account_actions import record_paper_action
 from qts.services.trading.accounts import currency_resolver
 from qts.services.trading.order_notifications import notify_and_count
 from qts.services.trading.order_service import OrderService
 from qts.services.trading.paper_accounts import open_paper_account, paper_config
 from qts.services.trading.paper_desk import LatestBarPaperExecutor
+from qts.services.trading.session_bars import SessionBars, read_session_bars, view_bars
 from qts.services.trading.session_steps import save_runner, still_running
 from qts.services.trading.session_types import FeedSpec, Session
 from qts.strategies.base import Strategy
@@ -177,14 +180,10 @@ class TradingService:
             )
 
     def _build_runner(
-        self,
-        strategy_id: int,
-        spec: tuple[Any, ...],
-        frames: dict[str, pd.DataFrame],
-        history: dict[str, pd.DataFrame] | None = None,
-    ) -> tuple[StrategyRunner, dict[str, pd.DataFrame]]:
-        """The runner with its saved state, and the bars of `frames` it has not processed yet;
-        `history` (bars before `frames`) warms the strategy up."""
+        self, strategy_id: int, spec: tuple[Any, ...], bars: SessionBars
+    ) -> tuple[StrategyRunner, SessionBars]:
+        """The runner with its saved state, and `bars` split at what it has processed (history)
+        and what it has not (frames); the warm-up history and those bars warm it up."""
         from qts.strategies.registry import create_strategy
 
         strategy_class, params, symbols, _timeframe, name = spec
@@ -193,22 +192,16 @@ class TradingService:
             assert row is not None
             state = RunnerState.from_dict((row.runtime_state or {}).get("runner"))
             mode = row.mode
-        history = dict(history or {})
         if state.last_ts is not None:  # resume: bars up to last_ts are history, not news
-            cut = pd.Timestamp(state.last_ts)
-            whole = {
-                sym: pd.concat([history[sym], f]) if sym in history else f
-                for sym, f in frames.items()
-            }
-            history = {sym: f[f.index <= cut] for sym, f in whole.items()}
-            frames = {sym: f[f.index > cut] for sym, f in whole.items()}
+            bars = bars.resume_after(pd.Timestamp(state.last_ts))
+        history = bars.strategy_history()
         strategy = create_strategy(strategy_class, params)
         if strategy.uses_models:  # online store and inference engine; predictions kept
             from qts.services.ml.model_strategies import bind_for_session
 
             bind_for_session(self.ctx, strategy)
         if mode == "live":
-            return self._live_runner(strategy, strategy_id, symbols, state, history), frames
+            return self._live_runner(strategy, strategy_id, symbols, state, history), bars
         account = f"paper:{name}"
         executor = open_paper_account(self.ctx, self.orders, account, strategy_id)
         runner = StrategyRunner(
@@ -222,8 +215,11 @@ class TradingService:
             tag=f"s{strategy_id}",
             state=state,
             history=history,
+            actions=bars.actions,
+            settle_action=partial(record_paper_action, self.ctx.db, account),
+            marks=bars.raw_marks(),
         )
-        return runner, frames
+        return runner, bars
 
     def _live_runner(
         self,
@@ -278,38 +274,33 @@ class TradingService:
     async def _run(self, session: Session, spec: tuple[Any, ...], feed: FeedSpec) -> None:
         from qts.market.feeds import bar_to_event
         from qts.market.replay import ReplayFeed
-        from qts.services.data.market_data import read_bars_with_history
         from qts.strategies.registry import create_strategy
 
         symbols, timeframe = spec[2], spec[3]
         # The strategy's warm-up: that many stored bars before the replay's start are history.
         warmup = create_strategy(spec[0], spec[1]).warmup_bars
-        history, frames = {}, {}
-        for sym in symbols:
-            history[sym], frames[sym] = read_bars_with_history(
-                sym, timeframe, feed.start, feed.end, warmup, db=self.ctx.db
-            )
-        runner, frames = self._build_runner(session.strategy_id, spec, frames, history)
-        replay = ReplayFeed(frames, timeframe, speed=feed.speed)
+        stored = read_session_bars(self.ctx.db, symbols, timeframe, feed.start, feed.end, warmup)
+        runner, bars = self._build_runner(session.strategy_id, spec, stored)
+        views = bars.views()  # the adjusted bars the strategy sees (symbols with actions)
+        replay = ReplayFeed(bars.frames, timeframe, speed=feed.speed)
         group: dict[str, Bar] = {}
         async for bar in replay:
             if session.stop.is_set():
                 await replay.aclose()
                 break
             if group and next(iter(group.values())).ts != bar.ts:
-                self._step(runner, group, session)
+                self._step(runner, group, session, view_bars(views, group))
                 group = {}
             group[bar.symbol] = bar
             self.ctx.bus.publish(f"bars:{bar.symbol}", bar_to_event(bar))
         if group and not session.stop.is_set():
-            self._step(runner, group, session)
+            self._step(runner, group, session, view_bars(views, group))
         save_runner(self.ctx.db, session.strategy_id, runner)
 
     def step_stored_bars(self, strategy_id: int) -> int:
         """Run a strategy on the bars stored since it last ran (the live feed: bars collected
         by the market data jobs). Returns the number of bar times processed."""
         from qts.market.feeds import bar_to_event, make_bar
-        from qts.services.data.market_data import read_bars
 
         with self.ctx.db.session() as s:
             row = s.get(StrategyRow, strategy_id)
@@ -322,8 +313,9 @@ class TradingService:
                 row.timeframe,
                 row.name,
             )
-        frames = {sym: read_bars(sym, spec[3], db=self.ctx.db) for sym in spec[2]}
-        runner, new = self._build_runner(strategy_id, spec, frames)
+        stored = read_session_bars(self.ctx.db, spec[2], spec[3], None, None, 0)
+        runner, bars = self._build_runner(strategy_id, spec, stored)
+        new, views = bars.frames, bars.views()
         session = Session(strategy_id, threading.current_thread())
         times = sorted({ts for f in new.values() for ts in f.index})
         for ts in times:
@@ -335,13 +327,19 @@ class TradingService:
                         sym, spec[3], ts.to_pydatetime(), (r.open, r.high, r.low, r.close, r.volume)
                     )
                     self.ctx.bus.publish(f"bars:{sym}", bar_to_event(group[sym]))
-            self._step(runner, group, session)
+            self._step(runner, group, session, view_bars(views, group))
             if session.stop.is_set():
                 break
         save_runner(self.ctx.db, strategy_id, runner)
         return session.bars
 
-    def _step(self, runner: StrategyRunner, bars: dict[str, Bar], session: Session) -> None:
+    def _step(
+        self,
+        runner: StrategyRunner,
+        bars: dict[str, Bar],
+        session: Session,
+        view: dict[str, Bar] | None = None,
+    ) -> None:
         # A paper bar step is one transaction: its fills, orders, positions, cash and runner
         # state commit together or not at all, so a crash anywhere in it resumes at this bar
         # as if it never started (and an order decided at this bar cannot fill on it). The
@@ -356,7 +354,7 @@ class TradingService:
         paper = runner.executor is not None
         atomic = self.ctx.db.deferred_transaction() if paper else nullcontext(None)
         with atomic as step:
-            runner.on_bars(bars)
+            runner.on_bars(bars, view)
             now = time.monotonic()
             if step is None or step.opened or now - session.saved > CHECKPOINT_S:
                 save_runner(self.ctx.db, session.strategy_id, runner)
