@@ -26,10 +26,41 @@ class MemoryStorage implements Storage {
 /** A lock manager shared by several Session objects, as navigator.locks is by the tabs. */
 class FifoLocks implements LockManagerLike {
   private tail: Promise<unknown> = Promise.resolve();
-  request<T>(_name: string, cb: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(cb, cb);
+  private held = 0;
+  request<T>(_name: string, options: { ifAvailable?: boolean }, cb: (lock: unknown) => Promise<T>): Promise<T> {
+    if (options.ifAvailable && this.held > 0) return cb(null);
+    this.held += 1;
+    const granted = async () => {
+      try {
+        return await cb({});
+      } finally {
+        this.held -= 1;
+      }
+    };
+    const run = this.tail.then(granted, granted);
     this.tail = run.catch(() => undefined);
     return run;
+  }
+}
+
+/** One tab's copy of localStorage: another tab's writes arrive `lagMs` later, then a
+ * storage event fires here (as Chromium syncs localStorage between renderer processes). */
+class LaggingStorage extends MemoryStorage {
+  peers: LaggingStorage[] = [];
+  channel = Object.assign(new EventTarget(), { postMessage: () => undefined });
+  constructor(private lagMs: number) {
+    super();
+  }
+  setItem(k: string, v: string) {
+    super.setItem(k, v);
+    for (const p of this.peers)
+      setTimeout(() => {
+        p.replicate(k, v);
+      }, this.lagMs);
+  }
+  replicate(k: string, v: string) {
+    super.setItem(k, v);
+    this.channel.dispatchEvent(new Event("message"));
   }
 }
 
@@ -94,6 +125,36 @@ describe("Session", () => {
     expect(res.map((r) => r.status)).toEqual([200, 200, 200]);
     expect(srv.calls.refresh).toBe(1);
     expect(tabs.every((t) => t.accessToken === "a1")).toBe(true);
+  });
+
+  async function twoLaggingTabs(settleMs?: number) {
+    const srv = fakeServer();
+    const [one, two] = [new LaggingStorage(40), new LaggingStorage(40)];
+    one.peers = [two];
+    two.peers = [one];
+    for (const s of [one, two]) s.replicate("qts.tokens", JSON.stringify({ access_token: "stale", refresh_token: "r0" }));
+    const locks = new FifoLocks();
+    const tabs = [one, two].map(
+      (storage) =>
+        new Session({
+          fetch: srv.fetchImpl as typeof fetch, storage, locks, baseUrl: "http://x", settleMs,
+          channel: storage.channel as unknown as BroadcastChannel,
+        }),
+    );
+    const res = await Promise.all(tabs.map((t) => t.fetch(new Request("http://x/api/v1/orders"))));
+    return { srv, tabs, statuses: res.map((r) => r.status) };
+  }
+
+  it("a tab that waited for the lock waits for the other tab's pair to reach its storage", async () => {
+    const { srv, tabs, statuses } = await twoLaggingTabs();
+    expect(statuses).toEqual([200, 200]);
+    expect(srv.calls.refresh).toBe(1);
+    expect(tabs.map((t) => t.accessToken)).toEqual(["a1", "a1"]);
+  });
+
+  it("without that wait the second tab re-spends the refresh token (why it waits)", async () => {
+    const { srv } = await twoLaggingTabs(0);
+    expect(srv.calls.refresh).toBe(2);
   });
 
   it("without the lock two tabs would spend the same refresh token (why the lock exists)", async () => {

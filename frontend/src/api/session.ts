@@ -2,7 +2,10 @@
 // within a tab one promise is shared, and across tabs a Web Lock serialises refreshes so a
 // refresh token is spent once (the server revokes a family when a spent token is replayed);
 // a tab that waited for the lock picks up the pair the other tab stored. A BroadcastChannel
-// tells the other tabs about logins, refreshes and logouts.
+// tells the other tabs about logins, refreshes and logouts. Each tab's localStorage copy
+// takes the other tab's write a moment later (Chromium syncs renderer processes
+// asynchronously), so a tab that had to wait for the lock gives that write `settleMs` to
+// arrive before it decides the pair is still stale.
 
 export interface TokenPair {
   access_token: string;
@@ -10,7 +13,8 @@ export interface TokenPair {
 }
 
 export interface LockManagerLike {
-  request<T>(name: string, callback: () => Promise<T>): Promise<T>;
+  // navigator.locks: with `ifAvailable` the callback gets null when another tab holds it.
+  request<T>(name: string, options: { ifAvailable?: boolean }, callback: (lock: unknown) => Promise<T>): Promise<T>;
 }
 
 export interface SessionOptions {
@@ -19,6 +23,7 @@ export interface SessionOptions {
   storage?: Storage;
   locks?: LockManagerLike | null;
   channel?: BroadcastChannel | null;
+  settleMs?: number;
 }
 
 type Listener = (tokens: TokenPair | null) => void;
@@ -31,8 +36,10 @@ export class Session {
   private readonly storage: Storage;
   private readonly locks: LockManagerLike | null;
   private readonly channel: BroadcastChannel | null;
+  private readonly settleMs: number;
   private inFlight: Promise<string | null> | null = null;
   private listeners = new Set<Listener>();
+  private waiters = new Set<() => void>();
 
   constructor(opts: SessionOptions = {}) {
     this.baseUrl = opts.baseUrl ?? "";
@@ -46,6 +53,7 @@ export class Session {
         : typeof BroadcastChannel === "undefined"
           ? null
           : new BroadcastChannel("qts.session");
+    this.settleMs = opts.settleMs ?? 1000;
     this.channel?.addEventListener("message", () => this.emit());
     // Also follow the storage event, which every browser fires in the other tabs.
     globalThis.addEventListener?.("storage", (e: StorageEvent) => {
@@ -86,15 +94,39 @@ export class Session {
   /** A fresh access token after `stale` was refused; null when the session is over. */
   refresh(stale: string | null): Promise<string | null> {
     if (!this.inFlight) {
-      const run = () => this.refreshOnce(stale);
-      this.inFlight = (this.locks ? this.locks.request(LOCK_NAME, run) : run()).finally(() => {
+      this.inFlight = this.underLock(stale).finally(() => {
         this.inFlight = null;
       });
     }
     return this.inFlight;
   }
 
-  private async refreshOnce(stale: string | null): Promise<string | null> {
+  private async underLock(stale: string | null): Promise<string | null> {
+    const locks = this.locks;
+    if (!locks) return this.refreshOnce(stale, false);
+    const free = await locks.request(LOCK_NAME, { ifAvailable: true }, async (lock) =>
+      lock ? { token: await this.refreshOnce(stale, false) } : null,
+    );
+    if (free) return free.token;
+    // Another tab is refreshing: wait for it, then for its pair to reach this tab.
+    return locks.request(LOCK_NAME, {}, () => this.refreshOnce(stale, true));
+  }
+
+  /** Resolves at the next change of the stored pair seen by this tab, or after `ms`. */
+  private changeOrTimeout(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.waiters.add(done);
+    });
+  }
+
+  private async refreshOnce(stale: string | null, waited: boolean): Promise<string | null> {
+    if (waited && this.tokens?.access_token === stale) await this.changeOrTimeout(this.settleMs);
     const current = this.tokens;
     if (!current) return null;
     // Another tab refreshed while this one waited for the lock: use its pair.
@@ -142,6 +174,7 @@ export class Session {
   private emit(): void {
     const tokens = this.tokens;
     for (const l of this.listeners) l(tokens);
+    for (const w of [...this.waiters]) w();
   }
 }
 

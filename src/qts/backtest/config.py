@@ -268,7 +268,13 @@ class BacktestConfig:
         }
         return defaults_table(common)
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BacktestConfig:
+        """A spec back from `to_dict` (its derived, read-only keys are dropped)."""
+        return cls(**{k: v for k, v in data.items() if k not in DERIVED_KEYS})
+
     def to_dict(self) -> dict[str, Any]:
+        """The fields, plus derived keys (`DERIVED_KEYS`) that say what the run paid."""
         out = asdict(self)
         out["fx_pairs"] = self.fx_pairs
         if self.sell_tax is None and self.market != "auto":
@@ -278,6 +284,10 @@ class BacktestConfig:
         if self.symbol_markets:  # what the symbols of other markets pay
             out["symbol_costs"] = {s: _costs_dict(self.costs_for(s)) for s in self.symbol_markets}
         return out
+
+
+# Keys `to_dict` adds for readers (FX pairs used, the dated tax, other markets' costs).
+DERIVED_KEYS = frozenset({"fx_pairs", "sell_tax_schedule", "symbol_costs"})
 
 
 def market_costs(market: str) -> CostModel:

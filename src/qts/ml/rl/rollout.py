@@ -62,9 +62,8 @@ def normalised(policy: Any, features: pd.DataFrame) -> pd.DataFrame:
 
 
 def policy_run_spec(policy: Any) -> BacktestConfig:
-    spec = dict(policy.meta.get("run_spec") or {})
-    spec.pop("sell_tax_schedule", None)
-    return BacktestConfig(**spec) if spec else BacktestConfig()
+    spec = policy.meta.get("run_spec") or {}
+    return BacktestConfig.from_dict(spec) if spec else BacktestConfig()
 
 
 def policy_targets(

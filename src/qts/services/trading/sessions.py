@@ -313,7 +313,10 @@ class TradingService:
                 row.timeframe,
                 row.name,
             )
-        stored = read_session_bars(self.ctx.db, spec[2], spec[3], None, None, 0)
+        try:
+            stored = read_session_bars(self.ctx.db, spec[2], spec[3], None, None, 0)
+        except NotFoundError:  # a bar event seen before the symbol's first bar is committed
+            return 0
         runner, bars = self._build_runner(strategy_id, spec, stored)
         new, views = bars.frames, bars.views()
         session = Session(strategy_id, threading.current_thread())

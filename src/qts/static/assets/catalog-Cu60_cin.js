@@ -1,1 +1,0 @@
-import{g as a,e,f as t}from"./index-uJSxIHcY.js";function r(){return a({queryKey:["catalog"],queryFn:async()=>await e(t.GET("/api/v1/strategies-catalog")),staleTime:3e5})}function u(){return a({queryKey:["datasets"],queryFn:async()=>await e(t.GET("/api/v1/market/datasets")),staleTime:6e4})}export{u as a,r as u};
