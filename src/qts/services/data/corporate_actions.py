@@ -37,9 +37,10 @@ def adjust_stored(
     check_mode(prices)
     if prices == "raw":
         return frames
-    repo = CorporateActionsRepository(session)
-    # Stored under the bars' exchange, else under any (an events CSV may name it differently).
-    actions = repo.read(exchange, symbol) or repo.read(None, symbol)
+    # Stored under the bars' exchange, else under any (an events CSV may name it differently):
+    # one query, since every bar read comes through here.
+    stored = CorporateActionsRepository(session).read(None, symbol)
+    actions = [a for a in stored if a.exchange == exchange] or stored
     if not actions:
         return frames
     return [adjust_frame(frame, actions) for frame in frames]
